@@ -1,0 +1,367 @@
+/**
+ * VRRP advertisement codec: VRRPv2 (RFC 3768) over IPv4 and VRRPv3 (RFC 5798, with the RFC 9568
+ * clarifications) over IPv4 and IPv6. Codec trio in the dns-packet style: `encode`, `decode`,
+ * `encodingLength`. Values are decoded once into host-order objects; `decode` never throws, every malformed
+ * input comes back as a named reason so the receive path can count it.
+ *
+ * VRRPv2, RFC 3768 §5.1:
+ *     0                   1                   2                   3
+ *     0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
+ *    +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ *    |Version| Type  | Virtual Rtr ID|   Priority    | Count IP Addrs|
+ *    +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ *    |   Auth Type   |   Adver Int   |          Checksum             |
+ *    +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ *    |                         IP Address (1)                        |
+ *    |                            .....                              |
+ *    |                         IP Address (n)                        |
+ *    +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ *    |                     Authentication Data (1)                   |
+ *    |                     Authentication Data (2)                   |
+ *    +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ *
+ * VRRPv3, RFC 5798 §5.1:
+ *    +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ *    |Version| Type  | Virtual Rtr ID|   Priority    |Count IPvX Addr|
+ *    +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ *    |(rsvd) |     Max Adver Int     |          Checksum             |
+ *    +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ *    |                       IPvX Address(es)                        |
+ *    +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ */
+import { ADDRESS_LENGTH, type Family, formatAddress, parseAddress } from './address.js';
+import { addToChecksum, finishChecksum } from './checksum.js';
+import { TandemError } from '../errors.js';
+
+/** IP protocol number of VRRP (RFC 5798 §5.1.1.3, §5.1.2.3) and of CARP, which reuses it. */
+export const VRRP_PROTOCOL = 112;
+/** RFC 5798 §5.2.2: the only defined type, ADVERTISEMENT. */
+export const VRRP_TYPE_ADVERTISEMENT = 1;
+/** RFC 5798 §5.2.3: VRID range. */
+export const VRID_MIN = 1;
+export const VRID_MAX = 255;
+/** RFC 5798 §5.2.4: 255 is the address owner, 0 means "the master stopped". */
+export const PRIORITY_OWNER = 255;
+export const PRIORITY_STOPPED = 0;
+/** RFC 3768 §5.3.7 / RFC 5798 §5.2.5: an 8-bit count of addresses. */
+export const MAX_ADDRESS_COUNT = 255;
+/** RFC 3768 §5.3.7: Adver Int is 8 bits of whole seconds. */
+export const V2_ADVERT_INTERVAL_MAX_SECONDS = 255;
+/** RFC 5798 §5.2.7: Max Adver Int is 12 bits of centiseconds. */
+export const V3_ADVERT_INTERVAL_MAX_CENTISECONDS = 0xfff;
+/** RFC 3768 §5.3.10: two words of authentication data, always present in v2. */
+export const V2_AUTH_DATA_LENGTH = 8;
+const HEADER_LENGTH = 8;
+
+/** RFC 3768 §5.3.6 (and RFC 2338 §5.3.6 before it): the v2 authentication types. */
+export const AUTH_TYPE = { none: 0, simple: 1, ipAh: 2 } as const;
+
+export type VrrpVersion = 2 | 3;
+
+export type VrrpAuth = { type: 'none' } | { type: 'simple'; password: string };
+
+/** A VRRP advertisement in host order. */
+export interface VrrpAdvertisement {
+  version: VrrpVersion;
+  family: Family;
+  vrid: number;
+  priority: number;
+  /** v2: Adver Int in seconds x 100; v3: Max Adver Int as sent (centiseconds). */
+  advertIntervalCentiseconds: number;
+  /** Canonical text (RFC 5952 for IPv6). */
+  addresses: string[];
+  /** v2 only; always `{ type: 'none' }` for v3, which has no authentication (RFC 5798 §9). */
+  auth: VrrpAuth;
+}
+
+/**
+ * How the checksum of a received v3 IPv4 advertisement was computed. RFC 5798 §5.2.8 includes the pseudo-header;
+ * some implementations (keepalived's `v3_checksum_as_v2`, RFC 9568 erratum discussion) computed it over the VRRP
+ * message only, like v2. v2 is always 'message-only'.
+ */
+export type ChecksumMode = 'pseudo-header' | 'message-only';
+
+export interface DecodedAdvertisement extends VrrpAdvertisement {
+  checksum: number;
+  checksumMode: ChecksumMode;
+}
+
+/** The IP addresses the checksum pseudo-header of v3 needs (RFC 5798 §5.2.8). */
+export interface PseudoHeader {
+  source: string;
+  destination: string;
+}
+
+export type DecodeReason =
+  | 'truncated'
+  | 'oversized'
+  | 'bad-version'
+  | 'bad-type'
+  | 'bad-vrid'
+  | 'count-mismatch'
+  | 'bad-checksum'
+  | 'zero-interval'
+  | 'auth-unsupported'
+  | 'bad-auth-type'
+  | 'bad-pseudo-header';
+
+export type DecodeResult =
+  | { ok: true; value: DecodedAdvertisement; bytes: number }
+  | { ok: false; reason: DecodeReason; detail: string };
+
+/** Options of a decode: the family of the socket it came from and, for v3, the pseudo-header addresses. */
+export interface DecodeContext {
+  family: Family;
+  /** Needed to verify a v3 checksum; without it a v3 checksum is verified in message-only form only. */
+  pseudoHeader?: PseudoHeader;
+  /** When the kernel already verified the checksum (IPV6_CHECKSUM on a raw IPv6 socket), skip it. */
+  checksumVerified?: boolean;
+}
+
+export interface EncodeOptions {
+  pseudoHeader?: PseudoHeader;
+  /** v3 over IPv4 only: compute the checksum without the pseudo-header, as keepalived's `v3_checksum_as_v2`. */
+  checksumMode?: ChecksumMode;
+}
+
+export function encodingLength(advert: Pick<VrrpAdvertisement, 'version' | 'family' | 'addresses'>): number {
+  const addressBytes = advert.addresses.length * ADDRESS_LENGTH[advert.family];
+  return HEADER_LENGTH + addressBytes + (advert.version === 2 ? V2_AUTH_DATA_LENGTH : 0);
+}
+
+/** The largest legal message of a version and family: 255 addresses (and v2's auth data). */
+function maximumLength(version: VrrpVersion, family: Family): number {
+  return encodingLength({ version, family, addresses: new Array<string>(MAX_ADDRESS_COUNT).fill('') });
+}
+
+function pseudoHeaderBytes(family: Family, pseudo: PseudoHeader, length: number): Uint8Array | undefined {
+  const source = parseAddress(pseudo.source);
+  const destination = parseAddress(pseudo.destination);
+  if (!source || !destination || source.family !== family || destination.family !== family) return undefined;
+  if (family === 4) {
+    // RFC 768 style IPv4 pseudo-header: source, destination, zero, protocol, length.
+    const bytes = new Uint8Array(12);
+    bytes.set(source.bytes, 0);
+    bytes.set(destination.bytes, 4);
+    bytes[9] = VRRP_PROTOCOL;
+    bytes[10] = length >> 8;
+    bytes[11] = length & 0xff;
+    return bytes;
+  }
+  // RFC 8200 §8.1: source, destination, 32-bit length, three zero bytes, next header.
+  const bytes = new Uint8Array(40);
+  bytes.set(source.bytes, 0);
+  bytes.set(destination.bytes, 16);
+  new DataView(bytes.buffer).setUint32(32, length);
+  bytes[39] = VRRP_PROTOCOL;
+  return bytes;
+}
+
+function messageChecksum(message: Uint8Array, pseudo?: Uint8Array): number {
+  let sum = pseudo ? addToChecksum(0, pseudo) : 0;
+  sum = addToChecksum(sum, message);
+  return finishChecksum(sum);
+}
+
+/** Thrown by `encode` only: encoding our own values is a programming error when they are out of range. */
+export class VrrpEncodeError extends TandemError {
+  constructor(message: string) {
+    super('TANDEM_EVRRP_ENCODE', message);
+  }
+}
+
+function checkEncodable(advert: VrrpAdvertisement): void {
+  if (advert.version === 2 && advert.family !== 4)
+    throw new VrrpEncodeError('VRRPv2 is IPv4 only (RFC 3768)');
+  if (!Number.isInteger(advert.vrid) || advert.vrid < VRID_MIN || advert.vrid > VRID_MAX) {
+    throw new VrrpEncodeError(`VRID must be ${VRID_MIN}-${VRID_MAX}, got ${advert.vrid}`);
+  }
+  if (
+    !Number.isInteger(advert.priority) ||
+    advert.priority < PRIORITY_STOPPED ||
+    advert.priority > PRIORITY_OWNER
+  ) {
+    throw new VrrpEncodeError(`priority must be 0-255, got ${advert.priority}`);
+  }
+  if (advert.addresses.length > MAX_ADDRESS_COUNT) {
+    throw new VrrpEncodeError(`at most ${MAX_ADDRESS_COUNT} addresses, got ${advert.addresses.length}`);
+  }
+  const interval = advert.advertIntervalCentiseconds;
+  const valid =
+    advert.version === 2
+      ? Number.isInteger(interval / 100) &&
+        interval >= 100 &&
+        interval <= V2_ADVERT_INTERVAL_MAX_SECONDS * 100
+      : Number.isInteger(interval) && interval >= 1 && interval <= V3_ADVERT_INTERVAL_MAX_CENTISECONDS;
+  if (!valid)
+    throw new VrrpEncodeError(`advert interval ${interval} cs is not valid for VRRPv${advert.version}`);
+  if (advert.auth.type === 'simple') {
+    if (advert.version !== 2) throw new VrrpEncodeError('authentication exists only in VRRPv2 (RFC 5798 §9)');
+    if (new TextEncoder().encode(advert.auth.password).length > V2_AUTH_DATA_LENGTH) {
+      throw new VrrpEncodeError(`a simple password is at most ${V2_AUTH_DATA_LENGTH} bytes`);
+    }
+  }
+}
+
+/** Encodes `advert` into `buf` at `offset` (a new buffer when none is given) with its checksum filled in. */
+export function encode(
+  advert: VrrpAdvertisement,
+  options: EncodeOptions = {},
+  buf?: Uint8Array,
+  offset = 0,
+): Uint8Array {
+  checkEncodable(advert);
+  const length = encodingLength(advert);
+  const target = buf ?? new Uint8Array(offset + length);
+  if (target.length - offset < length) throw new VrrpEncodeError(`buffer too small: need ${length} bytes`);
+  const message = target.subarray(offset, offset + length);
+  message.fill(0);
+  message[0] = (advert.version << 4) | VRRP_TYPE_ADVERTISEMENT;
+  message[1] = advert.vrid;
+  message[2] = advert.priority;
+  message[3] = advert.addresses.length;
+  if (advert.version === 2) {
+    message[4] = advert.auth.type === 'simple' ? AUTH_TYPE.simple : AUTH_TYPE.none;
+    message[5] = advert.advertIntervalCentiseconds / 100;
+  } else {
+    // RFC 5798 §5.2.6: the four reserved bits are zero.
+    message[4] = (advert.advertIntervalCentiseconds >> 8) & 0x0f;
+    message[5] = advert.advertIntervalCentiseconds & 0xff;
+  }
+  const size = ADDRESS_LENGTH[advert.family];
+  advert.addresses.forEach((text, index) => {
+    const parsed = parseAddress(text);
+    if (!parsed || parsed.family !== advert.family) {
+      throw new VrrpEncodeError(`'${text}' is not an IPv${advert.family} address`);
+    }
+    message.set(parsed.bytes, HEADER_LENGTH + index * size);
+  });
+  if (advert.auth.type === 'simple') {
+    // RFC 2338 §5.3.10: the password, padded with zeros to eight bytes.
+    message.set(
+      new TextEncoder().encode(advert.auth.password),
+      HEADER_LENGTH + advert.addresses.length * size,
+    );
+  }
+  let pseudo: Uint8Array | undefined;
+  const usePseudoHeader =
+    advert.version === 3 && !(advert.family === 4 && options.checksumMode === 'message-only');
+  if (usePseudoHeader) {
+    if (!options.pseudoHeader)
+      throw new VrrpEncodeError('VRRPv3 needs the pseudo-header addresses to checksum');
+    pseudo = pseudoHeaderBytes(advert.family, options.pseudoHeader, length);
+    if (!pseudo) throw new VrrpEncodeError(`pseudo-header addresses are not IPv${advert.family}`);
+  }
+  const checksum = messageChecksum(message, pseudo);
+  message[6] = checksum >> 8;
+  message[7] = checksum & 0xff;
+  return target;
+}
+
+function fail(reason: DecodeReason, detail: string): DecodeResult {
+  return { ok: false, reason, detail };
+}
+
+/**
+ * Decodes one advertisement occupying `buf` from `offset` to its end (the IP payload). The checks run in the
+ * order of RFC 5798 §7.1 where they concern the message itself; the instance-level checks (VRID match,
+ * interval, addresses vs. configuration) belong to the receiver.
+ */
+export function decode(buf: Uint8Array, context: DecodeContext, offset = 0): DecodeResult {
+  if (offset < 0 || offset > buf.length)
+    return fail('truncated', `offset ${offset} outside a ${buf.length}-byte buffer`);
+  const message = buf.subarray(offset);
+  if (message.length < HEADER_LENGTH) {
+    return fail('truncated', `expected at least ${HEADER_LENGTH} bytes, got ${message.length}`);
+  }
+  const byte = (index: number): number => message[index] as number;
+  const version = byte(0) >> 4;
+  const type = byte(0) & 0x0f;
+  // RFC 5798 §7.1: "MUST verify that the VRRP version ... is 3"; v2 is accepted on IPv4 only (RFC 3768).
+  if (version !== 2 && version !== 3) return fail('bad-version', `expected version 2 or 3, got ${version}`);
+  if (version === 2 && context.family !== 4)
+    return fail('bad-version', 'VRRPv2 is IPv4 only, got it over IPv6');
+  if (type !== VRRP_TYPE_ADVERTISEMENT)
+    return fail('bad-type', `expected type 1 (ADVERTISEMENT), got ${type}`);
+  const maximum = maximumLength(version, context.family);
+  if (message.length > maximum) {
+    return fail(
+      'oversized',
+      `a VRRPv${version} IPv${context.family} message is at most ${maximum} bytes, got ${message.length}`,
+    );
+  }
+  const vrid = byte(1);
+  if (vrid < VRID_MIN) return fail('bad-vrid', `expected VRID ${VRID_MIN}-${VRID_MAX}, got ${vrid}`);
+  const count = byte(3);
+  const size = ADDRESS_LENGTH[context.family];
+  const expected = HEADER_LENGTH + count * size + (version === 2 ? V2_AUTH_DATA_LENGTH : 0);
+  if (message.length !== expected) {
+    return fail('count-mismatch', `count ${count} needs ${expected} bytes, got ${message.length}`);
+  }
+  const checksum = (byte(6) << 8) | byte(7);
+  let checksumMode: ChecksumMode = 'message-only';
+  if (!context.checksumVerified) {
+    const messageOnlyValid = messageChecksum(message) === 0;
+    if (version === 2) {
+      if (!messageOnlyValid)
+        return fail('bad-checksum', `checksum 0x${checksum.toString(16)} does not verify`);
+    } else {
+      let pseudoValid = false;
+      if (context.pseudoHeader) {
+        const pseudo = pseudoHeaderBytes(context.family, context.pseudoHeader, message.length);
+        if (!pseudo) return fail('bad-pseudo-header', `pseudo-header addresses are not IPv${context.family}`);
+        pseudoValid = messageChecksum(message, pseudo) === 0;
+      }
+      if (pseudoValid) checksumMode = 'pseudo-header';
+      // RFC 9568 erratum / keepalived v3_checksum_as_v2: an IPv4 v3 checksum without the pseudo-header.
+      else if (!(context.family === 4 && messageOnlyValid)) {
+        return fail('bad-checksum', `checksum 0x${checksum.toString(16)} does not verify in either form`);
+      }
+    }
+  } else if (version === 3) {
+    checksumMode = 'pseudo-header';
+  }
+  let advertIntervalCentiseconds: number;
+  let auth: VrrpAuth = { type: 'none' };
+  if (version === 2) {
+    advertIntervalCentiseconds = byte(5) * 100;
+    const authType = byte(4);
+    if (authType === AUTH_TYPE.ipAh)
+      return fail('auth-unsupported', 'authentication type 2 (IP AH) is not supported');
+    if (authType > AUTH_TYPE.ipAh)
+      return fail('bad-auth-type', `expected authentication type 0-2, got ${authType}`);
+    if (authType === AUTH_TYPE.simple) {
+      const data = message.subarray(expected - V2_AUTH_DATA_LENGTH);
+      const end = data.indexOf(0);
+      auth = {
+        type: 'simple',
+        password: new TextDecoder().decode(end === -1 ? data : data.subarray(0, end)),
+      };
+    }
+  } else {
+    advertIntervalCentiseconds = ((byte(4) & 0x0f) << 8) | byte(5);
+  }
+  if (advertIntervalCentiseconds === 0)
+    return fail('zero-interval', 'expected a non-zero advertisement interval');
+  const addresses: string[] = [];
+  for (let index = 0; index < count; index++) {
+    addresses.push(formatAddress(context.family, message, HEADER_LENGTH + index * size));
+  }
+  return {
+    ok: true,
+    bytes: message.length,
+    value: {
+      version,
+      family: context.family,
+      vrid,
+      priority: byte(2),
+      advertIntervalCentiseconds,
+      addresses,
+      auth,
+      checksum,
+      checksumMode,
+    },
+  };
+}
+
+export const vrrpPacket = { encode, decode, encodingLength };
