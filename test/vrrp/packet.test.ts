@@ -123,7 +123,7 @@ test('v3 over IPv6 does not accept a message-only checksum', () => {
 
 test('a checksum the kernel verified is not checked again', () => {
   const encoded = encode(GOLDEN[3]!.advert, { pseudoHeader: V6_PSEUDO });
-  encoded[6] ^= 0xff;
+  encoded[6] = encoded[6]! ^ 0xff;
   assert.equal(decode(encoded, { family: 6, pseudoHeader: V6_PSEUDO }).ok, false);
   assert.equal(decode(encoded, { family: 6, checksumVerified: true }).ok, true);
 });
@@ -213,7 +213,7 @@ test('every malformation comes back as its named reason', () => {
   expectReason(fixMessageChecksum(new Uint8Array([...v2(), 0, 0, 0, 0])), v4, 'count-mismatch');
   expectReason(new Uint8Array(8 + 255 * 4 + 8 + 1).fill(0x21, 0, 1), v4, 'oversized');
   const badChecksum = v2();
-  badChecksum[7] ^= 1;
+  badChecksum[7] = badChecksum[7]! ^ 1;
   expectReason(badChecksum, v4, 'bad-checksum');
   const zeroInterval = v2();
   zeroInterval[5] = 0;
@@ -237,7 +237,7 @@ test('every malformation comes back as its named reason', () => {
 
 test('v3 ignores the reserved bits beside Max Adver Int (RFC 5798 §5.2.6)', () => {
   const encoded = encode(GOLDEN[2]!.advert, { checksumMode: 'message-only' });
-  encoded[4] |= 0xf0;
+  encoded[4] = encoded[4]! | 0xf0;
   const result = decode(fixMessageChecksum(encoded), { family: 4 });
   assert.ok(result.ok);
   assert.equal(result.value.advertIntervalCentiseconds, 100);
