@@ -75,11 +75,18 @@ export interface VrrpAdvertisement {
 }
 
 /**
- * How the checksum of a received v3 IPv4 advertisement was computed. RFC 5798 §5.2.8 includes the pseudo-header;
- * some implementations (keepalived's `v3_checksum_as_v2`, RFC 9568 erratum discussion) computed it over the VRRP
- * message only, like v2. v2 is always 'message-only'.
+ * How the checksum of a received advertisement was computed. RFC 5798 §5.2.8 includes the pseudo-header. Over
+ * IPv4 two other forms exist in the field and are accepted: the VRRP message only, like v2 (the form the RFC 9568
+ * erratum discussion and keepalived's `v3_checksum_as_v2` describe), and keepalived's `old_unicast_checksum`, a
+ * unicast advert checksummed with the multicast group 224.0.0.18 as pseudo-header destination. v2 is always
+ * 'message-only'.
  */
-export type ChecksumMode = 'pseudo-header' | 'message-only';
+export type ChecksumMode = 'pseudo-header' | 'message-only' | 'multicast-destination';
+
+/** RFC 5798 §5.1.1.2: the IPv4 multicast group of VRRP. */
+export const VRRP_GROUP_IPV4 = '224.0.0.18';
+/** RFC 5798 §5.1.2.2: the IPv6 multicast group of VRRP. */
+export const VRRP_GROUP_IPV6 = 'ff02::12';
 
 export interface DecodedAdvertisement extends VrrpAdvertisement {
   checksum: number;
@@ -120,7 +127,10 @@ export interface DecodeContext {
 
 export interface EncodeOptions {
   pseudoHeader?: PseudoHeader;
-  /** v3 over IPv4 only: compute the checksum without the pseudo-header, as keepalived's `v3_checksum_as_v2`. */
+  /**
+   * v3 over IPv4 only: 'message-only' leaves the pseudo-header out (keepalived's `v3_checksum_as_v2`);
+   * 'multicast-destination' uses 224.0.0.18 as the destination whatever it is (`old_unicast_checksum`).
+   */
   checksumMode?: ChecksumMode;
 }
 
@@ -244,18 +254,33 @@ export function encode(
     );
   }
   let pseudo: Uint8Array | undefined;
-  const usePseudoHeader =
-    advert.version === 3 && !(advert.family === 4 && options.checksumMode === 'message-only');
-  if (usePseudoHeader) {
+  const mode =
+    advert.version === 3 && advert.family === 4 ? (options.checksumMode ?? 'pseudo-header') : undefined;
+  if (advert.version === 3 && mode !== 'message-only') {
     if (!options.pseudoHeader)
       throw new VrrpEncodeError('VRRPv3 needs the pseudo-header addresses to checksum');
-    pseudo = pseudoHeaderBytes(advert.family, options.pseudoHeader, length);
+    const header =
+      mode === 'multicast-destination'
+        ? { source: options.pseudoHeader.source, destination: VRRP_GROUP_IPV4 }
+        : options.pseudoHeader;
+    pseudo = pseudoHeaderBytes(advert.family, header, length);
     if (!pseudo) throw new VrrpEncodeError(`pseudo-header addresses are not IPv${advert.family}`);
   }
   const checksum = messageChecksum(message, pseudo);
   message[6] = checksum >> 8;
   message[7] = checksum & 0xff;
   return target;
+}
+
+/** keepalived `old_unicast_checksum`: a unicast v3 IPv4 advert checksummed as if sent to 224.0.0.18. */
+function multicastDestinationValid(message: Uint8Array, pseudo: PseudoHeader): boolean {
+  if (pseudo.destination === VRRP_GROUP_IPV4) return false;
+  const header = pseudoHeaderBytes(
+    4,
+    { source: pseudo.source, destination: VRRP_GROUP_IPV4 },
+    message.length,
+  );
+  return header !== undefined && messageChecksum(message, header) === 0;
 }
 
 function fail(reason: DecodeReason, detail: string): DecodeResult {
@@ -314,8 +339,18 @@ export function decode(buf: Uint8Array, context: DecodeContext, offset = 0): Dec
       }
       if (pseudoValid) checksumMode = 'pseudo-header';
       // RFC 9568 erratum / keepalived v3_checksum_as_v2: an IPv4 v3 checksum without the pseudo-header.
-      else if (!(context.family === 4 && messageOnlyValid)) {
-        return fail('bad-checksum', `checksum 0x${checksum.toString(16)} does not verify in either form`);
+      else if (context.family === 4 && messageOnlyValid) checksumMode = 'message-only';
+      else if (
+        context.family === 4 &&
+        context.pseudoHeader &&
+        multicastDestinationValid(message, context.pseudoHeader)
+      ) {
+        checksumMode = 'multicast-destination';
+      } else {
+        return fail(
+          'bad-checksum',
+          `checksum 0x${checksum.toString(16)} does not verify in any accepted form`,
+        );
       }
     }
   } else if (version === 3) {
