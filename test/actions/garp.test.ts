@@ -1,0 +1,273 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import {
+  GarpScheduler,
+  GarpSender,
+  InvalidFrameInputError,
+  arpAnnouncementFrame,
+  icmpv6Checksum,
+  unsolicitedNeighbourAdvertFrame,
+  type GarpClock,
+  type PacketSocket,
+} from '../../src/actions/garp.js';
+
+const MAC = '52:54:00:12:34:56';
+
+function hex(text: string): Buffer {
+  return Buffer.from(text.replace(/\s+/g, ''), 'hex');
+}
+
+describe('arpAnnouncementFrame', () => {
+  test('is a broadcast ARP request with sender = target = VIP (golden bytes)', () => {
+    const frame = arpAnnouncementFrame({ mac: MAC, ip: '192.0.2.100' });
+    assert.deepEqual(
+      frame,
+      hex(`
+        ffffffffffff 525400123456 0806
+        0001 0800 06 04 0001
+        525400123456 c0000264
+        ffffffffffff c0000264`),
+    );
+  });
+
+  test('rejects an IPv6 address and a malformed MAC', () => {
+    assert.throws(() => arpAnnouncementFrame({ mac: MAC, ip: '2001:db8::1' }), InvalidFrameInputError);
+    assert.throws(() => arpAnnouncementFrame({ mac: '52:54:00:12:34', ip: '192.0.2.1' }), {
+      code: 'TANDEM_EADDRESS',
+    });
+  });
+});
+
+describe('unsolicitedNeighbourAdvertFrame', () => {
+  const header = (payloadChecksum: string, flags: string, source: string) =>
+    hex(`
+      333300000001 525400123456 86dd
+      60000000 0020 3a ff
+      ${source}
+      ff020000000000000000000000000001
+      88 00 ${payloadChecksum} ${flags}000000
+      20010db8000000000000000000000100
+      02 01 525400123456`);
+
+  test('goes to ff02::1 with hop limit 255, Override set, target link-layer option (golden bytes)', () => {
+    const frame = unsolicitedNeighbourAdvertFrame({ mac: MAC, ip: '2001:db8::100' });
+    assert.deepEqual(frame, header('7271', '20', '20010db8000000000000000000000100'));
+  });
+
+  test('sets the Router flag when asked', () => {
+    const frame = unsolicitedNeighbourAdvertFrame({ mac: MAC, ip: '2001:db8::100', router: true });
+    assert.deepEqual(frame, header('f270', 'a0', '20010db8000000000000000000000100'));
+  });
+
+  test('uses an explicit source address in the header and the checksum', () => {
+    const frame = unsolicitedNeighbourAdvertFrame({
+      mac: MAC,
+      ip: '2001:db8::100',
+      srcIp: 'fe80::5054:ff:fe12:3456',
+    });
+    assert.deepEqual(frame, header('1eed', '20', 'fe80000000000000505400fffe123456'));
+  });
+
+  test('checksum of the whole message including its checksum field is zero', () => {
+    const frame = unsolicitedNeighbourAdvertFrame({ mac: MAC, ip: '2001:db8::100' });
+    const source = frame.subarray(22, 38);
+    const destination = frame.subarray(38, 54);
+    const icmpSum = icmpv6Checksum(source, destination, frame.subarray(54));
+    assert.equal(icmpSum, 0);
+  });
+
+  test('rejects an IPv4 target', () => {
+    assert.throws(
+      () => unsolicitedNeighbourAdvertFrame({ mac: MAC, ip: '192.0.2.1' }),
+      InvalidFrameInputError,
+    );
+  });
+});
+
+class RecordingSocket implements PacketSocket {
+  readonly sent: { ifindex: number; frame: Buffer }[] = [];
+  failFor: Set<string> = new Set();
+  send(ifindex: number, frame: Buffer): void {
+    // ARP target protocol address at 38..42; NA target at 62..78.
+    const isArp = frame.readUInt16BE(12) === 0x0806;
+    const target = isArp ? [...frame.subarray(38, 42)].join('.') : frame.subarray(62, 78).toString('hex');
+    if (this.failFor.has(target)) throw new Error('ENOBUFS');
+    this.sent.push({ ifindex, frame });
+  }
+  close(): void {}
+}
+
+describe('GarpSender', () => {
+  const iface = { name: 'eth0', index: 7, mac: MAC };
+
+  test('sends one ARP per IPv4 VIP and one NA per IPv6 VIP on the interface', () => {
+    const socket = new RecordingSocket();
+    const sender = new GarpSender({
+      socket,
+      iface,
+      vips: ['192.0.2.100', '2001:db8::100', '192.0.2.101'],
+      isRouter: () => true,
+    });
+    const result = sender.sendRound();
+    assert.deepEqual(result, { sent: 3, failed: [] });
+    assert.deepEqual(
+      socket.sent.map(({ ifindex }) => ifindex),
+      [7, 7, 7],
+    );
+    assert.deepEqual(socket.sent[0]?.frame, arpAnnouncementFrame({ mac: MAC, ip: '192.0.2.100' }));
+    assert.deepEqual(
+      socket.sent[1]?.frame,
+      unsolicitedNeighbourAdvertFrame({ mac: MAC, ip: '2001:db8::100', router: true }),
+    );
+    assert.deepEqual(socket.sent[2]?.frame, arpAnnouncementFrame({ mac: MAC, ip: '192.0.2.101' }));
+  });
+
+  test('a failed frame is reported and logged, and the others are still sent', () => {
+    const socket = new RecordingSocket();
+    socket.failFor.add('192.0.2.100');
+    const warnings: object[] = [];
+    const logger = { info: () => {}, warn: (object: object) => warnings.push(object), error: () => {} };
+    const sender = new GarpSender({ socket, iface, vips: ['192.0.2.100', '192.0.2.101'], logger });
+    const result = sender.sendRound();
+    assert.equal(result.sent, 1);
+    assert.deepEqual(
+      result.failed.map(({ ip }) => ip),
+      ['192.0.2.100'],
+    );
+    assert.equal(warnings.length, 1);
+  });
+
+  test('rejects a malformed VIP at construction', () => {
+    assert.throws(() => new GarpSender({ socket: new RecordingSocket(), iface, vips: ['192.0.2.300'] }), {
+      code: 'TANDEM_EADDRESS',
+    });
+  });
+});
+
+/** A manual clock: timers fire only when the test advances time. */
+class FakeClock implements GarpClock {
+  time = 0n;
+  #next = 0;
+  readonly timers = new Map<number, { at: bigint; callback: () => void }>();
+  now(): bigint {
+    return this.time;
+  }
+  setTimer(callback: () => void, delayUs: bigint): unknown {
+    const handle = ++this.#next;
+    this.timers.set(handle, { at: this.time + delayUs, callback });
+    return handle;
+  }
+  clearTimer(handle: unknown): void {
+    this.timers.delete(handle as number);
+  }
+  /** Advances to `to`, firing due timers in time order (timers armed meanwhile included). */
+  advanceTo(to: bigint): void {
+    for (;;) {
+      const due = [...this.timers.entries()]
+        .filter(([, timer]) => timer.at <= to)
+        .sort(([, a], [, b]) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0))[0];
+      if (due === undefined) break;
+      const [handle, timer] = due;
+      this.timers.delete(handle);
+      this.time = timer.at;
+      timer.callback();
+    }
+    this.time = to;
+  }
+}
+
+function countingSender(clock: FakeClock) {
+  const rounds: bigint[] = [];
+  return {
+    rounds,
+    sender: {
+      sendRound: () => {
+        rounds.push(clock.now());
+        return { sent: 1, failed: [] };
+      },
+    },
+  };
+}
+
+describe('GarpScheduler', () => {
+  test('sends a burst at once, a second burst after the delay, then nothing without refresh', () => {
+    const clock = new FakeClock();
+    const { rounds, sender } = countingSender(clock);
+    const scheduler = new GarpScheduler({
+      sender,
+      clock,
+      timing: { repeat: 5, delayUs: 5_000_000n, refreshUs: 0n, refreshRepeat: 1 },
+    });
+    const first = scheduler.start();
+    assert.deepEqual(first, { sent: 1, failed: [] });
+    assert.deepEqual(rounds, [0n, 0n, 0n, 0n, 0n]);
+    clock.advanceTo(4_999_999n);
+    assert.equal(rounds.length, 5);
+    clock.advanceTo(60_000_000n);
+    assert.deepEqual(rounds.slice(5), [5_000_000n, 5_000_000n, 5_000_000n, 5_000_000n, 5_000_000n]);
+    assert.equal(clock.timers.size, 0);
+  });
+
+  test('spaces the rounds of a burst by the interval', () => {
+    const clock = new FakeClock();
+    const { rounds, sender } = countingSender(clock);
+    const scheduler = new GarpScheduler({
+      sender,
+      clock,
+      timing: { repeat: 3, delayUs: 0n, refreshUs: 0n, refreshRepeat: 1, intervalUs: 10_000n },
+    });
+    scheduler.start();
+    clock.advanceTo(1_000_000n);
+    assert.deepEqual(rounds, [0n, 10_000n, 20_000n]);
+  });
+
+  test('refreshes periodically, anchored to the start, skipping refreshes missed in a stall', () => {
+    const clock = new FakeClock();
+    const { rounds, sender } = countingSender(clock);
+    const scheduler = new GarpScheduler({
+      sender,
+      clock,
+      timing: { repeat: 1, delayUs: 0n, refreshUs: 1_000_000n, refreshRepeat: 2 },
+    });
+    scheduler.start();
+    clock.advanceTo(2_500_000n);
+    assert.deepEqual(rounds, [0n, 1_000_000n, 1_000_000n, 2_000_000n, 2_000_000n]);
+    // A stall: the timer for 3 s fires late at 5.5 s; the 4 s and 5 s refreshes are skipped, not bunched.
+    const [handle, timer] = [...clock.timers.entries()][0]!;
+    clock.timers.set(handle, { ...timer, at: 5_500_000n });
+    clock.advanceTo(6_500_000n);
+    assert.deepEqual(rounds.slice(5), [5_500_000n, 5_500_000n, 6_000_000n, 6_000_000n]);
+  });
+
+  test('stop() cancels the pending second burst and refreshes', () => {
+    const clock = new FakeClock();
+    const { rounds, sender } = countingSender(clock);
+    const scheduler = new GarpScheduler({
+      sender,
+      clock,
+      timing: { repeat: 2, delayUs: 5_000_000n, refreshUs: 1_000_000n, refreshRepeat: 1, intervalUs: 1000n },
+    });
+    scheduler.start();
+    assert.equal(scheduler.running, true);
+    scheduler.stop();
+    assert.equal(scheduler.running, false);
+    assert.equal(clock.timers.size, 0);
+    clock.advanceTo(60_000_000n);
+    assert.deepEqual(rounds, [0n]);
+  });
+
+  test('start() again restarts the schedule instead of doubling it', () => {
+    const clock = new FakeClock();
+    const { rounds, sender } = countingSender(clock);
+    const scheduler = new GarpScheduler({
+      sender,
+      clock,
+      timing: { repeat: 1, delayUs: 5_000_000n, refreshUs: 0n, refreshRepeat: 1 },
+    });
+    scheduler.start();
+    clock.advanceTo(1_000_000n);
+    scheduler.start();
+    clock.advanceTo(20_000_000n);
+    assert.deepEqual(rounds, [0n, 1_000_000n, 6_000_000n]);
+  });
+});
