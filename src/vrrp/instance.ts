@@ -1,0 +1,286 @@
+/**
+ * The driver of one virtual router: feeds inputs to the pure `step`, executes its effects in order, owns the
+ * timers. The clock, the advert sender and the action runners are injected, so tests drive time by hand.
+ *
+ * Ordering rules (DESIGN.md):
+ * - inputs are processed one at a time, in arrival order; critical effects (adverts, VIPs, GARP) are awaited
+ *   before the next input is looked at; hooks (notify) are handed to a queue and never awaited here;
+ * - stall safety: an expired timer does not act at once. Its expiry is deferred (`clock.defer`, setImmediate in
+ *   production) so that adverts already waiting in the socket are read first; the expiry carries the generation
+ *   of the timer it belongs to and is dropped if an advert re-armed that timer meanwhile. A backup whose own
+ *   process was late therefore does not take over from a master that kept advertising.
+ */
+import {
+  type Effect,
+  type FsmState,
+  type Input,
+  type InstanceParameters,
+  type TimerName,
+  type Transition,
+  type TransitionReason,
+  type VrrpState,
+  initialState,
+  step,
+} from './fsm.js';
+import type { DecodedAdvertisement } from './packet.js';
+
+/** Monotonic time in microseconds and one-shot timers, injected so tests control time. */
+export interface Clock {
+  nowMicroseconds(): number;
+  setTimer(callback: () => void, microseconds: number): unknown;
+  clearTimer(handle: unknown): void;
+  /** Runs `callback` after the I/O callbacks already pending (setImmediate). */
+  defer(callback: () => void): void;
+}
+
+export const systemClock: Clock = {
+  nowMicroseconds: () => Number(process.hrtime.bigint() / 1000n),
+  setTimer: (callback, microseconds) => setTimeout(callback, Math.max(0, Math.ceil(microseconds / 1000))),
+  clearTimer: (handle) => clearTimeout(handle as NodeJS.Timeout),
+  defer: (callback) => setImmediate(callback),
+};
+
+/** What the instance asks of the world. Critical operations are awaited; `notify` only queues a hook. */
+export interface InstanceActions {
+  sendAdvert(priority: number): Promise<void>;
+  claimVips(acceptMode: boolean): Promise<void>;
+  releaseVips(): Promise<void>;
+  announce(): Promise<void>;
+  notify(event: { state: VrrpState; priority: number; reason: TransitionReason }): void;
+}
+
+export interface InstanceLogger {
+  info(object: object, message: string): void;
+  warn(object: object, message: string): void;
+  error(object: object, message: string): void;
+}
+
+/** Counters kept per instance, reported by `tandem status`. */
+export interface InstanceCounters {
+  advertsSent: number;
+  advertsReceived: number;
+  priorityZeroSent: number;
+  priorityZeroReceived: number;
+  transitions: number;
+  staleTimerExpiries: number;
+  actionErrors: number;
+  /** Discards by reason: decode and receive-check reasons from the transport, election reasons from `step`. */
+  discarded: Record<string, number>;
+}
+
+export interface InstanceSnapshot {
+  state: VrrpState;
+  priority: number;
+  effectivePriority: number;
+  masterAddress: string | undefined;
+  enteredStateAtMicroseconds: number;
+  lastTransition: Transition | undefined;
+  faults: readonly string[];
+  counters: InstanceCounters;
+}
+
+interface ArmedTimer {
+  handle: unknown;
+  generation: number;
+  deadline: number;
+}
+
+const EXPIRY_INPUT: Record<TimerName, Input['type']> = {
+  advert: 'advert-due',
+  'master-down': 'master-down-expired',
+  'preempt-delay': 'preempt-delay-expired',
+};
+
+export class VrrpInstance {
+  private fsm: FsmState;
+  private readonly timers = new Map<TimerName, ArmedTimer>();
+  private generation = 0;
+  private readonly queue: { input: Input; generation?: number; timer?: TimerName }[] = [];
+  private running = false;
+  private idleWaiters: (() => void)[] = [];
+  private enteredStateAt: number;
+  private lastTransition: Transition | undefined;
+  readonly counters: InstanceCounters = {
+    advertsSent: 0,
+    advertsReceived: 0,
+    priorityZeroSent: 0,
+    priorityZeroReceived: 0,
+    transitions: 0,
+    staleTimerExpiries: 0,
+    actionErrors: 0,
+    discarded: {},
+  };
+
+  constructor(
+    readonly name: string,
+    params: InstanceParameters,
+    private readonly clock: Clock,
+    private readonly actions: InstanceActions,
+    private readonly log: InstanceLogger,
+  ) {
+    this.fsm = initialState(params);
+    this.enteredStateAt = clock.nowMicroseconds();
+  }
+
+  get state(): VrrpState {
+    return this.fsm.state;
+  }
+
+  get params(): InstanceParameters {
+    return this.fsm.params;
+  }
+
+  snapshot(): InstanceSnapshot {
+    return {
+      state: this.fsm.state,
+      priority: this.fsm.params.priority,
+      effectivePriority: this.fsm.effectivePriority,
+      masterAddress: this.fsm.masterAddress,
+      enteredStateAtMicroseconds: this.enteredStateAt,
+      lastTransition: this.lastTransition,
+      faults: this.fsm.faults,
+      counters: this.counters,
+    };
+  }
+
+  start(): void {
+    this.enqueue({ input: { type: 'startup' } });
+  }
+
+  /** Graceful stop: priority-0 advert and VIP release when MASTER; resolves when every effect has run. */
+  async stop(): Promise<void> {
+    this.enqueue({ input: { type: 'shutdown' } });
+    await this.idle();
+    for (const timer of this.timers.values()) this.clock.clearTimer(timer.handle);
+    this.timers.clear();
+  }
+
+  receive(advert: DecodedAdvertisement, source: string): void {
+    this.counters.advertsReceived++;
+    if (advert.priority === 0) this.counters.priorityZeroReceived++;
+    this.enqueue({ input: { type: 'advert-received', advert, source } });
+  }
+
+  /** A packet the transport or the receive checks refused for this instance. */
+  countDiscard(reason: string): void {
+    this.counters.discarded[reason] = (this.counters.discarded[reason] ?? 0) + 1;
+  }
+
+  setEffectivePriority(priority: number): void {
+    this.enqueue({ input: { type: 'priority-changed', priority } });
+  }
+
+  raiseFault(cause: string): void {
+    this.enqueue({ input: { type: 'fault-raised', cause } });
+  }
+
+  clearFault(cause: string): void {
+    this.enqueue({ input: { type: 'fault-cleared', cause } });
+  }
+
+  /** Resolves when no input is waiting or being processed. */
+  idle(): Promise<void> {
+    if (!this.running && this.queue.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private enqueue(item: { input: Input; generation?: number; timer?: TimerName }): void {
+    this.queue.push(item);
+    if (!this.running) void this.drain();
+  }
+
+  private async drain(): Promise<void> {
+    this.running = true;
+    try {
+      for (let item = this.queue.shift(); item; item = this.queue.shift()) {
+        if (item.timer !== undefined && this.timers.get(item.timer)?.generation !== item.generation) {
+          // An advert re-armed (or a transition cancelled) this timer after it fired: the expiry is stale.
+          this.counters.staleTimerExpiries++;
+          continue;
+        }
+        if (item.timer !== undefined) this.timers.delete(item.timer);
+        await this.process(item.input);
+      }
+    } finally {
+      this.running = false;
+      const waiters = this.idleWaiters;
+      this.idleWaiters = [];
+      for (const resolve of waiters) resolve();
+    }
+  }
+
+  private async process(input: Input): Promise<void> {
+    const result = step(this.fsm, input);
+    const previous = this.fsm;
+    this.fsm = result.state;
+    if (result.transition) {
+      this.counters.transitions++;
+      this.lastTransition = result.transition;
+      this.enteredStateAt = this.clock.nowMicroseconds();
+      const { from, to, reason } = result.transition;
+      this.log.info(
+        { from, to, reason, priority: this.fsm.effectivePriority, master: this.fsm.masterAddress },
+        `${from} -> ${to}`,
+      );
+    } else if (previous.effectivePriority !== this.fsm.effectivePriority) {
+      this.log.info(
+        { from: previous.effectivePriority, to: this.fsm.effectivePriority },
+        'effective priority changed',
+      );
+    }
+    for (const effect of result.effects) await this.execute(effect);
+  }
+
+  private async execute(effect: Effect): Promise<void> {
+    switch (effect.type) {
+      case 'arm-timer':
+        return this.arm(effect.timer, effect.microseconds);
+      case 'cancel-timer':
+        return this.cancel(effect.timer);
+      case 'discard':
+        return this.countDiscard(effect.reason);
+      case 'notify':
+        return this.actions.notify({ state: effect.state, priority: effect.priority, reason: effect.reason });
+      case 'send-advert':
+        this.counters.advertsSent++;
+        if (effect.priority === 0) this.counters.priorityZeroSent++;
+        return this.critical('send-advert', () => this.actions.sendAdvert(effect.priority));
+      case 'claim-vips':
+        return this.critical('claim-vips', () => this.actions.claimVips(effect.acceptMode));
+      case 'release-vips':
+        return this.critical('release-vips', () => this.actions.releaseVips());
+      case 'garp':
+        return this.critical('garp', () => this.actions.announce());
+    }
+  }
+
+  /** A failed critical action is logged and counted; the state machine goes on (a retry comes with the next
+   * advert or the VIP watcher), since stopping the instance would take the VIP down for sure. */
+  private async critical(name: string, run: () => Promise<void>): Promise<void> {
+    try {
+      await run();
+    } catch (error) {
+      this.counters.actionErrors++;
+      this.log.error({ action: name, err: error }, `${name} failed`);
+    }
+  }
+
+  private arm(timer: TimerName, microseconds: number): void {
+    this.cancel(timer);
+    const generation = ++this.generation;
+    const handle = this.clock.setTimer(() => {
+      // Stall safety: let the I/O already pending (adverts read during a stall) run before the expiry acts.
+      this.clock.defer(() =>
+        this.enqueue({ input: { type: EXPIRY_INPUT[timer] } as Input, generation, timer }),
+      );
+    }, microseconds);
+    this.timers.set(timer, { handle, generation, deadline: this.clock.nowMicroseconds() + microseconds });
+  }
+
+  private cancel(timer: TimerName): void {
+    const armed = this.timers.get(timer);
+    if (!armed) return;
+    this.clock.clearTimer(armed.handle);
+    this.timers.delete(timer);
+  }
+}

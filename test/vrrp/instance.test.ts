@@ -1,0 +1,216 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { type Clock, type InstanceActions, VrrpInstance } from '../../src/vrrp/instance.js';
+import type { InstanceParameters } from '../../src/vrrp/fsm.js';
+import type { DecodedAdvertisement } from '../../src/vrrp/packet.js';
+
+/** A clock the test moves by hand; deferred callbacks run only when the test says so (the check phase). */
+class ManualClock implements Clock {
+  now = 0;
+  private timers: { at: number; callback: () => void; id: number }[] = [];
+  private deferred: (() => void)[] = [];
+  private nextId = 0;
+  nowMicroseconds() {
+    return this.now;
+  }
+  setTimer(callback: () => void, microseconds: number) {
+    const id = ++this.nextId;
+    this.timers.push({ at: this.now + microseconds, callback, id });
+    return id;
+  }
+  clearTimer(handle: unknown) {
+    this.timers = this.timers.filter((timer) => timer.id !== handle);
+  }
+  defer(callback: () => void) {
+    this.deferred.push(callback);
+  }
+  /** Moves time forward and fires the timers that are due (the timers phase), without running deferrals. */
+  advance(microseconds: number) {
+    this.now += microseconds;
+    const due = this.timers.filter((timer) => timer.at <= this.now).sort((a, b) => a.at - b.at);
+    this.timers = this.timers.filter((timer) => timer.at > this.now);
+    for (const timer of due) timer.callback();
+  }
+  runDeferred() {
+    const callbacks = this.deferred;
+    this.deferred = [];
+    for (const callback of callbacks) callback();
+  }
+  pendingTimers() {
+    return this.timers.length;
+  }
+}
+
+const PARAMS: InstanceParameters = {
+  version: 3,
+  family: 4,
+  vrid: 9,
+  priority: 100,
+  advertIntervalCentiseconds: 100,
+  preempt: true,
+  preemptDelayMicroseconds: 0,
+  primaryAddress: '192.0.2.2',
+  acceptMode: false,
+  lowerPriorityNoAdvert: false,
+  higherPrioritySendAdvert: false,
+};
+
+function recorder(overrides: Partial<InstanceActions> = {}) {
+  const calls: string[] = [];
+  const actions: InstanceActions = {
+    sendAdvert: async (priority) => void calls.push(`advert ${priority}`),
+    claimVips: async (acceptMode) => void calls.push(`claim ${acceptMode}`),
+    releaseVips: async () => void calls.push('release'),
+    announce: async () => void calls.push('garp'),
+    notify: (event) => void calls.push(`notify ${event.state} ${event.reason}`),
+    ...overrides,
+  };
+  return { calls, actions };
+}
+
+const silent = { info() {}, warn() {}, error() {} };
+
+function masterAdvert(priority = 200): DecodedAdvertisement {
+  return {
+    version: 3,
+    family: 4,
+    vrid: 9,
+    priority,
+    advertIntervalCentiseconds: 100,
+    addresses: ['192.0.2.100'],
+    auth: { type: 'none' },
+    checksum: 0,
+    checksumMode: 'pseudo-header',
+  };
+}
+
+test('a backup with no master takes over after Master_Down_Interval and runs the effects in order', async () => {
+  const clock = new ManualClock();
+  const { calls, actions } = recorder();
+  const instance = new VrrpInstance('VI_1', PARAMS, clock, actions, silent);
+  instance.start();
+  await instance.idle();
+  assert.equal(instance.state, 'BACKUP');
+  clock.advance(3_609_374);
+  clock.runDeferred();
+  await instance.idle();
+  assert.equal(instance.state, 'BACKUP', 'one microsecond early');
+  clock.advance(1);
+  clock.runDeferred();
+  await instance.idle();
+  assert.equal(instance.state, 'MASTER');
+  assert.deepEqual(calls, [
+    'notify BACKUP startup',
+    'claim false',
+    'advert 100',
+    'garp',
+    'notify MASTER master-down-expired',
+  ]);
+  assert.equal(instance.snapshot().counters.advertsSent, 1);
+  clock.advance(1_000_000);
+  clock.runDeferred();
+  await instance.idle();
+  assert.equal(instance.snapshot().counters.advertsSent, 2, 'Adver_Timer re-armed');
+});
+
+test('stall safety: an advert read before the deferred expiry keeps the backup a backup', async () => {
+  const clock = new ManualClock();
+  const { actions } = recorder();
+  const instance = new VrrpInstance('VI_1', PARAMS, clock, actions, silent);
+  instance.start();
+  await instance.idle();
+  // The process was stopped for far longer than Master_Down_Interval while the master kept advertising; the
+  // adverts wait in the socket. On resume the timer fires first, then the poll phase reads an advert.
+  clock.advance(10_000_000);
+  instance.receive(masterAdvert(), '192.0.2.3');
+  clock.runDeferred();
+  await instance.idle();
+  assert.equal(instance.state, 'BACKUP');
+  assert.equal(instance.snapshot().counters.staleTimerExpiries, 1);
+  assert.equal(instance.snapshot().masterAddress, '192.0.2.3');
+  // Without further adverts the re-armed timer still expires normally.
+  clock.advance(3_609_375);
+  clock.runDeferred();
+  await instance.idle();
+  assert.equal(instance.state, 'MASTER');
+});
+
+test('without the stall rule the same sequence would have taken over: the expiry alone promotes', async () => {
+  const clock = new ManualClock();
+  const { actions } = recorder();
+  const instance = new VrrpInstance('VI_1', PARAMS, clock, actions, silent);
+  instance.start();
+  await instance.idle();
+  clock.advance(10_000_000);
+  clock.runDeferred();
+  instance.receive(masterAdvert(), '192.0.2.3');
+  await instance.idle();
+  assert.equal(instance.state, 'BACKUP', 'it yielded again to the higher priority');
+  assert.equal(instance.snapshot().counters.transitions, 3, 'but it went through MASTER first');
+});
+
+test('a hook never delays the critical path, and a failed critical action is counted, not thrown', async () => {
+  const clock = new ManualClock();
+  const { calls, actions } = recorder({
+    notify: (event) => {
+      calls.push(`notify ${event.state}`);
+      // A hook that would never finish: the instance must not wait for it.
+      void new Promise(() => {});
+    },
+    claimVips: async () => {
+      throw new Error('netlink said no');
+    },
+  });
+  const errors: object[] = [];
+  const instance = new VrrpInstance('VI_1', { ...PARAMS, priority: 255 }, clock, actions, {
+    ...silent,
+    error: (object) => void errors.push(object),
+  });
+  instance.start();
+  await instance.idle();
+  assert.equal(instance.state, 'MASTER');
+  assert.deepEqual(calls, ['advert 255', 'garp', 'notify MASTER']);
+  assert.equal(instance.snapshot().counters.actionErrors, 1);
+  assert.equal(errors.length, 1);
+});
+
+test('stop as MASTER sends priority 0, releases the VIPs and leaves no timer behind', async () => {
+  const clock = new ManualClock();
+  const { calls, actions } = recorder();
+  const instance = new VrrpInstance('VI_1', { ...PARAMS, priority: 255 }, clock, actions, silent);
+  instance.start();
+  await instance.idle();
+  calls.length = 0;
+  await instance.stop();
+  assert.equal(instance.state, 'STOPPED');
+  assert.deepEqual(calls, ['advert 0', 'release', 'notify STOPPED shutdown']);
+  assert.equal(clock.pendingTimers(), 0);
+  assert.equal(instance.snapshot().counters.priorityZeroSent, 1);
+});
+
+test('inputs are processed one at a time in arrival order even while an action is pending', async () => {
+  const clock = new ManualClock();
+  let release: () => void = () => {};
+  const order: string[] = [];
+  const { actions } = recorder({
+    claimVips: () =>
+      new Promise<void>((resolve) => {
+        order.push('claim started');
+        release = () => {
+          order.push('claim done');
+          resolve();
+        };
+      }),
+    sendAdvert: async (priority) => void order.push(`advert ${priority}`),
+  });
+  const instance = new VrrpInstance('VI_1', { ...PARAMS, priority: 255 }, clock, actions, silent);
+  instance.start();
+  instance.setEffectivePriority(200); // owner: ignored, but must wait its turn
+  instance.raiseFault('link eth0');
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.deepEqual(order, ['claim started']);
+  release();
+  await instance.idle();
+  assert.deepEqual(order, ['claim started', 'claim done', 'advert 255', 'advert 0']);
+  assert.equal(instance.state, 'FAULT');
+});
