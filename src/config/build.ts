@@ -1,0 +1,709 @@
+/**
+ * Drafts -> the normalized TandemConfig: defaults filled in, and the checks that need more than one line:
+ * required keywords, address families, advert interval per version, references to scripts/files/processes
+ * and sync group members, unique VRIDs per interface and family, unicast peers that are not the source.
+ */
+import { DiagnosticCodes, type DiagnosticSink, type Position } from './diagnostics.js';
+import type { ConfigDraft, InstanceDraft, SyncGroupDraft, TrackDraft } from './drafts.js';
+import {
+  DEFAULT_ADVERT_CENTISECONDS,
+  DEFAULT_CONTROL_SOCKET,
+  DEFAULT_GARP_INTERVAL_SECONDS,
+  DEFAULT_GARP_MASTER_DELAY_SECONDS,
+  DEFAULT_GARP_MASTER_REFRESH_REPEAT,
+  DEFAULT_GARP_MASTER_REFRESH_SECONDS,
+  DEFAULT_GARP_MASTER_REPEAT,
+  DEFAULT_GNA_INTERVAL_SECONDS,
+  DEFAULT_MCAST_GROUP4,
+  DEFAULT_MCAST_GROUP6,
+  DEFAULT_NOTIFY_TIMEOUT_SECONDS,
+  DEFAULT_PRIORITY,
+  DEFAULT_RUNTIME_DIR,
+  DEFAULT_SCRIPT_FALL,
+  DEFAULT_SCRIPT_INTERVAL_SECONDS,
+  DEFAULT_SCRIPT_RISE,
+  DEFAULT_SCRIPT_WEIGHT,
+  DEFAULT_STARTUP_DELAY_SECONDS,
+  DEFAULT_TRACK_FILE_WEIGHT,
+  DEFAULT_TRACK_PROCESS_QUORUM,
+  DEFAULT_TRACK_PROCESS_WEIGHT,
+  DEFAULT_VRRP_VERSION,
+  PRIORITY_ADDRESS_OWNER,
+  V2_ADVERT_SECONDS_MAX,
+  V2_ADVERT_SECONDS_MIN,
+  V3_ADVERT_CENTISECONDS_MAX,
+  V3_ADVERT_CENTISECONDS_MIN,
+} from './defaults.js';
+import { unknownKeywordMessage, SECTIONS } from './keywords.js';
+import type {
+  Command,
+  Family,
+  FifoConfig,
+  GarpConfig,
+  GlobalConfig,
+  SyncGroupConfig,
+  TandemConfig,
+  Track,
+  TrackFileConfig,
+  TrackProcessConfig,
+  VrrpInstanceConfig,
+  VrrpScriptConfig,
+} from './schema.js';
+import { familyName } from './values.js';
+
+function positionText(at: Position): string {
+  return `${at.file}:${at.line}:${at.column}`;
+}
+
+export function buildConfig(draft: ConfigDraft, sink: DiagnosticSink, mainFile: string): TandemConfig {
+  const global = buildGlobal(draft);
+  const scripts = draft.scripts.flatMap((s): VrrpScriptConfig[] => {
+    if (s.command === undefined) {
+      sink.error(s.at, DiagnosticCodes.missing, `vrrp_script ${s.name} has no 'script'`);
+      return [];
+    }
+    const interval = s.intervalSeconds ?? DEFAULT_SCRIPT_INTERVAL_SECONDS;
+    return [
+      {
+        name: s.name,
+        source: s.at,
+        command: s.command,
+        intervalSeconds: interval,
+        timeoutSeconds: s.timeoutSeconds ?? interval,
+        weight: s.weight ?? DEFAULT_SCRIPT_WEIGHT,
+        reverse: s.reverse ?? false,
+        rise: s.rise ?? DEFAULT_SCRIPT_RISE,
+        fall: s.fall ?? DEFAULT_SCRIPT_FALL,
+        initFail: s.initFail,
+      },
+    ];
+  });
+  const trackFiles = draft.trackFiles.flatMap((f): TrackFileConfig[] => {
+    if (f.file === undefined) {
+      sink.error(f.at, DiagnosticCodes.missing, `track_file ${f.name} has no 'file'`);
+      return [];
+    }
+    const config: TrackFileConfig = {
+      name: f.name,
+      source: f.at,
+      file: f.file,
+      weight: f.weight ?? DEFAULT_TRACK_FILE_WEIGHT,
+      reverse: f.reverse ?? false,
+    };
+    if (f.init !== undefined) config.init = f.init;
+    return [config];
+  });
+  const trackProcesses = draft.trackProcesses.flatMap((p): TrackProcessConfig[] => {
+    if (p.process === undefined) {
+      sink.error(p.at, DiagnosticCodes.missing, `vrrp_track_process ${p.name} has no 'process'`);
+      return [];
+    }
+    const config: TrackProcessConfig = {
+      name: p.name,
+      source: p.at,
+      process: p.process,
+      paramMatch: p.paramMatch ?? 'exact',
+      weight: p.weight ?? DEFAULT_TRACK_PROCESS_WEIGHT,
+      reverse: p.reverse ?? false,
+      quorum: p.quorum ?? DEFAULT_TRACK_PROCESS_QUORUM,
+      forkDelaySeconds: p.forkDelaySeconds ?? 0,
+      terminateDelaySeconds: p.terminateDelaySeconds ?? 0,
+      fullCommand: p.fullCommand,
+    };
+    if (p.quorumMax !== undefined) {
+      if (p.quorumMax < config.quorum) {
+        sink.error(
+          p.at,
+          DiagnosticCodes.conflict,
+          `vrrp_track_process ${p.name}: quorum_max ${p.quorumMax} is below quorum ${config.quorum}`,
+        );
+      }
+      config.quorumMax = p.quorumMax;
+    }
+    return [config];
+  });
+
+  const references = {
+    scripts: new Map(scripts.map((s) => [s.name, s])),
+    files: new Map(trackFiles.map((f) => [f.name, f])),
+    processes: new Map(trackProcesses.map((p) => [p.name, p])),
+  };
+  const instances = draft.instances.flatMap((d) => {
+    const built = buildInstance(d, global, references, sink);
+    return built === undefined ? [] : [built];
+  });
+  checkUniqueVrids(draft.instances, instances, sink);
+  const syncGroups = buildSyncGroups(draft.syncGroups, draft.instances, instances, references, sink);
+
+  const lvs = draft.global.lvsSyncDaemon;
+  if (lvs?.instance !== undefined && !draft.instances.some((i) => i.name === lvs.instance)) {
+    sink.error(
+      lvs.instanceAt ?? lvs.at,
+      DiagnosticCodes.reference,
+      `lvs_sync_daemon follows vrrp_instance '${lvs.instance}', which is not defined`,
+    );
+  }
+  if (draft.instances.length === 0) {
+    sink.warning(
+      { file: mainFile, line: 1, column: 1 },
+      DiagnosticCodes.noEffect,
+      'no vrrp_instance is defined; tandem has nothing to run',
+    );
+  }
+  return { global, scripts, trackFiles, trackProcesses, instances, syncGroups };
+}
+
+function buildGlobal(draft: ConfigDraft): GlobalConfig {
+  const g = draft.global;
+  const minGarp = g.minGarp === true;
+  // keepalived: lower-priority GARP settings default to the master ones; vrrp_min_garp means 1 ARP, no second burst.
+  const masterDelaySeconds = g.garp.masterDelaySeconds ?? (minGarp ? 0 : DEFAULT_GARP_MASTER_DELAY_SECONDS);
+  const masterRepeat = g.garp.masterRepeat ?? (minGarp ? 1 : DEFAULT_GARP_MASTER_REPEAT);
+  const garp: GarpConfig = {
+    masterDelaySeconds,
+    masterRepeat,
+    lowerPrioDelaySeconds: g.garp.lowerPrioDelaySeconds ?? masterDelaySeconds,
+    lowerPrioRepeat: g.garp.lowerPrioRepeat ?? masterRepeat,
+    masterRefreshSeconds: g.garp.masterRefreshSeconds ?? DEFAULT_GARP_MASTER_REFRESH_SECONDS,
+    masterRefreshRepeat: g.garp.masterRefreshRepeat ?? DEFAULT_GARP_MASTER_REFRESH_REPEAT,
+  };
+  const strict = g.strict ?? false;
+  const global: GlobalConfig = {
+    enableScriptSecurity: g.enableScriptSecurity ?? false,
+    vrrpVersion: g.vrrpVersion ?? DEFAULT_VRRP_VERSION,
+    mcastGroup4: g.mcastGroup4 ?? DEFAULT_MCAST_GROUP4,
+    mcastGroup6: g.mcastGroup6 ?? DEFAULT_MCAST_GROUP6,
+    garp,
+    garpIntervalSeconds: g.garpIntervalSeconds ?? DEFAULT_GARP_INTERVAL_SECONDS,
+    gnaIntervalSeconds: g.gnaIntervalSeconds ?? DEFAULT_GNA_INTERVAL_SECONDS,
+    startupDelaySeconds: g.startupDelaySeconds ?? DEFAULT_STARTUP_DELAY_SECONDS,
+    strict,
+    lowerPrioNoAdvert: g.lowerPrioNoAdvert ?? strict,
+    higherPrioSendAdvert: g.higherPrioSendAdvert ?? false,
+    skipCheckAdvAddr: g.skipCheckAdvAddr ?? false,
+    checkUnicastSrc: g.checkUnicastSrc ?? false,
+    smtp: { ...g.smtp, alert: g.smtp.alert ?? false },
+    notifyTimeoutSeconds: g.notifyTimeoutSeconds ?? DEFAULT_NOTIFY_TIMEOUT_SECONDS,
+    runtimeDir: g.runtimeDir ?? DEFAULT_RUNTIME_DIR,
+    controlSocket: g.controlSocket ?? DEFAULT_CONTROL_SOCKET,
+  };
+  if (g.routerId !== undefined) global.routerId = g.routerId;
+  if (g.scriptUser !== undefined) global.scriptUser = g.scriptUser;
+  if (g.notifyFifo !== undefined) global.notifyFifo = withScript(g.notifyFifo, g.notifyFifoScript);
+  if (g.vrrpNotifyFifo !== undefined)
+    global.vrrpNotifyFifo = withScript(g.vrrpNotifyFifo, g.vrrpNotifyFifoScript);
+  if (g.lvsSyncDaemon !== undefined) {
+    const { at: _at, instanceAt: _instanceAt, ...daemon } = g.lvsSyncDaemon;
+    global.lvsSyncDaemon = daemon;
+  }
+  return global;
+}
+
+function withScript(fifo: FifoConfig, script: Command | undefined): FifoConfig {
+  return script === undefined ? fifo : { ...fifo, script };
+}
+
+interface References {
+  scripts: Map<string, VrrpScriptConfig>;
+  files: Map<string, TrackFileConfig>;
+  processes: Map<string, TrackProcessConfig>;
+}
+
+/** Resolves a track list against the definitions: unknown names are errors, weights default to the definition's. */
+function resolveTracks(
+  tracks: TrackDraft[],
+  kind: 'track_script' | 'track_file' | 'track_process',
+  definitions: Map<string, { weight: number; reverse: boolean }>,
+  owner: string,
+  sink: DiagnosticSink,
+): Track[] {
+  const definitionKeyword = {
+    track_script: 'vrrp_script',
+    track_file: 'track_file',
+    track_process: 'vrrp_track_process',
+  }[kind];
+  return tracks.flatMap((t): Track[] => {
+    const definition = definitions.get(t.name);
+    if (definition === undefined) {
+      const hint = [...definitions.keys()].length > 0 ? closestName(t.name, definitions.keys()) : undefined;
+      sink.error(
+        t.at,
+        DiagnosticCodes.reference,
+        `${kind} of ${owner} refers to ${definitionKeyword} '${t.name}', which is not defined${hint === undefined ? '' : ` (did you mean '${hint}'?)`}`,
+      );
+      return [];
+    }
+    return [
+      { name: t.name, weight: t.weight ?? definition.weight, reverse: t.reverse ?? definition.reverse },
+    ];
+  });
+}
+
+function closestName(word: string, names: Iterable<string>): string | undefined {
+  const message = unknownKeywordMessage(word, '', names);
+  return /did you mean '([^']*)'/.exec(message)?.[1];
+}
+
+function interfaceTracks(tracks: TrackDraft[]): Track[] {
+  return tracks.map((t) => ({ name: t.name, weight: t.weight ?? 0, reverse: t.reverse ?? false }));
+}
+
+function buildInstance(
+  d: InstanceDraft,
+  global: GlobalConfig,
+  references: References,
+  sink: DiagnosticSink,
+): VrrpInstanceConfig | undefined {
+  const label = `vrrp_instance ${d.name}`;
+  const where = (keyword: string): Position => d.where.get(keyword) ?? d.at;
+  let ok = true;
+  const fail = (at: Position, code: Parameters<DiagnosticSink['error']>[1], message: string): void => {
+    sink.error(at, code, message);
+    ok = false;
+  };
+
+  if (d.vrid === undefined) fail(d.at, DiagnosticCodes.missing, `${label} has no virtual_router_id`);
+
+  // The family comes from the VIPs (keepalived: "all addresses in virtual_ipaddress must be of the same family").
+  const firstVip = d.vips[0];
+  const family: Family =
+    firstVip?.family ?? d.unicastSrcIp?.family ?? d.unicastPeers[0]?.family ?? d.mcastSrcIp?.family ?? 4;
+  for (const vip of d.vips) {
+    if (vip.family !== family && firstVip !== undefined) {
+      fail(
+        vip.source,
+        DiagnosticCodes.conflict,
+        `virtual_ipaddress ${vip.address} is ${familyName(vip.family)} but ${label} is ${familyName(family)} (from ${firstVip.address}); put other-family addresses in virtual_ipaddress_excluded`,
+      );
+    }
+  }
+  if (d.vips.length === 0) {
+    sink.warning(d.at, DiagnosticCodes.noEffect, `${label} has no virtual_ipaddress`);
+  }
+  for (const [key, value] of [
+    ['unicast_src_ip', d.unicastSrcIp],
+    ['mcast_src_ip', d.mcastSrcIp],
+  ] as const) {
+    if (value !== undefined && value.family !== family) {
+      fail(
+        value.at,
+        DiagnosticCodes.conflict,
+        `${key} ${value.address} is ${familyName(value.family)} but ${label} is ${familyName(family)}`,
+      );
+    }
+  }
+  for (const peer of d.unicastPeers) {
+    if (peer.family !== family) {
+      fail(
+        peer.at,
+        DiagnosticCodes.conflict,
+        `unicast peer ${peer.address} is ${familyName(peer.family)} but ${label} is ${familyName(family)}`,
+      );
+    } else if (d.unicastSrcIp !== undefined && peer.address === d.unicastSrcIp.address) {
+      fail(
+        peer.at,
+        DiagnosticCodes.conflict,
+        `unicast peer ${peer.address} is the instance's own unicast_src_ip`,
+      );
+    }
+  }
+  const seenPeers = new Map<string, Position>();
+  for (const peer of d.unicastPeers) {
+    const earlier = seenPeers.get(peer.address);
+    if (earlier !== undefined)
+      fail(
+        peer.at,
+        DiagnosticCodes.conflict,
+        `unicast peer ${peer.address} is listed twice (first at line ${earlier.line})`,
+      );
+    seenPeers.set(peer.address, peer.at);
+  }
+  const seenVips = new Map<string, Position>();
+  for (const vip of [...d.vips, ...d.excludedVips]) {
+    const key = `${vip.address}/${vip.prefixLength}`;
+    const earlier = seenVips.get(key);
+    // keepalived keeps one and logs it; not fatal.
+    if (earlier !== undefined)
+      sink.warning(
+        vip.source,
+        DiagnosticCodes.noEffect,
+        `${key} is listed twice in ${label} (first at line ${earlier.line}); the later entry is ignored`,
+      );
+    seenVips.set(key, vip.source);
+  }
+  const uniqueVips = (list: typeof d.vips): typeof d.vips =>
+    list.filter((v) => seenVips.get(`${v.address}/${v.prefixLength}`) === v.source);
+
+  if (d.interface === undefined) {
+    const unicast = d.unicastPeers.length > 0;
+    const allHaveDev = [...d.vips, ...d.excludedVips].every((v) => v.dev !== undefined);
+    if (!unicast || !allHaveDev) {
+      fail(
+        d.at,
+        DiagnosticCodes.missing,
+        `${label} has no interface${unicast ? ' (without one, every VIP needs dev)' : ''}`,
+      );
+    }
+  }
+
+  // Version: explicit, else global; IPv6 is VRRPv3 only (RFC 5798 §1; RFC 3768 is IPv4 only).
+  let version = d.version ?? global.vrrpVersion;
+  if (family === 6 && version === 2) {
+    if (d.version === 2)
+      sink.warning(
+        where('version'),
+        DiagnosticCodes.adjusted,
+        `${label} is IPv6, which VRRPv2 cannot carry; version 3 is used (as keepalived does)`,
+      );
+    version = 3;
+  }
+
+  let advertIntervalCentiseconds = DEFAULT_ADVERT_CENTISECONDS;
+  if (d.advertSeconds !== undefined) {
+    const at = where('advert_int');
+    if (version === 2) {
+      // RFC 3768 §5.3.7: Adver Int is whole seconds.
+      if (
+        !Number.isInteger(d.advertSeconds) ||
+        d.advertSeconds < V2_ADVERT_SECONDS_MIN ||
+        d.advertSeconds > V2_ADVERT_SECONDS_MAX
+      ) {
+        fail(
+          at,
+          DiagnosticCodes.value,
+          `advert_int of a VRRPv2 instance must be whole seconds from ${V2_ADVERT_SECONDS_MIN} to ${V2_ADVERT_SECONDS_MAX}, found ${d.advertSeconds} (use version 3 for sub-second adverts)`,
+        );
+      }
+      advertIntervalCentiseconds = Math.round(d.advertSeconds * 100);
+    } else {
+      // RFC 5798 §5.2.7: 12-bit centiseconds.
+      const centiseconds = d.advertSeconds * 100;
+      if (
+        Math.abs(centiseconds - Math.round(centiseconds)) > 1e-6 ||
+        centiseconds < V3_ADVERT_CENTISECONDS_MIN ||
+        centiseconds > V3_ADVERT_CENTISECONDS_MAX
+      ) {
+        fail(
+          at,
+          DiagnosticCodes.value,
+          `advert_int of a VRRPv3 instance must be from 0.01 to 40.95 seconds in steps of 0.01, found ${d.advertSeconds}`,
+        );
+      }
+      advertIntervalCentiseconds = Math.round(centiseconds);
+    }
+  }
+
+  const priority = d.priority ?? DEFAULT_PRIORITY;
+  const strictMode = d.strictMode ?? global.strict;
+  const state = d.state ?? 'BACKUP';
+  let auth = d.auth ?? { type: 'none' as const };
+  if (auth.type === 'pass' && auth.password === '') {
+    fail(
+      where('authentication'),
+      DiagnosticCodes.missing,
+      `authentication of ${label} has auth_type PASS but no auth_pass`,
+    );
+  }
+  if (auth.type === 'pass' && version === 3) {
+    sink.warning(
+      where('authentication'),
+      DiagnosticCodes.adjusted,
+      `VRRPv3 has no authentication (RFC 5798 §9); authentication of ${label} is ignored`,
+    );
+    auth = { type: 'none' };
+  }
+  if (state === 'MASTER' && !d.preempt) {
+    sink.warning(
+      where('nopreempt'),
+      DiagnosticCodes.noEffect,
+      `nopreempt in ${label} only works with state BACKUP`,
+    );
+  }
+  if (strictMode) {
+    // keepalived.conf(5), vrrp_strict: what strict compliance forbids.
+    const strictAt = d.where.get('strict_mode') ?? d.at;
+    if (d.vips.length === 0)
+      fail(
+        strictAt,
+        DiagnosticCodes.conflict,
+        `${label} in strict mode needs at least one virtual_ipaddress`,
+      );
+    if (d.unicastPeers.length > 0)
+      fail(
+        where('unicast_peer'),
+        DiagnosticCodes.conflict,
+        `${label} in strict mode cannot use unicast_peer`,
+      );
+    if (d.auth !== undefined && d.auth.type === 'pass')
+      fail(
+        where('authentication'),
+        DiagnosticCodes.conflict,
+        `${label} in strict mode cannot use authentication`,
+      );
+    if ((d.preemptDelaySeconds ?? 0) > 0)
+      fail(
+        where('preempt_delay'),
+        DiagnosticCodes.conflict,
+        `${label} in strict mode cannot use preempt_delay`,
+      );
+    if (state === 'MASTER' && priority !== PRIORITY_ADDRESS_OWNER)
+      fail(
+        where('state'),
+        DiagnosticCodes.conflict,
+        `${label} in strict mode can have state MASTER only with priority 255`,
+      );
+    if (d.accept === true && version === 2)
+      fail(
+        where('accept'),
+        DiagnosticCodes.conflict,
+        `${label} in strict mode cannot set accept with VRRPv2`,
+      );
+    if (d.vmacXmitBase)
+      fail(
+        where('vmac_xmit_base'),
+        DiagnosticCodes.conflict,
+        `${label} in strict mode cannot use vmac_xmit_base`,
+      );
+  }
+
+  const trackScripts = resolveTracks(d.trackScripts, 'track_script', references.scripts, label, sink);
+  const trackFiles = resolveTracks(d.trackFiles, 'track_file', references.files, label, sink);
+  const trackProcesses = resolveTracks(d.trackProcesses, 'track_process', references.processes, label, sink);
+  if (
+    trackScripts.length !== d.trackScripts.length ||
+    trackFiles.length !== d.trackFiles.length ||
+    trackProcesses.length !== d.trackProcesses.length
+  )
+    ok = false;
+
+  if (!ok || d.vrid === undefined) return undefined;
+  const garp: GarpConfig = {
+    masterDelaySeconds: d.garp.masterDelaySeconds ?? global.garp.masterDelaySeconds,
+    masterRepeat: d.garp.masterRepeat ?? global.garp.masterRepeat,
+    lowerPrioDelaySeconds: d.garp.lowerPrioDelaySeconds ?? global.garp.lowerPrioDelaySeconds,
+    lowerPrioRepeat: d.garp.lowerPrioRepeat ?? global.garp.lowerPrioRepeat,
+    masterRefreshSeconds: d.garp.masterRefreshSeconds ?? global.garp.masterRefreshSeconds,
+    masterRefreshRepeat: d.garp.masterRefreshRepeat ?? global.garp.masterRefreshRepeat,
+  };
+  const instance: VrrpInstanceConfig = {
+    name: d.name,
+    source: d.at,
+    state,
+    vrid: d.vrid,
+    priority,
+    addressOwner: priority === PRIORITY_ADDRESS_OWNER,
+    advertIntervalCentiseconds,
+    version,
+    family,
+    preempt: d.preempt,
+    preemptDelaySeconds: d.preemptDelaySeconds ?? 0,
+    auth,
+    vips: uniqueVips(d.vips),
+    excludedVips: uniqueVips(d.excludedVips),
+    routes: d.routes,
+    rules: d.rules,
+    trackInterfaces: interfaceTracks(d.trackInterfaces),
+    trackScripts,
+    trackFiles,
+    trackProcesses,
+    unicastPeers: d.unicastPeers.map(({ address, minTtl, maxTtl }) => ({
+      address,
+      ...(minTtl === undefined ? {} : { minTtl }),
+      ...(maxTtl === undefined ? {} : { maxTtl }),
+    })),
+    mcastDstIp: d.mcastDstIp?.address ?? (family === 4 ? global.mcastGroup4 : global.mcastGroup6),
+    vmacXmitBase: d.vmacXmitBase,
+    dontTrackPrimary: d.dontTrackPrimary,
+    garp,
+    lowerPrioNoAdvert: d.lowerPrioNoAdvert ?? (global.lowerPrioNoAdvert || strictMode),
+    higherPrioSendAdvert: d.higherPrioSendAdvert ?? global.higherPrioSendAdvert,
+    // keepalived.conf(5), accept: on unless strict mode, where it follows address ownership.
+    acceptMode: d.accept ?? (strictMode ? priority === PRIORITY_ADDRESS_OWNER : true),
+    strictMode,
+    skipCheckAdvAddr: d.skipCheckAdvAddr ?? global.skipCheckAdvAddr,
+    checkUnicastSrc:
+      d.checkUnicastSrc ??
+      (global.checkUnicastSrc ||
+        d.unicastPeers.some((p) => p.minTtl !== undefined || p.maxTtl !== undefined)),
+    notify: d.notify,
+    smtpAlert: d.smtpAlert ?? global.smtp.alert,
+  };
+  if (d.interface !== undefined) instance.interface = d.interface;
+  if (d.unicastSrcIp !== undefined) instance.unicastSrcIp = d.unicastSrcIp.address;
+  if (d.unicastTtl !== undefined) instance.unicastTtl = d.unicastTtl;
+  if (d.mcastSrcIp !== undefined) instance.mcastSrcIp = d.mcastSrcIp.address;
+  if (d.useVmac !== undefined) instance.useVmac = d.useVmac;
+  return instance;
+}
+
+/**
+ * VRIDs are unique per interface and family on one multicast group; unicast instances may share a VRID when
+ * their peers do not overlap (keepalived.conf(5), virtual_router_id).
+ */
+function checkUniqueVrids(
+  drafts: InstanceDraft[],
+  instances: VrrpInstanceConfig[],
+  sink: DiagnosticSink,
+): void {
+  const seen: VrrpInstanceConfig[] = [];
+  for (const instance of instances) {
+    const clash = seen.find((other) => {
+      if (
+        other.vrid !== instance.vrid ||
+        other.family !== instance.family ||
+        other.interface !== instance.interface
+      )
+        return false;
+      const unicast = instance.unicastPeers.length > 0;
+      const otherUnicast = other.unicastPeers.length > 0;
+      if (unicast !== otherUnicast) return false;
+      if (unicast)
+        return instance.unicastPeers.some((p) => other.unicastPeers.some((q) => q.address === p.address));
+      return other.mcastDstIp === instance.mcastDstIp;
+    });
+    if (clash !== undefined) {
+      const draft = drafts.find((d) => d.name === instance.name);
+      const at = draft?.where.get('virtual_router_id') ?? instance.source;
+      sink.error(
+        at,
+        DiagnosticCodes.conflict,
+        `virtual_router_id ${instance.vrid} on ${instance.interface ?? '(no interface)'} (${familyName(instance.family)}) is already used by vrrp_instance ${clash.name} at ${positionText(clash.source)}`,
+      );
+    }
+    seen.push(instance);
+  }
+}
+
+function buildSyncGroups(
+  drafts: SyncGroupDraft[],
+  instanceDrafts: InstanceDraft[],
+  instances: VrrpInstanceConfig[],
+  references: References,
+  sink: DiagnosticSink,
+): SyncGroupConfig[] {
+  const defined = new Set(instanceDrafts.map((i) => i.name));
+  const memberOf = new Map<string, string>();
+  const groups: SyncGroupConfig[] = [];
+  const syncKeywords =
+    SECTIONS.find((s) => s.id === 'vrrp_sync_group')
+      ?.keywords.filter((k) => k.support !== 'unsupported')
+      .map((k) => k.name) ?? [];
+  for (const g of drafts) {
+    const label = `vrrp_sync_group ${g.name}`;
+    for (const bare of g.bareNames) {
+      if (defined.has(bare.name)) {
+        sink.error(
+          bare.at,
+          DiagnosticCodes.keepalivedSkips,
+          `instance name '${bare.name}' directly in ${label} is not a member: members go inside 'group { ... }' (keepalived ignores this line; so does --lenient)`,
+        );
+      } else {
+        sink.error(
+          bare.at,
+          DiagnosticCodes.unknownKeyword,
+          unknownKeywordMessage(bare.name, `in ${label}`, syncKeywords),
+        );
+      }
+    }
+    const members: string[] = [];
+    for (const member of g.members) {
+      if (!defined.has(member.name)) {
+        const hint = closestName(member.name, defined);
+        sink.error(
+          member.at,
+          DiagnosticCodes.reference,
+          `${label} lists vrrp_instance '${member.name}', which is not defined${hint === undefined ? '' : ` (did you mean '${hint}'?)`}`,
+        );
+        continue;
+      }
+      const other = memberOf.get(member.name);
+      if (other !== undefined) {
+        sink.error(
+          member.at,
+          DiagnosticCodes.conflict,
+          `vrrp_instance ${member.name} is already a member of vrrp_sync_group ${other}`,
+        );
+        continue;
+      }
+      if (members.includes(member.name)) {
+        sink.warning(
+          member.at,
+          DiagnosticCodes.noEffect,
+          `vrrp_instance ${member.name} is listed twice in ${label}`,
+        );
+        continue;
+      }
+      memberOf.set(member.name, g.name);
+      members.push(member.name);
+    }
+    const trackScripts = resolveTracks(g.trackScripts, 'track_script', references.scripts, label, sink);
+    const trackFiles = resolveTracks(g.trackFiles, 'track_file', references.files, label, sink);
+    const trackProcesses = resolveTracks(
+      g.trackProcesses,
+      'track_process',
+      references.processes,
+      label,
+      sink,
+    );
+    if (g.members.length === 0 && g.bareNames.length === 0) {
+      sink.warning(
+        g.at,
+        DiagnosticCodes.noEffect,
+        `${label} has no members; it is ignored (as keepalived does)`,
+      );
+      continue;
+    }
+    if (members.length === 0) continue;
+    if (members.length === 1) {
+      sink.warning(
+        g.at,
+        DiagnosticCodes.noEffect,
+        `${label} has only one member; a sync group of one has no effect`,
+      );
+    }
+    groups.push({
+      name: g.name,
+      source: g.at,
+      members,
+      trackInterfaces: interfaceTracks(g.trackInterfaces),
+      trackScripts,
+      trackFiles,
+      trackProcesses,
+      notify: g.notify,
+      smtpAlert: g.smtpAlert ?? false,
+      trackingWeight: g.trackingWeight,
+    });
+  }
+  // keepalived.conf(5), vrrp_sync_group: members' tracking weights are set to 0 unless sync_group_tracking_weight.
+  for (const group of groups) {
+    if (group.trackingWeight) continue;
+    for (const instance of instances) {
+      if (!group.members.includes(instance.name)) continue;
+      instance.syncGroup = group.name;
+      for (const list of [
+        instance.trackInterfaces,
+        instance.trackScripts,
+        instance.trackFiles,
+        instance.trackProcesses,
+      ]) {
+        for (const track of list) {
+          if (track.weight !== 0) {
+            const draft = instanceDrafts.find((d) => d.name === instance.name);
+            sink.warning(
+              draft?.at ?? instance.source,
+              DiagnosticCodes.adjusted,
+              `vrrp_instance ${instance.name} is in vrrp_sync_group ${group.name}: the weight ${track.weight} of tracked '${track.name}' is set to 0 (set sync_group_tracking_weight to keep it)`,
+            );
+            track.weight = 0;
+          }
+        }
+      }
+    }
+  }
+  for (const group of groups) {
+    if (!group.trackingWeight) continue;
+    for (const instance of instances)
+      if (group.members.includes(instance.name)) instance.syncGroup = group.name;
+  }
+  return groups;
+}

@@ -1,0 +1,234 @@
+/**
+ * What the keyword handlers fill in while walking the statements: the values as written, with the positions
+ * the cross-checks of build.ts need. Defaults are applied only in build.ts, so that "not set" stays visible.
+ */
+import type { Position } from './diagnostics.js';
+import type {
+  AuthConfig,
+  Command,
+  FifoConfig,
+  GarpConfig,
+  InitialState,
+  LvsSyncDaemonConfig,
+  UnicastPeer,
+  VirtualAddress,
+  VirtualRoute,
+  VirtualRule,
+  VrrpVersion,
+  Family,
+  TrackProcessConfig,
+} from './schema.js';
+
+export interface TrackDraft {
+  name: string;
+  weight?: number;
+  reverse?: boolean;
+  at: Position;
+}
+
+export interface AddressDraft {
+  address: string;
+  family: Family;
+  at: Position;
+}
+
+export interface PeerDraft extends UnicastPeer {
+  family: Family;
+  at: Position;
+}
+
+export interface NotifyDraft {
+  master?: Command;
+  backup?: Command;
+  fault?: Command;
+  stop?: Command;
+  any?: Command;
+}
+
+export interface GlobalDraft {
+  routerId?: string;
+  scriptUser?: { user: string; group?: string };
+  enableScriptSecurity?: boolean;
+  vrrpVersion?: VrrpVersion;
+  mcastGroup4?: string;
+  mcastGroup6?: string;
+  garp: Partial<GarpConfig>;
+  minGarp?: boolean;
+  garpIntervalSeconds?: number;
+  gnaIntervalSeconds?: number;
+  startupDelaySeconds?: number;
+  notifyFifo?: FifoConfig;
+  vrrpNotifyFifo?: FifoConfig;
+  notifyFifoScript?: Command;
+  vrrpNotifyFifoScript?: Command;
+  lvsSyncDaemon?: LvsSyncDaemonConfig & { at: Position; instanceAt?: Position };
+  strict?: boolean;
+  lowerPrioNoAdvert?: boolean;
+  higherPrioSendAdvert?: boolean;
+  skipCheckAdvAddr?: boolean;
+  checkUnicastSrc?: boolean;
+  smtp: {
+    notificationEmail: string[];
+    notificationEmailFrom?: string;
+    server?: string;
+    port?: number;
+    helo?: string;
+    connectTimeoutSeconds?: number;
+    alert?: boolean;
+  };
+  notifyTimeoutSeconds?: number;
+  runtimeDir?: string;
+  controlSocket?: string;
+}
+
+export interface ScriptDraft {
+  name: string;
+  at: Position;
+  command?: Command;
+  intervalSeconds?: number;
+  timeoutSeconds?: number;
+  weight?: number;
+  reverse?: boolean;
+  rise?: number;
+  fall?: number;
+  initFail: boolean;
+}
+
+export interface TrackFileDraft {
+  name: string;
+  at: Position;
+  file?: string;
+  weight?: number;
+  reverse?: boolean;
+  init?: { value: number; overwrite: boolean };
+}
+
+export interface TrackProcessDraft {
+  name: string;
+  at: Position;
+  process?: string[];
+  paramMatch?: TrackProcessConfig['paramMatch'];
+  weight?: number;
+  reverse?: boolean;
+  quorum?: number;
+  quorumMax?: number;
+  forkDelaySeconds?: number;
+  terminateDelaySeconds?: number;
+  fullCommand: boolean;
+}
+
+export interface InstanceDraft {
+  name: string;
+  at: Position;
+  /** Where each keyword was given, by keyword name, for messages about its value. */
+  where: Map<string, Position>;
+  state?: InitialState;
+  interface?: string;
+  vrid?: number;
+  priority?: number;
+  advertSeconds?: number;
+  version?: VrrpVersion;
+  preempt: boolean;
+  preemptDelaySeconds?: number;
+  auth?: AuthConfig;
+  vips: VirtualAddress[];
+  excludedVips: VirtualAddress[];
+  routes: VirtualRoute[];
+  rules: VirtualRule[];
+  trackInterfaces: TrackDraft[];
+  trackScripts: TrackDraft[];
+  trackFiles: TrackDraft[];
+  trackProcesses: TrackDraft[];
+  unicastSrcIp?: AddressDraft;
+  unicastPeers: PeerDraft[];
+  unicastTtl?: number;
+  mcastSrcIp?: AddressDraft;
+  mcastDstIp?: AddressDraft;
+  useVmac?: { name?: string; mac?: string };
+  vmacXmitBase: boolean;
+  dontTrackPrimary: boolean;
+  garp: Partial<GarpConfig>;
+  lowerPrioNoAdvert?: boolean;
+  higherPrioSendAdvert?: boolean;
+  accept?: boolean;
+  strictMode?: boolean;
+  skipCheckAdvAddr?: boolean;
+  checkUnicastSrc?: boolean;
+  notify: NotifyDraft;
+  smtpAlert?: boolean;
+}
+
+export interface SyncGroupDraft {
+  name: string;
+  at: Position;
+  members: { name: string; at: Position }[];
+  /** Names written directly in the block, outside `group { }`: keepalived ignores them. */
+  bareNames: { name: string; at: Position }[];
+  trackInterfaces: TrackDraft[];
+  trackScripts: TrackDraft[];
+  trackFiles: TrackDraft[];
+  trackProcesses: TrackDraft[];
+  notify: NotifyDraft;
+  smtpAlert?: boolean;
+  trackingWeight: boolean;
+}
+
+export interface ConfigDraft {
+  global: GlobalDraft;
+  scripts: ScriptDraft[];
+  trackFiles: TrackFileDraft[];
+  trackProcesses: TrackProcessDraft[];
+  instances: InstanceDraft[];
+  syncGroups: SyncGroupDraft[];
+  /** Where SMTP settings were first seen, to warn once that tandem sends no mail. */
+  smtpWarned: boolean;
+}
+
+export function newConfigDraft(): ConfigDraft {
+  return {
+    global: { garp: {}, smtp: { notificationEmail: [] } },
+    scripts: [],
+    trackFiles: [],
+    trackProcesses: [],
+    instances: [],
+    syncGroups: [],
+    smtpWarned: false,
+  };
+}
+
+export function newInstanceDraft(name: string, at: Position): InstanceDraft {
+  return {
+    name,
+    at,
+    where: new Map(),
+    preempt: true,
+    vips: [],
+    excludedVips: [],
+    routes: [],
+    rules: [],
+    trackInterfaces: [],
+    trackScripts: [],
+    trackFiles: [],
+    trackProcesses: [],
+    unicastPeers: [],
+    vmacXmitBase: false,
+    dontTrackPrimary: false,
+    garp: {},
+    notify: {},
+  };
+}
+
+export function newSyncGroupDraft(name: string, at: Position): SyncGroupDraft {
+  return {
+    name,
+    at,
+    members: [],
+    bareNames: [],
+    trackInterfaces: [],
+    trackScripts: [],
+    trackFiles: [],
+    trackProcesses: [],
+    notify: {},
+    trackingWeight: false,
+  };
+}

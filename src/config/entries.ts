@@ -1,0 +1,596 @@
+/**
+ * The entries of list blocks (virtual_ipaddress, virtual_routes, virtual_rules, track_*, unicast_peer) and
+ * the script/FIFO values. Each entry is one line: its first word and its options. Syntax from
+ * keepalived.conf(5), VRRP instance(s) and Static routes/addresses/rules.
+ */
+import type { Context } from './context.js';
+import { DiagnosticCodes, type Position } from './diagnostics.js';
+import type { PeerDraft, TrackDraft } from './drafts.js';
+import type { Token } from './lexer.js';
+import type { Statement } from './parser.js';
+import type {
+  AddressScope,
+  Command,
+  FifoConfig,
+  VirtualAddress,
+  VirtualRoute,
+  VirtualRule,
+} from './schema.js';
+import { TTL_MAX } from './defaults.js';
+import { closest, parsePrefix, splitCommand } from './values.js';
+
+/** The words of an entry: its first token and its arguments. */
+function words(entry: Statement): Token[] {
+  return [entry.keyword, ...entry.args];
+}
+
+function raw(entry: Statement): string {
+  return words(entry)
+    .map((t) => t.text)
+    .join(' ');
+}
+
+/** Reports an entry's block (entries are single lines) and returns false. */
+function isLine(ctx: Context, entry: Statement, list: string): boolean {
+  if (entry.block !== undefined && entry.open !== undefined) {
+    ctx.sink.error(entry.open.at, DiagnosticCodes.syntax, `an entry of ${list} takes no block`);
+    return false;
+  }
+  return true;
+}
+
+function unknownOption(ctx: Context, token: Token, list: string, known: Iterable<string>): void {
+  const suggestion = closest(token.text, known);
+  ctx.sink.error(
+    token.at,
+    DiagnosticCodes.unknownKeyword,
+    `unknown option '${token.text}' in ${list}${suggestion === undefined ? '' : ` (did you mean '${suggestion}'?)`}`,
+  );
+}
+
+function unsupportedOption(ctx: Context, token: Token, list: string): void {
+  ctx.sink.error(
+    token.at,
+    DiagnosticCodes.unsupported,
+    `unsupported keepalived option '${token.text}' in ${list} (tandem does not implement it; ignored)`,
+  );
+}
+
+function valueAfter(ctx: Context, list: Token[], index: number, list_name: string): Token | undefined {
+  const value = list[index + 1];
+  if (value === undefined) {
+    const option = list[index] as Token;
+    ctx.error(option.at, `option '${option.text}' in ${list_name} needs a value`);
+  }
+  return value;
+}
+
+const SCOPES: ReadonlySet<string> = new Set(['global', 'site', 'link', 'host', 'nowhere']);
+const VIP_OPTIONS = ['brd', 'dev', 'scope', 'label', 'no_track'];
+/** keepalived VIP options tandem does not implement: with a value, and flags. */
+const VIP_UNSUPPORTED_VALUE = new Set(['peer', 'preferred_lft', 'track_group']);
+const VIP_UNSUPPORTED_FLAG = new Set([
+  'use_vmac',
+  'home',
+  '-nodad',
+  'mngtmpaddr',
+  'noprefixroute',
+  'autojoin',
+]);
+
+/** `<IPADDR>[/<MASK>] [brd <IPADDR>] [dev <STRING>] [scope <SCOPE>] [label <LABEL>] [no_track]` */
+export function parseVirtualAddress(
+  ctx: Context,
+  entry: Statement,
+  list: string,
+): VirtualAddress | undefined {
+  if (!isLine(ctx, entry, list)) return undefined;
+  const tokens = words(entry);
+  const first = entry.keyword;
+  const prefix = ctx.prefix(first, `address in ${list}`);
+  const vip: Partial<VirtualAddress> = { noTrack: false };
+  let ok = prefix !== undefined;
+  const allOptions = [...VIP_OPTIONS, ...VIP_UNSUPPORTED_VALUE, ...VIP_UNSUPPORTED_FLAG];
+  for (let i = 1; i < tokens.length; i++) {
+    const option = tokens[i] as Token;
+    switch (option.text) {
+      case 'no_track':
+        vip.noTrack = true;
+        continue;
+      case 'dev':
+      case 'label':
+      case 'scope':
+      case 'brd': {
+        const value = valueAfter(ctx, tokens, i, list);
+        if (value === undefined) return undefined;
+        i++;
+        if (option.text === 'dev') {
+          vip.dev = ctx.interfaceName(value, `dev of ${first.text}`);
+          ok &&= vip.dev !== undefined;
+        } else if (option.text === 'label') {
+          vip.label = ctx.interfaceName(value, `label of ${first.text}`);
+          ok &&= vip.label !== undefined;
+        } else if (option.text === 'scope') {
+          if (SCOPES.has(value.text)) vip.scope = value.text as AddressScope;
+          else {
+            ctx.error(
+              value.at,
+              `scope must be one of global, site, link, host, nowhere, found '${value.text}'`,
+            );
+            ok = false;
+          }
+        } else if (value.text === '+' || value.text === '-') {
+          vip.brd = value.text;
+        } else {
+          const brd = ctx.address(value, `brd of ${first.text}`, prefix?.family);
+          if (brd === undefined) ok = false;
+          else vip.brd = brd.address;
+        }
+        continue;
+      }
+      default:
+        if (VIP_UNSUPPORTED_VALUE.has(option.text)) {
+          unsupportedOption(ctx, option, list);
+          i++;
+        } else if (VIP_UNSUPPORTED_FLAG.has(option.text)) {
+          unsupportedOption(ctx, option, list);
+        } else {
+          unknownOption(ctx, option, list, allOptions);
+          ok = false;
+        }
+    }
+  }
+  if (!ok || prefix === undefined) return undefined;
+  return {
+    address: prefix.address,
+    // keepalived: a bare address is a host address, /32 or /128.
+    prefixLength: prefix.prefixLength ?? (prefix.family === 4 ? 32 : 128),
+    family: prefix.family,
+    ...(vip.dev === undefined ? {} : { dev: vip.dev }),
+    ...(vip.label === undefined ? {} : { label: vip.label }),
+    ...(vip.scope === undefined ? {} : { scope: vip.scope }),
+    ...(vip.brd === undefined ? {} : { brd: vip.brd }),
+    noTrack: vip.noTrack ?? false,
+    source: first.at,
+  };
+}
+
+const ROUTE_TYPES = new Set([
+  'unicast',
+  'blackhole',
+  'unreachable',
+  'prohibit',
+  'throw',
+  'local',
+  'broadcast',
+  'multicast',
+  'anycast',
+  'nat',
+]);
+/** ip-route options (keepalived.conf(5), static_routes) passed through with their value. */
+const ROUTE_VALUE_OPTIONS = new Set([
+  'tos',
+  'dsfield',
+  'protocol',
+  'proto',
+  'mtu',
+  'hoplimit',
+  'advmss',
+  'rtt',
+  'rttvar',
+  'reordering',
+  'window',
+  'cwnd',
+  'ssthresh',
+  'realms',
+  'rto_min',
+  'initcwnd',
+  'initrwnd',
+  'features',
+  'quickack',
+  'congctl',
+  'pref',
+  'expires',
+  'fastopen_no_cookie',
+  'vrf',
+  'weight',
+  'encap',
+]);
+const ROUTE_FLAGS = new Set(['onlink', 'append', 'lock', 'nexthop', 'ecn', 'pervasive', 'inet']);
+const ROUTE_OPTIONS = [
+  'src',
+  'to',
+  'via',
+  'gw',
+  'or',
+  'dev',
+  'oif',
+  'table',
+  'metric',
+  'priority',
+  'preference',
+  'scope',
+  'no_track',
+  'inet6',
+  ...ROUTE_VALUE_OPTIONS,
+  ...ROUTE_FLAGS,
+];
+
+function keepalivedSkips(ctx: Context, at: Position, message: string): void {
+  ctx.sink.error(
+    at,
+    DiagnosticCodes.keepalivedSkips,
+    `${message} (keepalived skips this entry; so does --lenient)`,
+  );
+}
+
+/** `[type] [src <IP>] [to] <PREFIX> [via|gw <IP>] [or <IP>] [dev <IF>] [scope S] [table T] [metric N] [no_track] ...` */
+export function parseVirtualRoute(ctx: Context, entry: Statement, list: string): VirtualRoute | undefined {
+  if (!isLine(ctx, entry, list)) return undefined;
+  const tokens = words(entry);
+  const route: Partial<VirtualRoute> & { via: string[]; options: string[] } = {
+    via: [],
+    options: [],
+    noTrack: false,
+  };
+  let forcedFamily6 = false;
+  let ok = true;
+  let destinationToken: Token | undefined;
+  for (let i = 0; i < tokens.length; i++) {
+    const token = tokens[i] as Token;
+    const text = token.text;
+    if (i === 0 && ROUTE_TYPES.has(text)) {
+      route.type = text;
+      continue;
+    }
+    const takeValue = (): Token | undefined => {
+      const value = valueAfter(ctx, tokens, i, list);
+      if (value === undefined) ok = false;
+      else i++;
+      return value;
+    };
+    const takeAddress = (what: string): string | undefined => {
+      const value = takeValue();
+      if (value === undefined) return undefined;
+      const parsed = ctx.prefix(value, what);
+      if (parsed === undefined) ok = false;
+      return parsed?.address;
+    };
+    switch (text) {
+      case 'src':
+        route.src = takeAddress(`src of route`);
+        break;
+      case 'to': {
+        const value = takeValue();
+        if (value !== undefined) destinationToken = value;
+        break;
+      }
+      case 'via':
+      case 'gw':
+      case 'or': {
+        if (text !== 'via') {
+          ctx.sink.warning(
+            token.at,
+            DiagnosticCodes.deprecated,
+            `'${text}' in routes is deprecated in keepalived; use '${text === 'gw' ? 'via' : 'nexthop'}'`,
+          );
+        }
+        if (tokens[i + 1]?.text === 'inet6' || tokens[i + 1]?.text === 'inet') i++;
+        const via = takeAddress(`gateway of route`);
+        if (via !== undefined) route.via.push(via);
+        break;
+      }
+      case 'dev':
+      case 'oif': {
+        const value = takeValue();
+        if (value !== undefined) route.dev = ctx.interfaceName(value, 'dev of route');
+        break;
+      }
+      case 'table':
+      case 'scope': {
+        const value = takeValue();
+        if (value !== undefined) route[text] = value.text;
+        break;
+      }
+      case 'metric':
+      case 'priority':
+      case 'preference': {
+        const value = takeValue();
+        if (value !== undefined) route.metric = ctx.integer(value, 0, 4294967295, `${text} of route`);
+        break;
+      }
+      case 'no_track':
+        route.noTrack = true;
+        break;
+      case 'inet6':
+        forcedFamily6 = true;
+        break;
+      case 'track_group':
+        unsupportedOption(ctx, token, list);
+        i++;
+        break;
+      default:
+        if (ROUTE_VALUE_OPTIONS.has(text)) {
+          const value = takeValue();
+          if (value !== undefined) route.options.push(text, value.text);
+        } else if (ROUTE_FLAGS.has(text)) {
+          route.options.push(text);
+        } else if (destinationToken === undefined && !/^[a-z_]+$/.test(text)) {
+          destinationToken = token;
+        } else if (destinationToken === undefined && text === 'default') {
+          destinationToken = token;
+        } else {
+          unknownOption(ctx, token, list, ROUTE_OPTIONS);
+          ok = false;
+        }
+    }
+  }
+  if (destinationToken === undefined) {
+    ctx.error(entry.keyword.at, `route '${raw(entry)}' has no destination`);
+    return undefined;
+  }
+  let family: 4 | 6 = forcedFamily6 ? 6 : 4;
+  if (destinationToken.text === 'default') {
+    route.destination = 'default';
+  } else {
+    const destination = /^[0-9a-fA-F:.]+(\/\d+)?$/.test(destinationToken.text)
+      ? parsePrefixLoose(destinationToken.text)
+      : undefined;
+    if (destination === undefined) {
+      keepalivedSkips(ctx, destinationToken.at, `invalid route destination '${destinationToken.text}'`);
+      return undefined;
+    }
+    route.destination = destination.text;
+    family = destination.family;
+  }
+  if (!ok) return undefined;
+  const result: VirtualRoute = {
+    raw: raw(entry),
+    family,
+    destination: route.destination,
+    noTrack: route.noTrack ?? false,
+    options: route.options,
+    source: entry.keyword.at,
+  };
+  if (route.type !== undefined) result.type = route.type;
+  if (route.src !== undefined) result.src = route.src;
+  if (route.via.length > 0) result.via = route.via;
+  if (route.dev !== undefined) result.dev = route.dev;
+  if (route.table !== undefined) result.table = route.table;
+  if (route.metric !== undefined) result.metric = route.metric;
+  if (route.scope !== undefined) result.scope = route.scope;
+  return result;
+}
+
+function parsePrefixLoose(text: string): { text: string; family: 4 | 6 } | undefined {
+  const parsed = parsePrefix(text);
+  if (parsed === undefined) return undefined;
+  return {
+    text: parsed.prefixLength === undefined ? parsed.address : `${parsed.address}/${parsed.prefixLength}`,
+    family: parsed.family,
+  };
+}
+
+const RULE_ACTIONS = new Set(['blackhole', 'prohibit', 'unreachable', 'nop']);
+const RULE_VALUE_OPTIONS = new Set([
+  'iif',
+  'oif',
+  'tos',
+  'dsfield',
+  'fwmark',
+  'realms',
+  'goto',
+  'uidrange',
+  'protocol',
+  'ip_proto',
+  'sport',
+  'dport',
+  'suppress_prefixlength',
+  'suppress_ifgroup',
+]);
+const RULE_FLAGS = new Set(['not', 'l3mdev']);
+const RULE_OPTIONS = [
+  'from',
+  'to',
+  'table',
+  'lookup',
+  'preference',
+  'priority',
+  'pref',
+  'prio',
+  'no_track',
+  'inet6',
+  ...RULE_ACTIONS,
+  ...RULE_VALUE_OPTIONS,
+  ...RULE_FLAGS,
+];
+
+/** ip-rule syntax: `from <PREFIX>|all to <PREFIX>|all table T preference N ...` */
+export function parseVirtualRule(ctx: Context, entry: Statement, list: string): VirtualRule | undefined {
+  if (!isLine(ctx, entry, list)) return undefined;
+  const tokens = words(entry);
+  const rule: Partial<VirtualRule> & { options: string[] } = { options: [], noTrack: false };
+  let family: 4 | 6 | undefined;
+  let ok = true;
+  for (let i = 0; i < tokens.length; i++) {
+    const token = tokens[i] as Token;
+    const text = token.text;
+    const takeValue = (): Token | undefined => {
+      const value = valueAfter(ctx, tokens, i, list);
+      if (value === undefined) ok = false;
+      else i++;
+      return value;
+    };
+    switch (text) {
+      case 'from':
+      case 'to': {
+        const value = takeValue();
+        if (value === undefined) break;
+        if (value.text === 'all') {
+          rule[text] = 'all';
+          break;
+        }
+        const parsed = parsePrefixLoose(value.text);
+        if (parsed === undefined) {
+          keepalivedSkips(ctx, value.at, `invalid rule ${text} address '${value.text}'`);
+          return undefined;
+        }
+        rule[text] = parsed.text;
+        family = parsed.family;
+        break;
+      }
+      case 'table':
+      case 'lookup': {
+        const value = takeValue();
+        if (value !== undefined) rule.table = value.text;
+        break;
+      }
+      case 'preference':
+      case 'priority':
+      case 'pref':
+      case 'prio': {
+        const value = takeValue();
+        if (value !== undefined) rule.preference = ctx.integer(value, 0, 4294967295, `${text} of rule`);
+        break;
+      }
+      case 'no_track':
+        rule.noTrack = true;
+        break;
+      case 'inet6':
+        family = 6;
+        break;
+      case 'track_group':
+        unsupportedOption(ctx, token, list);
+        i++;
+        break;
+      default:
+        if (RULE_ACTIONS.has(text)) rule.action = text;
+        else if (RULE_VALUE_OPTIONS.has(text)) {
+          const value = takeValue();
+          if (value !== undefined) rule.options.push(text, value.text);
+        } else if (RULE_FLAGS.has(text)) rule.options.push(text);
+        else {
+          unknownOption(ctx, token, list, RULE_OPTIONS);
+          ok = false;
+        }
+    }
+  }
+  if (!ok) return undefined;
+  if (rule.preference === undefined) {
+    // keepalived assigns one and warns "This is probably not what you want" (keepalived.conf(5), NOTE).
+    ctx.sink.warning(
+      entry.keyword.at,
+      DiagnosticCodes.adjusted,
+      `rule '${raw(entry)}' has no preference; rules are reordered on transitions, give it one`,
+    );
+  }
+  const result: VirtualRule = {
+    raw: raw(entry),
+    family: family ?? 4,
+    noTrack: rule.noTrack ?? false,
+    options: rule.options,
+    source: entry.keyword.at,
+  };
+  if (rule.from !== undefined) result.from = rule.from;
+  if (rule.to !== undefined) result.to = rule.to;
+  if (rule.table !== undefined) result.table = rule.table;
+  if (rule.preference !== undefined) result.preference = rule.preference;
+  if (rule.action !== undefined) result.action = rule.action;
+  return result;
+}
+
+/** `NAME [weight N] [reverse|noreverse|no_reverse]` in track_interface/script/file/process blocks. */
+export function parseTrack(
+  ctx: Context,
+  entry: Statement,
+  list: string,
+  weightMax: number,
+  allowReverse: boolean,
+): TrackDraft | undefined {
+  if (!isLine(ctx, entry, list)) return undefined;
+  const track: TrackDraft = { name: entry.keyword.text, at: entry.keyword.at };
+  const tokens = entry.args;
+  let ok = true;
+  const options = allowReverse ? ['weight', 'reverse', 'noreverse', 'no_reverse'] : ['weight'];
+  for (let i = 0; i < tokens.length; i++) {
+    const token = tokens[i] as Token;
+    if (token.text === 'weight') {
+      const value = tokens[i + 1];
+      if (value === undefined) {
+        ctx.error(token.at, `option 'weight' in ${list} needs a value`);
+        return undefined;
+      }
+      i++;
+      track.weight = ctx.integer(value, -weightMax, weightMax, `weight of ${entry.keyword.text}`);
+      ok &&= track.weight !== undefined;
+    } else if (allowReverse && token.text === 'reverse') track.reverse = true;
+    else if (allowReverse && (token.text === 'noreverse' || token.text === 'no_reverse'))
+      track.reverse = false;
+    else {
+      unknownOption(ctx, token, list, options);
+      ok = false;
+    }
+  }
+  return ok ? track : undefined;
+}
+
+/** `<IPADDR> [min_ttl {0..255}] [max_ttl {0..255}]` */
+export function parsePeer(ctx: Context, entry: Statement, list: string): PeerDraft | undefined {
+  if (!isLine(ctx, entry, list)) return undefined;
+  const address = ctx.address(entry.keyword, `unicast peer`);
+  let ok = address !== undefined;
+  const peer: Partial<PeerDraft> = {};
+  const tokens = entry.args;
+  for (let i = 0; i < tokens.length; i++) {
+    const token = tokens[i] as Token;
+    if (token.text === 'min_ttl' || token.text === 'max_ttl') {
+      const value = tokens[i + 1];
+      if (value === undefined) {
+        ctx.error(token.at, `option '${token.text}' in ${list} needs a value`);
+        return undefined;
+      }
+      i++;
+      const ttl = ctx.integer(value, 0, TTL_MAX, token.text);
+      if (ttl === undefined) ok = false;
+      else if (token.text === 'min_ttl') peer.minTtl = ttl;
+      else peer.maxTtl = ttl;
+    } else {
+      unknownOption(ctx, token, list, ['min_ttl', 'max_ttl']);
+      ok = false;
+    }
+  }
+  if (!ok || address === undefined) return undefined;
+  if (peer.minTtl !== undefined && peer.maxTtl !== undefined && peer.minTtl > peer.maxTtl) {
+    ctx.error(entry.keyword.at, `min_ttl ${peer.minTtl} is above max_ttl ${peer.maxTtl}`);
+    return undefined;
+  }
+  return { ...peer, address: address.address, family: address.family, at: entry.keyword.at };
+}
+
+/** `SCRIPT [username [groupname]]` where SCRIPT is split into argv (notify_*, notify). */
+export function parseCommandWithUser(ctx: Context, statement: Statement): Command | undefined {
+  if (!ctx.noBlock(statement)) return undefined;
+  if (!ctx.args(statement, 1, 3, `${statement.keyword.text} SCRIPT [username [groupname]]`)) return undefined;
+  const [script, user, group] = statement.args;
+  const argv = splitCommand((script as Token).text);
+  if (argv.length === 0) {
+    ctx.error((script as Token).at, `${statement.keyword.text} needs a command, found an empty string`);
+    return undefined;
+  }
+  const command: Command = { argv };
+  if (user !== undefined) command.user = user.text;
+  if (group !== undefined) command.group = group.text;
+  return command;
+}
+
+/** `FIFO_NAME [username [groupname]]` */
+export function parseFifo(ctx: Context, statement: Statement): FifoConfig | undefined {
+  if (!ctx.noBlock(statement)) return undefined;
+  if (!ctx.args(statement, 1, 3, `${statement.keyword.text} FIFO_NAME [username [groupname]]`))
+    return undefined;
+  const [fifo, user, group] = statement.args;
+  const config: FifoConfig = { path: (fifo as Token).text };
+  if (user !== undefined) config.user = user.text;
+  if (group !== undefined) config.group = group.text;
+  return config;
+}

@@ -1,0 +1,13 @@
+/** The configuration language: load keepalived.conf-syntax files into a normalized TandemConfig. */
+export { loadConfig, loadConfigOrThrow, type LoadOptions, type LoadResult } from './loader.js';
+export {
+  DiagnosticCodes,
+  formatDiagnostic,
+  TandemConfigError,
+  type Diagnostic,
+  type DiagnosticCode,
+  type Position,
+  type Severity,
+} from './diagnostics.js';
+export { memoryFileSystem, nodeFileSystem, type ConfigFileSystem } from './files.js';
+export type * from './schema.js';

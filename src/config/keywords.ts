@@ -1,0 +1,1862 @@
+/**
+ * The keyword table: the one source of truth for what tandem accepts. Each section lists its keywords with
+ * their syntax, default, origin (keepalived's or tandem's), support, and the handler that reads the value
+ * into a draft. docs/config.md is checked against this table by a test. Facts from keepalived.conf(5) 2.2.
+ */
+import type { Context } from './context.js';
+import { DiagnosticCodes, type Position } from './diagnostics.js';
+import {
+  newInstanceDraft,
+  newSyncGroupDraft,
+  type ConfigDraft,
+  type GlobalDraft,
+  type InstanceDraft,
+  type NotifyDraft,
+  type ScriptDraft,
+  type SyncGroupDraft,
+  type TrackDraft,
+  type TrackFileDraft,
+  type TrackProcessDraft,
+} from './drafts.js';
+import {
+  parseCommandWithUser,
+  parseFifo,
+  parsePeer,
+  parseTrack,
+  parseVirtualAddress,
+  parseVirtualRoute,
+  parseVirtualRule,
+} from './entries.js';
+import type { Token } from './lexer.js';
+import type { Statement } from './parser.js';
+import type { GarpConfig, VirtualAddress } from './schema.js';
+import {
+  AUTH_PASS_MAX_BYTES,
+  GARP_DELAY_MAX_SECONDS,
+  GARP_REPEAT_MAX,
+  LVS_SYNC_ID_MAX,
+  LVS_SYNC_MAXLEN_MAX,
+  NOTIFY_TIMEOUT_MAX_SECONDS,
+  PREEMPT_DELAY_MAX_SECONDS,
+  PRIORITY_MAX,
+  PRIORITY_MIN,
+  SCRIPT_INTERVAL_MAX_SECONDS,
+  SCRIPT_RISE_FALL_MAX,
+  STARTUP_DELAY_MAX_SECONDS,
+  TRACK_FILE_DEFINITION_WEIGHT_MAX,
+  TRACK_FILE_WEIGHT_MAX,
+  TRACK_WEIGHT_MAX,
+  TTL_MAX,
+  VRID_MAX,
+  VRID_MIN,
+} from './defaults.js';
+import { closest, parseAddress, splitCommand } from './values.js';
+
+export type Origin = 'keepalived' | 'tandem';
+/** implemented: tandem acts on it; no-effect: accepted and reported as doing nothing; unsupported: an error. */
+export type Support = 'implemented' | 'no-effect' | 'unsupported';
+
+/** What a handler can reach besides its own target. */
+export interface Env {
+  ctx: Context;
+  draft: ConfigDraft;
+  /** Where the statement is, for messages: `vrrp_instance VI_1`. */
+  label: string;
+}
+
+export interface KeywordSpec<T> {
+  name: string;
+  origin: Origin;
+  support: Support;
+  /** The values as documented, `<1-255>` etc.; empty for flags. */
+  syntax: string;
+  default?: string;
+  description: string;
+  /** May appear several times (lists); otherwise a repeat overrides the earlier line, with a warning. */
+  repeatable?: boolean;
+  /** keepalived's deprecated spelling, accepted with a warning naming the preferred one. */
+  deprecatedFor?: string;
+  apply?: (statement: Statement, target: T, env: Env) => void;
+}
+
+export interface SectionSpec<T> {
+  id: string;
+  /** How docs/config.md heads this section. */
+  title: string;
+  keywords: KeywordSpec<T>[];
+  /** A word that is not a keyword; returns true if the section takes it as an entry of its own. */
+  onUnknown?: (statement: Statement, target: T, env: Env) => boolean;
+}
+
+function implemented<T>(
+  name: string,
+  syntax: string,
+  description: string,
+  apply: KeywordSpec<T>['apply'],
+  more: Partial<KeywordSpec<T>> = {},
+): KeywordSpec<T> {
+  return { name, origin: 'keepalived', support: 'implemented', syntax, description, apply, ...more };
+}
+
+function unsupported<T>(name: string, description: string): KeywordSpec<T> {
+  return { name, origin: 'keepalived', support: 'unsupported', syntax: '', description };
+}
+
+function ownKeyword<T>(
+  name: string,
+  syntax: string,
+  description: string,
+  apply: KeywordSpec<T>['apply'],
+  more: Partial<KeywordSpec<T>> = {},
+): KeywordSpec<T> {
+  return { name, origin: 'tandem', support: 'implemented', syntax, description, apply, ...more };
+}
+
+// ---- value helpers shared by the handlers ----
+
+function one(statement: Statement, env: Env, usage: string): Token | undefined {
+  if (!env.ctx.noBlock(statement) || !env.ctx.args(statement, 1, 1, `${statement.keyword.text} ${usage}`))
+    return undefined;
+  return statement.args[0];
+}
+
+function integerValue(statement: Statement, env: Env, min: number, max: number): number | undefined {
+  const token = one(statement, env, `<${min}-${max}>`);
+  return token === undefined ? undefined : env.ctx.integer(token, min, max, statement.keyword.text);
+}
+
+function decimalValue(statement: Statement, env: Env, min: number, max: number): number | undefined {
+  const token = one(statement, env, `<seconds ${min}-${max}>`);
+  return token === undefined ? undefined : env.ctx.decimal(token, min, max, statement.keyword.text);
+}
+
+function stringValue(statement: Statement, env: Env, usage = '<STRING>'): string | undefined {
+  return one(statement, env, usage)?.text;
+}
+
+function flagValue(statement: Statement, env: Env): boolean {
+  return env.ctx.flag(statement);
+}
+
+/** Runs `each` on every entry of a list block. */
+function eachEntry(statement: Statement, env: Env, each: (entry: Statement) => void): void {
+  if (!env.ctx.needBlock(statement)) return;
+  if (statement.args.length > 0) {
+    const extra = statement.args[0] as Token;
+    env.ctx.error(extra.at, `unexpected '${extra.text}' before the block of '${statement.keyword.text}'`);
+  }
+  for (const entry of statement.block) each(entry);
+}
+
+function trackList(target: TrackDraft[], weightMax: number, allowReverse: boolean) {
+  return (statement: Statement, env: Env): void => {
+    eachEntry(statement, env, (entry) => {
+      const track = parseTrack(
+        env.ctx,
+        entry,
+        `${statement.keyword.text} of ${env.label}`,
+        weightMax,
+        allowReverse,
+      );
+      if (track !== undefined) target.push(track);
+    });
+  };
+}
+
+function weightWithReverse(
+  statement: Statement,
+  env: Env,
+  max: number,
+): { weight: number; reverse: boolean } | undefined {
+  if (!env.ctx.noBlock(statement) || !env.ctx.args(statement, 1, 2, `weight <${-max}..${max}> [reverse]`)) {
+    return undefined;
+  }
+  const [value, reverse] = statement.args as [Token, Token | undefined];
+  const weight = env.ctx.integer(value, -max, max, 'weight');
+  if (reverse !== undefined && reverse.text !== 'reverse' && reverse.text !== 'noreverse') {
+    env.ctx.error(reverse.at, `expected 'reverse' after the weight, found '${reverse.text}'`);
+    return undefined;
+  }
+  return weight === undefined ? undefined : { weight, reverse: reverse?.text === 'reverse' };
+}
+
+function smtpNoEffect(statement: Statement, env: Env): void {
+  if (env.draft.smtpWarned) return;
+  env.draft.smtpWarned = true;
+  env.ctx.sink.warning(
+    statement.keyword.at,
+    DiagnosticCodes.noEffect,
+    `'${statement.keyword.text}' is accepted for compatibility, but tandem sends no mail`,
+  );
+}
+
+function notifyKeywords<T extends { notify: NotifyDraft }>(): KeywordSpec<T>[] {
+  const slot = (name: string, key: keyof NotifyDraft, description: string): KeywordSpec<T> =>
+    implemented<T>(name, '<SCRIPT>|"<SCRIPT> <ARGS>" [username [groupname]]', description, (s, t, env) => {
+      const command = parseCommandWithUser(env.ctx, s);
+      if (command !== undefined) t.notify[key] = command;
+    });
+  return [
+    slot('notify_master', 'master', 'script run on the transition to MASTER'),
+    slot('notify_backup', 'backup', 'script run on the transition to BACKUP'),
+    slot('notify_fault', 'fault', 'script run on the transition to FAULT'),
+    slot('notify_stop', 'stop', 'script run when tandem stops the instance'),
+    slot(
+      'notify',
+      'any',
+      'script run on every transition, with `INSTANCE|GROUP NAME STATE PRIORITY` appended',
+    ),
+  ];
+}
+
+function garpKeyword<T>(
+  name: string,
+  field: keyof GarpConfig,
+  kind: 'delay' | 'repeat',
+  description: string,
+  defaultText: string,
+  garpOf: (target: T) => Partial<GarpConfig>,
+): KeywordSpec<T> {
+  return implemented<T>(
+    name,
+    kind === 'delay' ? `<seconds 0-${GARP_DELAY_MAX_SECONDS}>` : `<1-${GARP_REPEAT_MAX}>`,
+    description,
+    (s, t, env) => {
+      const value =
+        kind === 'delay'
+          ? integerValue(s, env, 0, GARP_DELAY_MAX_SECONDS)
+          : integerValue(s, env, 1, GARP_REPEAT_MAX);
+      if (value !== undefined) garpOf(t)[field] = value;
+    },
+    { default: defaultText },
+  );
+}
+
+// ---- global_defs ----
+
+const globalSection: SectionSpec<GlobalDraft> = {
+  id: 'global_defs',
+  title: 'global_defs',
+  keywords: [
+    implemented(
+      'router_id',
+      '<STRING>',
+      'name of this box in notifications and logs',
+      (s, g, env) => {
+        g.routerId = stringValue(s, env) ?? g.routerId;
+      },
+      { default: 'the host name' },
+    ),
+    implemented(
+      'script_user',
+      '<username> [groupname]',
+      'user (and group) that runs scripts without their own user',
+      (s, g, env) => {
+        if (!env.ctx.noBlock(s) || !env.ctx.args(s, 1, 2, 'script_user username [groupname]')) return;
+        const [user, group] = s.args as [Token, Token | undefined];
+        g.scriptUser = group === undefined ? { user: user.text } : { user: user.text, group: group.text };
+      },
+      { default: 'keepalived_script if that user exists, else root' },
+    ),
+    implemented(
+      'enable_script_security',
+      '',
+      'refuse to run scripts as root whose path a non-root user can write',
+      (s, g, env) => {
+        if (flagValue(s, env)) g.enableScriptSecurity = true;
+      },
+      { default: 'off' },
+    ),
+    implemented(
+      'vrrp_version',
+      '<2|3>',
+      'VRRP version of instances without `version`',
+      (s, g, env) => {
+        const value = integerValue(s, env, 2, 3);
+        if (value === 2 || value === 3) g.vrrpVersion = value;
+      },
+      { default: '2 (IPv6 instances always use 3)' },
+    ),
+    implemented(
+      'vrrp_mcast_group4',
+      '<IPv4 multicast address>',
+      'IPv4 group adverts are sent to',
+      (s, g, env) => {
+        const token = one(s, env, '<IPv4 multicast address>');
+        if (token === undefined) return;
+        const parsed = env.ctx.address(token, 'vrrp_mcast_group4', 4);
+        if (parsed !== undefined && !isMulticast(parsed.address))
+          env.ctx.error(
+            token.at,
+            `vrrp_mcast_group4 must be a multicast address (224.0.0.0/4), found '${token.text}'`,
+          );
+        else if (parsed !== undefined) g.mcastGroup4 = parsed.address;
+      },
+      { default: '224.0.0.18' },
+    ),
+    implemented(
+      'vrrp_mcast_group6',
+      '<IPv6 multicast address>',
+      'IPv6 group adverts are sent to',
+      (s, g, env) => {
+        const token = one(s, env, '<IPv6 multicast address>');
+        if (token === undefined) return;
+        const parsed = env.ctx.address(token, 'vrrp_mcast_group6', 6);
+        if (parsed !== undefined && !isMulticast(parsed.address))
+          env.ctx.error(
+            token.at,
+            `vrrp_mcast_group6 must be a multicast address (ff00::/8), found '${token.text}'`,
+          );
+        else if (parsed !== undefined) g.mcastGroup6 = parsed.address;
+      },
+      { default: 'ff02::12' },
+    ),
+    garpKeyword(
+      'vrrp_garp_master_delay',
+      'masterDelaySeconds',
+      'delay',
+      'delay of the second burst of gratuitous ARPs after becoming MASTER (0: none)',
+      '5',
+      (g) => g.garp,
+    ),
+    garpKeyword(
+      'vrrp_garp_master_repeat',
+      'masterRepeat',
+      'repeat',
+      'gratuitous ARPs per burst after becoming MASTER',
+      '5',
+      (g) => g.garp,
+    ),
+    garpKeyword(
+      'vrrp_garp_lower_prio_delay',
+      'lowerPrioDelaySeconds',
+      'delay',
+      'delay of the second burst after a lower-priority advert while MASTER',
+      'vrrp_garp_master_delay',
+      (g) => g.garp,
+    ),
+    garpKeyword(
+      'vrrp_garp_lower_prio_repeat',
+      'lowerPrioRepeat',
+      'repeat',
+      'gratuitous ARPs per burst after a lower-priority advert while MASTER',
+      'vrrp_garp_master_repeat',
+      (g) => g.garp,
+    ),
+    garpKeyword(
+      'vrrp_garp_master_refresh',
+      'masterRefreshSeconds',
+      'delay',
+      'interval of periodic gratuitous ARPs while MASTER (0: none)',
+      '0',
+      (g) => g.garp,
+    ),
+    garpKeyword(
+      'vrrp_garp_master_refresh_repeat',
+      'masterRefreshRepeat',
+      'repeat',
+      'gratuitous ARPs per periodic refresh',
+      '1',
+      (g) => g.garp,
+    ),
+    implemented(
+      'vrrp_garp_interval',
+      '<seconds, decimal>',
+      'delay between gratuitous ARPs on one interface',
+      (s, g, env) => {
+        g.garpIntervalSeconds = decimalValue(s, env, 0, GARP_DELAY_MAX_SECONDS) ?? g.garpIntervalSeconds;
+      },
+      { default: '0' },
+    ),
+    implemented(
+      'vrrp_gna_interval',
+      '<seconds, decimal>',
+      'delay between unsolicited neighbour adverts on one interface',
+      (s, g, env) => {
+        g.gnaIntervalSeconds = decimalValue(s, env, 0, GARP_DELAY_MAX_SECONDS) ?? g.gnaIntervalSeconds;
+      },
+      { default: '0' },
+    ),
+    implemented(
+      'vrrp_min_garp',
+      '[<BOOL>]',
+      'one gratuitous ARP per burst and no second burst',
+      (s, g, env) => {
+        g.minGarp = env.ctx.optionalBool(s) ?? g.minGarp;
+      },
+      { default: 'off' },
+    ),
+    implemented(
+      'vrrp_startup_delay',
+      '<seconds, decimal>',
+      'delay before instances start after tandem starts',
+      (s, g, env) => {
+        g.startupDelaySeconds = decimalValue(s, env, 0, STARTUP_DELAY_MAX_SECONDS) ?? g.startupDelaySeconds;
+      },
+      { default: '0' },
+    ),
+    implemented(
+      'notify_fifo',
+      '<FIFO> [username [groupname]]',
+      'FIFO that receives every notify event',
+      (s, g, env) => {
+        g.notifyFifo = parseFifo(env.ctx, s) ?? g.notifyFifo;
+      },
+    ),
+    implemented(
+      'notify_fifo_script',
+      '<SCRIPT> [username [groupname]]',
+      'script started to read notify_fifo',
+      (s, g, env) => {
+        g.notifyFifoScript = parseCommandWithUser(env.ctx, s) ?? g.notifyFifoScript;
+      },
+    ),
+    implemented(
+      'vrrp_notify_fifo',
+      '<FIFO> [username [groupname]]',
+      'FIFO that receives VRRP notify events (`INSTANCE "VI_1" MASTER 100`)',
+      (s, g, env) => {
+        g.vrrpNotifyFifo = parseFifo(env.ctx, s) ?? g.vrrpNotifyFifo;
+      },
+    ),
+    implemented(
+      'vrrp_notify_fifo_script',
+      '<SCRIPT> [username [groupname]]',
+      'script started to read vrrp_notify_fifo',
+      (s, g, env) => {
+        g.vrrpNotifyFifoScript = parseCommandWithUser(env.ctx, s) ?? g.vrrpNotifyFifoScript;
+      },
+    ),
+    implemented(
+      'lvs_sync_daemon',
+      '<INTERFACE> [[inst] <VRRP_INSTANCE>] [id <0-255>] [maxlen <1-65507>] [port <1-65535>] [ttl <1-255>] [group <IP>]',
+      'IPVS connection sync daemon whose master/backup role follows an instance',
+      (s, g, env) => {
+        parseLvsSyncDaemon(s, g, env);
+      },
+    ),
+    implemented(
+      'vrrp_strict',
+      '',
+      'strict RFC compliance for every instance (see strict_mode)',
+      (s, g, env) => {
+        if (flagValue(s, env)) g.strict = true;
+      },
+      { default: 'off' },
+    ),
+    implemented(
+      'vrrp_lower_prio_no_advert',
+      '[<BOOL>]',
+      'do not answer a lower-priority advert with an advert',
+      (s, g, env) => {
+        g.lowerPrioNoAdvert = env.ctx.optionalBool(s) ?? g.lowerPrioNoAdvert;
+      },
+      { default: 'off (on with vrrp_strict)' },
+    ),
+    implemented(
+      'vrrp_higher_prio_send_advert',
+      '[<BOOL>]',
+      'as MASTER, send one advert before yielding to a higher priority',
+      (s, g, env) => {
+        g.higherPrioSendAdvert = env.ctx.optionalBool(s) ?? g.higherPrioSendAdvert;
+      },
+      { default: 'off' },
+    ),
+    implemented(
+      'vrrp_skip_check_adv_addr',
+      '[<BOOL>]',
+      'skip checking the addresses of adverts from the same master',
+      (s, g, env) => {
+        g.skipCheckAdvAddr = env.ctx.optionalBool(s) ?? g.skipCheckAdvAddr;
+      },
+      { default: 'off' },
+    ),
+    implemented(
+      'vrrp_check_unicast_src',
+      '',
+      'in unicast mode, accept adverts only from configured peers',
+      (s, g, env) => {
+        if (flagValue(s, env)) g.checkUnicastSrc = true;
+      },
+      { default: 'off' },
+    ),
+    {
+      ...implemented<GlobalDraft>(
+        'notification_email',
+        '{ <ADDRESS> ... }',
+        'mail recipients (parsed; tandem sends no mail)',
+        (s, g, env) => {
+          smtpNoEffect(s, env);
+          eachEntry(s, env, (entry) => {
+            if (entry.args.length > 0 || entry.block !== undefined)
+              env.ctx.error(entry.keyword.at, 'notification_email takes one address per line');
+            else g.smtp.notificationEmail.push(entry.keyword.text);
+          });
+        },
+      ),
+      support: 'no-effect',
+    },
+    {
+      ...implemented<GlobalDraft>(
+        'notification_email_from',
+        '<ADDRESS>',
+        'mail sender (parsed; no mail is sent)',
+        (s, g, env) => {
+          smtpNoEffect(s, env);
+          g.smtp.notificationEmailFrom = stringValue(s, env) ?? g.smtp.notificationEmailFrom;
+        },
+      ),
+      support: 'no-effect',
+    },
+    {
+      ...implemented<GlobalDraft>(
+        'smtp_server',
+        '<HOST> [<PORT>]',
+        'SMTP server (parsed; no mail is sent)',
+        (s, g, env) => {
+          smtpNoEffect(s, env);
+          if (!env.ctx.noBlock(s) || !env.ctx.args(s, 1, 2, 'smtp_server HOST [PORT]')) return;
+          const [host, port] = s.args as [Token, Token | undefined];
+          g.smtp.server = host.text;
+          if (port !== undefined) g.smtp.port = env.ctx.integer(port, 1, 65535, 'smtp_server port');
+        },
+      ),
+      support: 'no-effect',
+    },
+    {
+      ...implemented<GlobalDraft>(
+        'smtp_helo_name',
+        '<STRING>',
+        'HELO name (parsed; no mail is sent)',
+        (s, g, env) => {
+          smtpNoEffect(s, env);
+          g.smtp.helo = stringValue(s, env) ?? g.smtp.helo;
+        },
+      ),
+      support: 'no-effect',
+    },
+    {
+      ...implemented<GlobalDraft>(
+        'smtp_connect_timeout',
+        '<seconds>',
+        'SMTP timeout (parsed; no mail is sent)',
+        (s, g, env) => {
+          smtpNoEffect(s, env);
+          g.smtp.connectTimeoutSeconds = integerValue(s, env, 1, 3600) ?? g.smtp.connectTimeoutSeconds;
+        },
+      ),
+      support: 'no-effect',
+    },
+    {
+      ...implemented<GlobalDraft>(
+        'smtp_alert',
+        '[<BOOL>]',
+        'default of smtp_alert (parsed; no mail is sent)',
+        (s, g, env) => {
+          smtpNoEffect(s, env);
+          g.smtp.alert = env.ctx.optionalBool(s) ?? g.smtp.alert;
+        },
+      ),
+      support: 'no-effect',
+    },
+    {
+      ...implemented<GlobalDraft>(
+        'smtp_alert_vrrp',
+        '[<BOOL>]',
+        'default of smtp_alert for VRRP (parsed; no mail is sent)',
+        (s, g, env) => {
+          smtpNoEffect(s, env);
+          g.smtp.alert = env.ctx.optionalBool(s) ?? g.smtp.alert;
+        },
+      ),
+      support: 'no-effect',
+    },
+    ownKeyword(
+      'tandem_notify_timeout',
+      `<seconds 1-${NOTIFY_TIMEOUT_MAX_SECONDS}>`,
+      'time a notify script may run before its process group is killed',
+      (s, g, env) => {
+        g.notifyTimeoutSeconds =
+          integerValue(s, env, 1, NOTIFY_TIMEOUT_MAX_SECONDS) ?? g.notifyTimeoutSeconds;
+      },
+      { default: '30' },
+    ),
+    ownKeyword(
+      'tandem_runtime_dir',
+      '<PATH>',
+      'private runtime directory (mode 0700)',
+      (s, g, env) => {
+        g.runtimeDir = absolutePath(s, env) ?? g.runtimeDir;
+      },
+      { default: '/run/tandem' },
+    ),
+    ownKeyword(
+      'tandem_control_socket',
+      '<PATH>',
+      'control socket read by `tandem status` (mode 0600)',
+      (s, g, env) => {
+        g.controlSocket = absolutePath(s, env) ?? g.controlSocket;
+      },
+      { default: '/run/tandem/tandem.sock' },
+    ),
+    ...[
+      ['tmp_config_directory', 'configuration copy directory'],
+      ['config_save_dir', 'saving configurations on reload'],
+      ['process_names', 'process names'],
+      ['process_name', 'process names'],
+      ['vrrp_process_name', 'process names'],
+      ['checker_process_name', 'the checker process'],
+      ['bfd_process_name', 'BFD'],
+      ['startup_script', 'startup scripts'],
+      ['startup_script_timeout', 'startup scripts'],
+      ['shutdown_script', 'shutdown scripts'],
+      ['shutdown_script_timeout', 'shutdown scripts'],
+      ['smtp_alert_checker', 'the checker (LVS) side'],
+      ['checker_log_all_failures', 'the checker (LVS) side'],
+      ['no_email_faults', 'mail'],
+      ['default_interface', 'static addresses'],
+      ['lvs_timeouts', 'the LVS side'],
+      ['lvs_flush', 'the LVS side'],
+      ['lvs_flush_on_stop', 'the LVS side'],
+      ['vrrp_down_timer_adverts', 'a master down timer other than RFC 5798 §6.1'],
+      ['vrrp_garp_extra_if', 'gratuitous ARPs on extra interfaces'],
+      ['nftables', 'firewall rules for no_accept'],
+      ['nftables_priority', 'firewall rules'],
+      ['nftables_counters', 'firewall rules'],
+      ['nftables_ifindex', 'firewall rules'],
+      ['nftables_ipvs', 'the LVS side'],
+      ['nftables_ipvs_priority', 'the LVS side'],
+      ['nftables_ipvs_start_fwmark', 'the LVS side'],
+      ['vrrp_iptables', 'firewall rules for no_accept'],
+      ['vrrp_ipsets', 'firewall rules'],
+      ['disable_local_igmp', 'IGMP settings'],
+      ['vrrp_notify_priority_changes', 'priority-change notifications'],
+      ['max_auto_priority', 'automatic scheduling priority'],
+      ['min_auto_priority_delay', 'automatic scheduling priority'],
+      ['vrrp_priority', 'process priority'],
+      ['checker_priority', 'the checker process'],
+      ['bfd_priority', 'BFD'],
+      ['vrrp_no_swap', 'memory locking'],
+      ['checker_no_swap', 'the checker process'],
+      ['bfd_no_swap', 'BFD'],
+      ['vrrp_cpu_affinity', 'CPU affinity'],
+      ['checker_cpu_affinity', 'the checker process'],
+      ['bfd_cpu_affinity', 'BFD'],
+      ['vrrp_rt_priority', 'real-time scheduling'],
+      ['checker_rt_priority', 'the checker process'],
+      ['bfd_rt_priority', 'BFD'],
+      ['vrrp_rlimit_rttime', 'real-time scheduling'],
+      ['checker_rlimit_rttime', 'the checker process'],
+      ['bfd_rlimit_rttime', 'BFD'],
+      ['snmp_socket', 'SNMP'],
+      ['enable_snmp_vrrp', 'SNMP'],
+      ['enable_snmp_checker', 'SNMP'],
+      ['enable_snmp_rfc', 'SNMP'],
+      ['enable_snmp_rfcv2', 'SNMP'],
+      ['enable_snmp_rfcv3', 'SNMP'],
+      ['enable_traps', 'SNMP'],
+      ['enable_dbus', 'D-Bus'],
+      ['dbus_service_name', 'D-Bus'],
+      ['lvs_notify_fifo', 'the LVS side'],
+      ['lvs_notify_fifo_script', 'the LVS side'],
+      ['fifo_write_vrrp_states_on_reload', 'FIFO state replay on reload'],
+      ['dynamic_interfaces', 'interfaces that do not exist at startup'],
+      ['vrrp_netlink_cmd_rcv_bufs', 'netlink buffer sizes'],
+      ['vrrp_netlink_cmd_rcv_bufs_force', 'netlink buffer sizes'],
+      ['vrrp_netlink_monitor_rcv_bufs', 'netlink buffer sizes'],
+      ['vrrp_netlink_monitor_rcv_bufs_force', 'netlink buffer sizes'],
+      ['lvs_netlink_cmd_rcv_bufs', 'the LVS side'],
+      ['lvs_netlink_cmd_rcv_bufs_force', 'the LVS side'],
+      ['lvs_netlink_monitor_rcv_bufs', 'the LVS side'],
+      ['lvs_netlink_monitor_rcv_bufs_force', 'the LVS side'],
+      ['process_monitor_rcv_bufs', 'netlink buffer sizes'],
+      ['process_monitor_rcv_bufs_force', 'netlink buffer sizes'],
+      ['vrrp_rx_bufs_policy', 'socket buffer sizes'],
+      ['vrrp_rx_bufs_multiplier', 'socket buffer sizes'],
+      ['rs_init_notifies', 'the LVS side'],
+      ['no_checker_emails', 'the LVS side'],
+      ['umask', 'a configurable umask'],
+      ['log_unknown_vrids', 'logging adverts of unknown VRIDs'],
+      ['vmac_prefix', 'VMAC name prefixes'],
+      ['vmac_addr_prefix', 'VMAC name prefixes'],
+      ['random_seed', '${_RANDOM}'],
+      ['reload_check_config', 'checked reloads'],
+      ['include_check', 'include checks'],
+      ['reload_time_file', 'scheduled reloads'],
+      ['reload_repeat', 'scheduled reloads'],
+      ['reload_file', 'reload files'],
+      ['data_use_instance', 'data dumps'],
+      ['net_namespace', 'network namespaces'],
+      ['net_namespace_ipvs', 'network namespaces'],
+      ['namespace_with_ipsets', 'network namespaces'],
+      ['instance', 'named keepalived instances'],
+      ['use_pid_dir', 'pid directories'],
+      ['linkbeat_use_polling', 'link polling'],
+      ['child_wait_time', 'child processes'],
+    ].map(([name, what]) => unsupported<GlobalDraft>(name as string, `not implemented: ${what as string}`)),
+  ],
+};
+
+function isMulticast(address: string): boolean {
+  const parsed = parseAddress(address);
+  if (parsed === undefined) return false;
+  if (parsed.family === 6) return parsed.address.startsWith('ff');
+  const first = Number(parsed.address.split('.')[0]);
+  return first >= 224 && first <= 239;
+}
+
+function absolutePath(statement: Statement, env: Env): string | undefined {
+  const token = one(statement, env, '<absolute path>');
+  if (token === undefined) return undefined;
+  if (!token.text.startsWith('/')) {
+    env.ctx.error(token.at, `${statement.keyword.text} must be an absolute path, found '${token.text}'`);
+    return undefined;
+  }
+  return token.text;
+}
+
+function parseLvsSyncDaemon(s: Statement, g: GlobalDraft, env: Env): void {
+  if (
+    !env.ctx.noBlock(s) ||
+    !env.ctx.args(s, 1, 14, 'lvs_sync_daemon INTERFACE [[inst] VRRP_INSTANCE] [id N] ...')
+  )
+    return;
+  const [first, ...rest] = s.args as [Token, ...Token[]];
+  const name = env.ctx.interfaceName(first, 'lvs_sync_daemon interface');
+  if (name === undefined) return;
+  const daemon: NonNullable<GlobalDraft['lvsSyncDaemon']> = { interface: name, at: s.keyword.at };
+  const options: Record<string, [number, number] | 'address'> = {
+    id: [0, LVS_SYNC_ID_MAX],
+    maxlen: [1, LVS_SYNC_MAXLEN_MAX],
+    port: [1, 65535],
+    ttl: [1, TTL_MAX],
+    group: 'address',
+  };
+  for (let i = 0; i < rest.length; i++) {
+    const token = rest[i] as Token;
+    const range = options[token.text];
+    const value = rest[i + 1];
+    if (token.text === 'inst' || (range === undefined && i === 0)) {
+      const instance = token.text === 'inst' ? value : token;
+      if (instance === undefined) {
+        env.ctx.error(token.at, `option 'inst' of lvs_sync_daemon needs an instance name`);
+        return;
+      }
+      daemon.instance = instance.text;
+      daemon.instanceAt = instance.at;
+      if (token.text === 'inst') i++;
+      continue;
+    }
+    if (range === undefined) {
+      const suggestion = closest(token.text, [...Object.keys(options), 'inst']);
+      env.ctx.sink.error(
+        token.at,
+        DiagnosticCodes.unknownKeyword,
+        `unknown option '${token.text}' of lvs_sync_daemon${suggestion === undefined ? '' : ` (did you mean '${suggestion}'?)`}`,
+      );
+      return;
+    }
+    if (value === undefined) {
+      env.ctx.error(token.at, `option '${token.text}' of lvs_sync_daemon needs a value`);
+      return;
+    }
+    i++;
+    if (range === 'address') {
+      const address = env.ctx.address(value, 'lvs_sync_daemon group');
+      if (address === undefined) return;
+      daemon.group = address.address;
+    } else {
+      const number = env.ctx.integer(value, range[0], range[1], `lvs_sync_daemon ${token.text}`);
+      if (number === undefined) return;
+      if (token.text === 'id') daemon.syncId = number;
+      else if (token.text === 'maxlen') daemon.maxlen = number;
+      else if (token.text === 'port') daemon.port = number;
+      else daemon.ttl = number;
+    }
+  }
+  g.lvsSyncDaemon = daemon;
+}
+
+// ---- vrrp_script, track_file, vrrp_track_process ----
+
+const scriptSection: SectionSpec<ScriptDraft> = {
+  id: 'vrrp_script',
+  title: 'vrrp_script NAME',
+  keywords: [
+    implemented(
+      'script',
+      '<COMMAND>|"<COMMAND> <ARGS>"',
+      'command to run; its exit status is the check result',
+      (s, t, env) => {
+        if (!env.ctx.noBlock(s) || !env.ctx.args(s, 1, Infinity, 'script COMMAND [ARGS...]')) return;
+        const [first, ...rest] = s.args as [Token, ...Token[]];
+        const argv = [...splitCommand(first.text), ...rest.map((t) => t.text)];
+        if (argv.length === 0) env.ctx.error(first.at, 'script needs a command, found an empty string');
+        else t.command = { argv };
+      },
+    ),
+    implemented(
+      'interval',
+      `<seconds 1-${SCRIPT_INTERVAL_MAX_SECONDS}>`,
+      'seconds between two runs',
+      (s, t, env) => {
+        t.intervalSeconds = integerValue(s, env, 1, SCRIPT_INTERVAL_MAX_SECONDS) ?? t.intervalSeconds;
+      },
+      { default: '1' },
+    ),
+    implemented(
+      'timeout',
+      `<seconds 1-${SCRIPT_INTERVAL_MAX_SECONDS}>`,
+      'seconds after which a run counts as failed and is killed',
+      (s, t, env) => {
+        t.timeoutSeconds = integerValue(s, env, 1, SCRIPT_INTERVAL_MAX_SECONDS) ?? t.timeoutSeconds;
+      },
+      { default: 'the interval' },
+    ),
+    implemented(
+      'weight',
+      `<${-TRACK_WEIGHT_MAX}..${TRACK_WEIGHT_MAX}> [reverse]`,
+      'priority change while the script succeeds (>0) or fails (<0); 0: FAULT on failure',
+      (s, t, env) => {
+        const value = weightWithReverse(s, env, TRACK_WEIGHT_MAX);
+        if (value !== undefined) [t.weight, t.reverse] = [value.weight, value.reverse];
+      },
+      { default: '0' },
+    ),
+    implemented(
+      'rise',
+      `<1-${SCRIPT_RISE_FALL_MAX}>`,
+      'consecutive successes before the check is OK',
+      (s, t, env) => {
+        t.rise = integerValue(s, env, 1, SCRIPT_RISE_FALL_MAX) ?? t.rise;
+      },
+      { default: '1' },
+    ),
+    implemented(
+      'fall',
+      `<1-${SCRIPT_RISE_FALL_MAX}>`,
+      'consecutive failures before the check is KO',
+      (s, t, env) => {
+        t.fall = integerValue(s, env, 1, SCRIPT_RISE_FALL_MAX) ?? t.fall;
+      },
+      { default: '1' },
+    ),
+    implemented(
+      'user',
+      '<username> [groupname]',
+      'user (and group) that runs the script',
+      (s, t, env) => {
+        if (
+          !env.ctx.noBlock(s) ||
+          !env.ctx.args(s, 1, 2, 'user USERNAME [GROUPNAME]') ||
+          t.command === undefined
+        ) {
+          if (t.command === undefined && s.args.length > 0)
+            env.ctx.error(s.keyword.at, "'user' must follow 'script' in vrrp_script");
+          return;
+        }
+        const [user, group] = s.args as [Token, Token | undefined];
+        t.command.user = user.text;
+        if (group !== undefined) t.command.group = group.text;
+      },
+      { default: 'script_user' },
+    ),
+    implemented(
+      'init_fail',
+      '',
+      'the check starts as failed instead of OK',
+      (s, t, env) => {
+        if (flagValue(s, env)) t.initFail = true;
+      },
+      { default: 'off' },
+    ),
+  ],
+};
+
+const trackFileSection: SectionSpec<TrackFileDraft> = {
+  id: 'track_file',
+  title: 'track_file NAME (vrrp_track_file NAME)',
+  keywords: [
+    implemented(
+      'file',
+      '<PATH>',
+      'file holding a number; weight × number is added to the priority',
+      (s, t, env) => {
+        t.file = stringValue(s, env, '<PATH>') ?? t.file;
+      },
+    ),
+    implemented(
+      'weight',
+      `<${-TRACK_FILE_DEFINITION_WEIGHT_MAX}..${TRACK_FILE_DEFINITION_WEIGHT_MAX}> [reverse]`,
+      'multiplier of the value read; 0: non-zero value means FAULT',
+      (s, t, env) => {
+        const value = weightWithReverse(s, env, TRACK_FILE_DEFINITION_WEIGHT_MAX);
+        if (value !== undefined) [t.weight, t.reverse] = [value.weight, value.reverse];
+      },
+      { default: '1' },
+    ),
+    implemented(
+      'init_file',
+      '[VALUE] [overwrite]',
+      'create the file with VALUE (default 0) at startup; overwrite an existing one',
+      (s, t, env) => {
+        if (!env.ctx.noBlock(s) || !env.ctx.args(s, 0, 2, 'init_file [VALUE] [overwrite]')) return;
+        const init = { value: 0, overwrite: false };
+        for (const token of s.args) {
+          if (token.text === 'overwrite') init.overwrite = true;
+          else {
+            const value = env.ctx.integer(
+              token,
+              -TRACK_FILE_DEFINITION_WEIGHT_MAX,
+              TRACK_FILE_DEFINITION_WEIGHT_MAX,
+              'init_file value',
+            );
+            if (value === undefined) return;
+            init.value = value;
+          }
+        }
+        t.init = init;
+      },
+    ),
+  ],
+};
+
+const trackProcessSection: SectionSpec<TrackProcessDraft> = {
+  id: 'vrrp_track_process',
+  title: 'vrrp_track_process NAME',
+  keywords: [
+    implemented(
+      'process',
+      '<NAME> [PARAMETERS...]',
+      'process name (and parameters) to look for',
+      (s, t, env) => {
+        if (!env.ctx.noBlock(s) || !env.ctx.args(s, 1, Infinity, 'process NAME [PARAMETERS...]')) return;
+        t.process = s.args.map((a) => a.text);
+      },
+    ),
+    implemented(
+      'param_match',
+      '<initial|partial>',
+      'how parameters match: initial (last may be longer) or partial (first n)',
+      (s, t, env) => {
+        const token = one(s, env, '<initial|partial>');
+        if (token === undefined) return;
+        if (token.text === 'initial' || token.text === 'partial') t.paramMatch = token.text;
+        else env.ctx.error(token.at, `param_match must be 'initial' or 'partial', found '${token.text}'`);
+      },
+      { default: 'exact' },
+    ),
+    implemented(
+      'weight',
+      `<${-TRACK_FILE_WEIGHT_MAX}..${TRACK_FILE_WEIGHT_MAX}> [reverse]`,
+      'priority change with the process running (>0) or not (<0)',
+      (s, t, env) => {
+        const value = weightWithReverse(s, env, TRACK_FILE_WEIGHT_MAX);
+        if (value !== undefined) [t.weight, t.reverse] = [value.weight, value.reverse];
+      },
+      { default: '1' },
+    ),
+    implemented(
+      'quorum',
+      '<0-65535>',
+      'minimum number of processes for success',
+      (s, t, env) => {
+        t.quorum = integerValue(s, env, 0, 65535) ?? t.quorum;
+      },
+      { default: '1' },
+    ),
+    implemented(
+      'quorum_max',
+      '<0-65535>',
+      'maximum number of processes for success',
+      (s, t, env) => {
+        t.quorumMax = integerValue(s, env, 0, 65535) ?? t.quorumMax;
+      },
+      { default: 'no maximum' },
+    ),
+    implemented(
+      'fork_delay',
+      '<seconds, decimal>',
+      'wait after the quorum is gained before counting it up',
+      (s, t, env) => {
+        t.forkDelaySeconds = decimalValue(s, env, 0, SCRIPT_INTERVAL_MAX_SECONDS) ?? t.forkDelaySeconds;
+      },
+      { default: '0' },
+    ),
+    implemented(
+      'terminate_delay',
+      '<seconds, decimal>',
+      'wait after the quorum is lost before counting it down',
+      (s, t, env) => {
+        t.terminateDelaySeconds =
+          decimalValue(s, env, 0, SCRIPT_INTERVAL_MAX_SECONDS) ?? t.terminateDelaySeconds;
+      },
+      { default: '0' },
+    ),
+    implemented('delay', '<seconds, decimal>', 'sets both fork_delay and terminate_delay', (s, t, env) => {
+      const value = decimalValue(s, env, 0, SCRIPT_INTERVAL_MAX_SECONDS);
+      if (value !== undefined) [t.forkDelaySeconds, t.terminateDelaySeconds] = [value, value];
+    }),
+    implemented(
+      'full_command',
+      '',
+      'match the full command line instead of the process name',
+      (s, t, env) => {
+        if (flagValue(s, env)) t.fullCommand = true;
+      },
+      { default: 'off' },
+    ),
+  ],
+};
+
+// ---- vrrp_instance ----
+
+const authenticationSection: SectionSpec<InstanceDraft> = {
+  id: 'authentication',
+  title: 'authentication (in vrrp_instance)',
+  keywords: [
+    implemented(
+      'auth_type',
+      '<PASS>',
+      'simple-text password authentication (RFC 2338 §5.3.6.1); AH is not supported',
+      (s, t, env) => {
+        const token = one(s, env, '<PASS|AH>');
+        if (token === undefined) return;
+        if (token.text === 'PASS')
+          t.auth = { type: 'pass', password: t.auth?.type === 'pass' ? t.auth.password : '' };
+        else if (token.text === 'AH') {
+          env.ctx.sink.error(
+            token.at,
+            DiagnosticCodes.unsupported,
+            `unsupported keepalived auth_type 'AH' in ${env.label} (tandem implements PASS only; authentication ignored)`,
+          );
+        } else env.ctx.error(token.at, `auth_type must be PASS or AH, found '${token.text}'`);
+      },
+    ),
+    implemented(
+      'auth_pass',
+      '<PASSWORD>',
+      `password, at most ${AUTH_PASS_MAX_BYTES} bytes (keepalived truncates longer ones)`,
+      (s, t, env) => {
+        const token = one(s, env, '<PASSWORD>');
+        if (token === undefined) return;
+        let password = token.text;
+        if (Buffer.byteLength(password) > AUTH_PASS_MAX_BYTES) {
+          password = Buffer.from(password).subarray(0, AUTH_PASS_MAX_BYTES).toString('latin1');
+          env.ctx.sink.warning(
+            token.at,
+            DiagnosticCodes.adjusted,
+            `auth_pass is longer than ${AUTH_PASS_MAX_BYTES} bytes; only '${password}' is used (as keepalived does)`,
+          );
+        }
+        t.where.set('auth_pass', token.at);
+        t.auth = { type: 'pass', password };
+      },
+    ),
+  ],
+};
+
+function vipList(key: 'vips' | 'excludedVips') {
+  return (s: Statement, t: InstanceDraft, env: Env): void => {
+    eachEntry(s, env, (entry) => {
+      const vip: VirtualAddress | undefined = parseVirtualAddress(
+        env.ctx,
+        entry,
+        `${s.keyword.text} of ${env.label}`,
+      );
+      if (vip !== undefined) t[key].push(vip);
+    });
+  };
+}
+
+function instanceAddress(key: 'unicastSrcIp' | 'mcastSrcIp' | 'mcastDstIp') {
+  return (s: Statement, t: InstanceDraft, env: Env): void => {
+    const token = one(s, env, '<IPADDR>');
+    if (token === undefined) return;
+    const parsed = env.ctx.address(token, s.keyword.text);
+    if (parsed !== undefined) t[key] = { ...parsed, at: token.at };
+  };
+}
+
+function boolInto(key: 'lowerPrioNoAdvert' | 'higherPrioSendAdvert' | 'strictMode' | 'skipCheckAdvAddr') {
+  return (s: Statement, t: InstanceDraft, env: Env): void => {
+    t[key] = env.ctx.optionalBool(s) ?? t[key];
+  };
+}
+
+function instanceGarp(
+  name: string,
+  field: keyof GarpConfig,
+  kind: 'delay' | 'repeat',
+  description: string,
+  global: string,
+) {
+  return garpKeyword<InstanceDraft>(name, field, kind, description, global, (t) => t.garp);
+}
+
+const instanceSection: SectionSpec<InstanceDraft> = {
+  id: 'vrrp_instance',
+  title: 'vrrp_instance NAME',
+  keywords: [
+    implemented(
+      'state',
+      '<MASTER|BACKUP>',
+      'initial state hint; the election decides (priority 255 goes MASTER at once)',
+      (s, t, env) => {
+        const token = one(s, env, '<MASTER|BACKUP>');
+        if (token === undefined) return;
+        if (token.text === 'MASTER' || token.text === 'BACKUP') t.state = token.text;
+        else env.ctx.error(token.at, `state must be MASTER or BACKUP, found '${token.text}'`);
+      },
+      { default: 'BACKUP' },
+    ),
+    implemented('interface', '<IFNAME>', 'interface adverts are sent and received on', (s, t, env) => {
+      const token = one(s, env, '<IFNAME>');
+      if (token !== undefined) t.interface = env.ctx.interfaceName(token, 'interface') ?? t.interface;
+    }),
+    implemented(
+      'virtual_router_id',
+      `<${VRID_MIN}-${VRID_MAX}>`,
+      'VRID, unique per interface and address family (RFC 5798 §5.2.3)',
+      (s, t, env) => {
+        t.vrid = integerValue(s, env, VRID_MIN, VRID_MAX) ?? t.vrid;
+      },
+    ),
+    implemented(
+      'priority',
+      `<${PRIORITY_MIN}-${PRIORITY_MAX}>`,
+      'election priority; 255 means address owner (RFC 5798 §5.2.4)',
+      (s, t, env) => {
+        t.priority = integerValue(s, env, PRIORITY_MIN, PRIORITY_MAX) ?? t.priority;
+      },
+      { default: '100' },
+    ),
+    implemented(
+      'advert_int',
+      '<seconds>',
+      'advert interval: v2 whole seconds 1-255, v3 0.01-40.95',
+      (s, t, env) => {
+        const token = one(s, env, '<seconds>');
+        if (token === undefined) return;
+        t.advertSeconds = env.ctx.decimal(token, 0.01, 255, 'advert_int') ?? t.advertSeconds;
+      },
+      { default: '1' },
+    ),
+    implemented(
+      'version',
+      '<2|3>',
+      'VRRP version of this instance',
+      (s, t, env) => {
+        const value = integerValue(s, env, 2, 3);
+        if (value === 2 || value === 3) t.version = value;
+      },
+      { default: 'vrrp_version (3 for IPv6)' },
+    ),
+    implemented(
+      'nopreempt',
+      '',
+      'a higher priority does not take over from a running MASTER (needs state BACKUP)',
+      (s, t, env) => {
+        if (flagValue(s, env)) t.preempt = false;
+      },
+    ),
+    implemented(
+      'preempt',
+      '',
+      'take over from a lower-priority MASTER (the default; for compatibility)',
+      (s, t, env) => {
+        if (flagValue(s, env)) t.preempt = true;
+      },
+      { default: 'on' },
+    ),
+    implemented(
+      'preempt_delay',
+      `<seconds 0-${PREEMPT_DELAY_MAX_SECONDS}>`,
+      'delay before preempting at startup or on seeing a lower-priority MASTER',
+      (s, t, env) => {
+        t.preemptDelaySeconds = decimalValue(s, env, 0, PREEMPT_DELAY_MAX_SECONDS) ?? t.preemptDelaySeconds;
+      },
+      { default: '0' },
+    ),
+    implemented(
+      'authentication',
+      '{ auth_type PASS; auth_pass <PASSWORD> }',
+      'VRRPv2 simple password (removed by RFC 3768; avoid)',
+      (s, t, env) => {
+        if (!env.ctx.needBlock(s)) return;
+        t.where.set('authentication', s.keyword.at);
+        walkSection(s.block, authenticationSection, t, { ...env, label: `authentication of ${env.label}` });
+      },
+      { default: 'none' },
+    ),
+    implemented(
+      'virtual_ipaddress',
+      '{ <IP>[/<LEN>] [brd <IP>] [dev <IF>] [scope <SCOPE>] [label <LABEL>] [no_track] ... }',
+      'VIPs, all of one family; carried in adverts',
+      vipList('vips'),
+      { repeatable: true },
+    ),
+    implemented(
+      'virtual_ipaddress_excluded',
+      '{ same as virtual_ipaddress }',
+      'VIPs not carried in adverts; may be of the other family',
+      vipList('excludedVips'),
+      { repeatable: true },
+    ),
+    implemented(
+      'virtual_routes',
+      '{ [src <IP>] [to] <PREFIX> [via <IP>] [dev <IF>] [table <T>] [metric <N>] [no_track] ... }',
+      'routes added as MASTER, removed otherwise',
+      (s, t, env) => {
+        eachEntry(s, env, (entry) => {
+          const route = parseVirtualRoute(env.ctx, entry, `virtual_routes of ${env.label}`);
+          if (route !== undefined) t.routes.push(route);
+        });
+      },
+      { repeatable: true },
+    ),
+    implemented(
+      'virtual_rules',
+      '{ [from <PREFIX>] [to <PREFIX>] [table <T>] [preference <N>] [no_track] ... }',
+      'policy rules added as MASTER, removed otherwise',
+      (s, t, env) => {
+        eachEntry(s, env, (entry) => {
+          const rule = parseVirtualRule(env.ctx, entry, `virtual_rules of ${env.label}`);
+          if (rule !== undefined) t.rules.push(rule);
+        });
+      },
+      { repeatable: true },
+    ),
+    implemented(
+      'track_interface',
+      `{ <IFNAME> [weight <${-TRACK_WEIGHT_MAX}..${TRACK_WEIGHT_MAX}>] [reverse] ... }`,
+      'interfaces whose link state changes priority (weight) or causes FAULT (no weight)',
+      (s, t, env) => trackList(t.trackInterfaces, TRACK_WEIGHT_MAX, true)(s, env),
+      { repeatable: true },
+    ),
+    implemented(
+      'track_script',
+      `{ <SCRIPT> [weight <${-TRACK_WEIGHT_MAX}..${TRACK_WEIGHT_MAX}>] [reverse|noreverse] ... }`,
+      "vrrp_scripts to follow; weight defaults to the script's",
+      (s, t, env) => trackList(t.trackScripts, TRACK_WEIGHT_MAX, true)(s, env),
+      { repeatable: true },
+    ),
+    implemented(
+      'track_file',
+      `{ <TRACK_FILE> [weight <${-TRACK_FILE_WEIGHT_MAX}..${TRACK_FILE_WEIGHT_MAX}>] [reverse|noreverse] ... }`,
+      "track_files to follow; weight defaults to the file's",
+      (s, t, env) => trackList(t.trackFiles, TRACK_FILE_WEIGHT_MAX, true)(s, env),
+      { repeatable: true },
+    ),
+    implemented(
+      'track_process',
+      `{ <TRACK_PROCESS> [weight <${-TRACK_FILE_WEIGHT_MAX}..${TRACK_FILE_WEIGHT_MAX}>] [reverse|noreverse] ... }`,
+      "vrrp_track_processes to follow; weight defaults to the process's",
+      (s, t, env) => trackList(t.trackProcesses, TRACK_FILE_WEIGHT_MAX, true)(s, env),
+      { repeatable: true },
+    ),
+    implemented(
+      'unicast_src_ip',
+      '<IPADDR>',
+      'source address of unicast adverts',
+      instanceAddress('unicastSrcIp'),
+    ),
+    implemented(
+      'unicast_peer',
+      '{ <IPADDR> [min_ttl <0-255>] [max_ttl <0-255>] ... }',
+      'send adverts by unicast to these peers instead of multicast',
+      (s, t, env) => {
+        eachEntry(s, env, (entry) => {
+          const peer = parsePeer(env.ctx, entry, `unicast_peer of ${env.label}`);
+          if (peer !== undefined) t.unicastPeers.push(peer);
+        });
+      },
+      { repeatable: true },
+    ),
+    implemented(
+      'unicast_ttl',
+      '<0-255>',
+      'TTL / hop limit of unicast adverts',
+      (s, t, env) => {
+        t.unicastTtl = integerValue(s, env, 0, TTL_MAX) ?? t.unicastTtl;
+      },
+      { default: '255' },
+    ),
+    implemented(
+      'check_unicast_src',
+      '',
+      'accept unicast adverts only from the configured peers',
+      (s, t, env) => {
+        if (flagValue(s, env)) t.checkUnicastSrc = true;
+      },
+      { default: 'vrrp_check_unicast_src' },
+    ),
+    implemented(
+      'mcast_src_ip',
+      '<IPADDR>',
+      'source address of multicast adverts',
+      instanceAddress('mcastSrcIp'),
+      { default: 'the primary address of the interface' },
+    ),
+    implemented(
+      'mcast_dst_ip',
+      '<multicast IPADDR>',
+      'multicast group of this instance',
+      instanceAddress('mcastDstIp'),
+      { default: 'vrrp_mcast_group4 / vrrp_mcast_group6' },
+    ),
+    implemented(
+      'use_vmac',
+      '[<VMAC_NAME>] [<MAC>]',
+      'run on a macvlan with the virtual router MAC (RFC 5798 §7.3)',
+      (s, t, env) => {
+        if (!env.ctx.noBlock(s) || !env.ctx.args(s, 0, 2, 'use_vmac [VMAC_NAME] [MAC]')) return;
+        const vmac: { name?: string; mac?: string } = {};
+        for (const token of s.args) {
+          if (/^([0-9a-fA-F]{2}:){4,5}[0-9a-fA-F]{2}$/.test(token.text)) vmac.mac = token.text.toLowerCase();
+          else {
+            const name = env.ctx.interfaceName(token, 'use_vmac interface');
+            if (name === undefined) return;
+            vmac.name = name;
+          }
+        }
+        t.useVmac = vmac;
+      },
+      { default: 'off; name vrrp.VRID' },
+    ),
+    implemented(
+      'vmac_xmit_base',
+      '',
+      'with use_vmac, send and receive adverts on the base interface',
+      (s, t, env) => {
+        if (flagValue(s, env)) t.vmacXmitBase = true;
+      },
+      { default: 'off' },
+    ),
+    implemented(
+      'dont_track_primary',
+      '',
+      "ignore the link state of the instance's own interface",
+      (s, t, env) => {
+        if (flagValue(s, env)) t.dontTrackPrimary = true;
+      },
+      { default: 'off' },
+    ),
+    instanceGarp(
+      'garp_master_delay',
+      'masterDelaySeconds',
+      'delay',
+      'as vrrp_garp_master_delay, for this instance',
+      'vrrp_garp_master_delay',
+    ),
+    instanceGarp(
+      'garp_master_repeat',
+      'masterRepeat',
+      'repeat',
+      'as vrrp_garp_master_repeat, for this instance',
+      'vrrp_garp_master_repeat',
+    ),
+    instanceGarp(
+      'garp_master_refresh',
+      'masterRefreshSeconds',
+      'delay',
+      'as vrrp_garp_master_refresh, for this instance',
+      'vrrp_garp_master_refresh',
+    ),
+    instanceGarp(
+      'garp_master_refresh_repeat',
+      'masterRefreshRepeat',
+      'repeat',
+      'as vrrp_garp_master_refresh_repeat, for this instance',
+      'vrrp_garp_master_refresh_repeat',
+    ),
+    instanceGarp(
+      'garp_lower_prio_delay',
+      'lowerPrioDelaySeconds',
+      'delay',
+      'as vrrp_garp_lower_prio_delay, for this instance',
+      'vrrp_garp_lower_prio_delay',
+    ),
+    instanceGarp(
+      'garp_lower_prio_repeat',
+      'lowerPrioRepeat',
+      'repeat',
+      'as vrrp_garp_lower_prio_repeat, for this instance',
+      'vrrp_garp_lower_prio_repeat',
+    ),
+    implemented(
+      'lower_prio_no_advert',
+      '[<BOOL>]',
+      'as vrrp_lower_prio_no_advert, for this instance',
+      boolInto('lowerPrioNoAdvert'),
+      { default: 'vrrp_lower_prio_no_advert' },
+    ),
+    implemented(
+      'higher_prio_send_advert',
+      '[<BOOL>]',
+      'as vrrp_higher_prio_send_advert, for this instance',
+      boolInto('higherPrioSendAdvert'),
+      { default: 'vrrp_higher_prio_send_advert' },
+    ),
+    implemented(
+      'accept',
+      '',
+      'accept mode (RFC 5798 §6.1): a non-owner MASTER accepts packets to the VIPs',
+      (s, t, env) => {
+        if (flagValue(s, env)) t.accept = true;
+      },
+      { default: 'on (strict mode: only for priority 255)' },
+    ),
+    implemented('no_accept', '', 'clear accept mode', (s, t, env) => {
+      if (flagValue(s, env)) t.accept = false;
+    }),
+    implemented(
+      'strict_mode',
+      '[<BOOL>]',
+      'strict RFC compliance for this instance',
+      boolInto('strictMode'),
+      { default: 'vrrp_strict' },
+    ),
+    implemented(
+      'skip_check_adv_addr',
+      '[<BOOL>]',
+      'as vrrp_skip_check_adv_addr, for this instance',
+      boolInto('skipCheckAdvAddr'),
+      { default: 'vrrp_skip_check_adv_addr' },
+    ),
+    ...notifyKeywords<InstanceDraft>(),
+    {
+      ...implemented<InstanceDraft>(
+        'smtp_alert',
+        '[<BOOL>]',
+        'mail on transitions (parsed; tandem sends no mail)',
+        (s, t, env) => {
+          const value = env.ctx.optionalBool(s);
+          if (value !== undefined) t.smtpAlert = value;
+          if (value === true)
+            env.ctx.sink.warning(
+              s.keyword.at,
+              DiagnosticCodes.noEffect,
+              `smtp_alert in ${env.label} is accepted, but tandem sends no mail`,
+            );
+        },
+      ),
+      support: 'no-effect',
+    },
+    {
+      ...implemented<InstanceDraft>(
+        'native_ipv6',
+        '',
+        'deprecated in keepalived: the VIPs decide the family',
+        (s, _t, env) => {
+          if (flagValue(s, env))
+            env.ctx.sink.warning(
+              s.keyword.at,
+              DiagnosticCodes.deprecated,
+              `native_ipv6 is deprecated; the addresses decide the family`,
+            );
+        },
+      ),
+      support: 'no-effect',
+    },
+    implemented(
+      'lvs_sync_daemon_interface',
+      '<IFNAME>',
+      'deprecated form of global lvs_sync_daemon IFNAME THIS_INSTANCE',
+      (s, t, env) => {
+        const token = one(s, env, '<IFNAME>');
+        if (token === undefined) return;
+        const name = env.ctx.interfaceName(token, 'lvs_sync_daemon_interface');
+        if (name === undefined) return;
+        env.ctx.sink.warning(
+          s.keyword.at,
+          DiagnosticCodes.deprecated,
+          `lvs_sync_daemon_interface is deprecated; use 'lvs_sync_daemon ${name} ${t.name}' in global_defs`,
+        );
+        env.draft.global.lvsSyncDaemon ??= {
+          interface: name,
+          instance: t.name,
+          at: s.keyword.at,
+          instanceAt: t.at,
+        };
+      },
+    ),
+    ...[
+      ['vrf', 'VRFs'],
+      ['use_vmac_addr', 'VMACs per VIP interface'],
+      ['use_ipvlan', 'ipvlan interfaces'],
+      ['track_bfd', 'BFD'],
+      ['track_src_ip', 'source address tracking'],
+      ['unicast_fault_no_peer', 'FAULT without unicast peers'],
+      ['old_unicast_checksum', 'pre-1.3.6 VRRPv3 checksums'],
+      ['garp_extra_if', 'gratuitous ARPs on extra interfaces'],
+      ['down_timer_adverts', 'a master down timer other than RFC 5798 §6.1'],
+      ['promote_secondaries', 'promote_secondaries'],
+      ['debug', 'debug levels'],
+      ['notify_master_rx_lower_pri', 'MASTER_RX_LOWER_PRI notifications'],
+      ['notify_priority_changes', 'priority-change notifications'],
+      ['notify_deleted', 'DELETED notifications'],
+      ['kernel_rx_buf_size', 'socket buffer sizes'],
+      ['linkbeat_use_polling', 'link polling'],
+    ].map(([name, what]) => unsupported<InstanceDraft>(name as string, `not implemented: ${what as string}`)),
+  ],
+};
+
+// ---- vrrp_sync_group ----
+
+const syncGroupSection: SectionSpec<SyncGroupDraft> = {
+  id: 'vrrp_sync_group',
+  title: 'vrrp_sync_group NAME',
+  keywords: [
+    implemented(
+      'group',
+      '{ <VRRP_INSTANCE> ... }',
+      'member instances; they change state together',
+      (s, t, env) => {
+        eachEntry(s, env, (entry) => {
+          if (entry.args.length > 0 || entry.block !== undefined) {
+            env.ctx.error(
+              (entry.args[0] ?? entry.keyword).at,
+              `group of ${env.label} takes one instance name per line`,
+            );
+          } else t.members.push({ name: entry.keyword.text, at: entry.keyword.at });
+        });
+      },
+      { repeatable: true },
+    ),
+    implemented(
+      'track_interface',
+      `{ <IFNAME> [weight <${-TRACK_WEIGHT_MAX}..${TRACK_WEIGHT_MAX}>] [reverse] ... }`,
+      'as in vrrp_instance, for every member',
+      (s, t, env) => trackList(t.trackInterfaces, TRACK_WEIGHT_MAX, true)(s, env),
+      { repeatable: true },
+    ),
+    implemented(
+      'track_script',
+      `{ <SCRIPT> [weight <${-TRACK_WEIGHT_MAX}..${TRACK_WEIGHT_MAX}>] [reverse|noreverse] ... }`,
+      'as in vrrp_instance, for every member',
+      (s, t, env) => trackList(t.trackScripts, TRACK_WEIGHT_MAX, true)(s, env),
+      { repeatable: true },
+    ),
+    implemented(
+      'track_file',
+      `{ <TRACK_FILE> [weight <${-TRACK_FILE_WEIGHT_MAX}..${TRACK_FILE_WEIGHT_MAX}>] [reverse|noreverse] ... }`,
+      'as in vrrp_instance, for every member',
+      (s, t, env) => trackList(t.trackFiles, TRACK_FILE_WEIGHT_MAX, true)(s, env),
+      { repeatable: true },
+    ),
+    implemented(
+      'track_process',
+      `{ <TRACK_PROCESS> [weight <${-TRACK_FILE_WEIGHT_MAX}..${TRACK_FILE_WEIGHT_MAX}>] [reverse|noreverse] ... }`,
+      'as in vrrp_instance, for every member',
+      (s, t, env) => trackList(t.trackProcesses, TRACK_FILE_WEIGHT_MAX, true)(s, env),
+      { repeatable: true },
+    ),
+    ...notifyKeywords<SyncGroupDraft>(),
+    {
+      ...implemented<SyncGroupDraft>(
+        'smtp_alert',
+        '[<BOOL>]',
+        'mail on transitions (parsed; tandem sends no mail)',
+        (s, t, env) => {
+          const value = env.ctx.optionalBool(s);
+          if (value !== undefined) t.smtpAlert = value;
+          if (value === true)
+            env.ctx.sink.warning(
+              s.keyword.at,
+              DiagnosticCodes.noEffect,
+              `smtp_alert in ${env.label} is accepted, but tandem sends no mail`,
+            );
+        },
+      ),
+      support: 'no-effect',
+    },
+    {
+      ...implemented<SyncGroupDraft>(
+        'global_tracking',
+        '',
+        "deprecated in keepalived: use the group's own track_* blocks",
+        (s, _t, env) => {
+          if (flagValue(s, env))
+            env.ctx.sink.warning(
+              s.keyword.at,
+              DiagnosticCodes.deprecated,
+              `global_tracking is deprecated; it has no effect (use track_* in the sync group)`,
+            );
+        },
+      ),
+      support: 'no-effect',
+    },
+    implemented(
+      'sync_group_tracking_weight',
+      '',
+      "keep the members' own tracking weights (otherwise they are set to 0)",
+      (s, t, env) => {
+        if (flagValue(s, env)) t.trackingWeight = true;
+      },
+      { default: 'off' },
+    ),
+    unsupported('track_bfd', 'not implemented: BFD'),
+    unsupported('notify_deleted', 'not implemented: DELETED notifications'),
+    unsupported('notify_priority_changes', 'not implemented: priority-change notifications'),
+  ],
+  // keepalived ignores instance names written directly in the block; build.ts decides what they were.
+  onUnknown: (s, t) => {
+    if (s.args.length > 0 || s.block !== undefined) return false;
+    t.bareNames.push({ name: s.keyword.text, at: s.keyword.at });
+    return true;
+  },
+};
+
+// ---- the top level ----
+
+function named(s: Statement, env: Env, what: string): Token | undefined {
+  if (!env.ctx.needBlock(s)) return undefined;
+  if (!env.ctx.args(s, 1, 1, `${what} NAME { ... }`)) return undefined;
+  return s.args[0];
+}
+
+function definedTwice(env: Env, kind: string, name: Token, earlier: Position | undefined): boolean {
+  if (earlier === undefined) return false;
+  env.ctx.sink.error(
+    name.at,
+    DiagnosticCodes.conflict,
+    `${kind} '${name.text}' is already defined at ${earlier.file}:${earlier.line}:${earlier.column}`,
+  );
+  return true;
+}
+
+function trackFileDefinition(s: Statement, _t: ConfigDraft, env: Env): void {
+  const name = named(s, env, s.keyword.text);
+  if (name === undefined || s.block === undefined) return;
+  if (definedTwice(env, 'track_file', name, env.draft.trackFiles.find((f) => f.name === name.text)?.at))
+    return;
+  if (s.keyword.text === 'vrrp_track_file') {
+    env.ctx.sink.warning(
+      s.keyword.at,
+      DiagnosticCodes.deprecated,
+      `vrrp_track_file is a deprecated synonym of track_file`,
+    );
+  }
+  const draft: TrackFileDraft = { name: name.text, at: name.at };
+  walkSection(s.block, trackFileSection, draft, { ...env, label: `track_file ${name.text}` });
+  env.draft.trackFiles.push(draft);
+}
+
+const unsupportedTopLevel: [string, string][] = [
+  ['virtual_server', 'the LVS side (virtual servers)'],
+  ['virtual_server_group', 'the LVS side (virtual server groups)'],
+  ['static_ipaddress', 'static addresses'],
+  ['static_routes', 'static routes'],
+  ['static_rules', 'static rules'],
+  ['linkbeat_interfaces', 'link polling'],
+  ['track_group', 'static track groups'],
+  ['bfd_instance', 'BFD'],
+  ['garp_group', 'gratuitous ARP groups'],
+  ['interface_up_down_delays', 'interface up/down debouncing'],
+  ['net_namespace', 'network namespaces'],
+  ['net_namespace_ipvs', 'network namespaces'],
+  ['namespace_with_ipsets', 'network namespaces'],
+  ['instance', 'named keepalived instances'],
+  ['use_pid_dir', 'pid directories'],
+  ['linkbeat_use_polling', 'link polling'],
+  ['child_wait_time', 'child processes'],
+];
+
+const topSection: SectionSpec<ConfigDraft> = {
+  id: 'top',
+  title: 'top level',
+  keywords: [
+    implemented(
+      'global_defs',
+      '{ ... }',
+      'global settings',
+      (s, d, env) => {
+        if (!env.ctx.needBlock(s)) return;
+        env.ctx.args(s, 0, 0, 'global_defs { ... }');
+        walkSection(s.block, globalSection, d.global, { ...env, label: 'global_defs' });
+      },
+      { repeatable: true },
+    ),
+    implemented(
+      'vrrp_script',
+      'NAME { ... }',
+      'a health check script',
+      (s, d, env) => {
+        const name = named(s, env, 'vrrp_script');
+        if (name === undefined || s.block === undefined) return;
+        if (definedTwice(env, 'vrrp_script', name, d.scripts.find((x) => x.name === name.text)?.at)) return;
+        const draft: ScriptDraft = { name: name.text, at: name.at, initFail: false };
+        walkSection(s.block, scriptSection, draft, { ...env, label: `vrrp_script ${name.text}` });
+        d.scripts.push(draft);
+      },
+      { repeatable: true },
+    ),
+    implemented('track_file', 'NAME { ... }', 'a file whose number changes priority', trackFileDefinition, {
+      repeatable: true,
+    }),
+    {
+      ...implemented(
+        'vrrp_track_file',
+        'NAME { ... }',
+        'deprecated synonym of track_file',
+        trackFileDefinition,
+        { repeatable: true },
+      ),
+      deprecatedFor: 'track_file',
+    },
+    implemented(
+      'vrrp_track_process',
+      'NAME { ... }',
+      'a process whose presence changes priority',
+      (s, d, env) => {
+        const name = named(s, env, 'vrrp_track_process');
+        if (name === undefined || s.block === undefined) return;
+        if (
+          definedTwice(
+            env,
+            'vrrp_track_process',
+            name,
+            d.trackProcesses.find((x) => x.name === name.text)?.at,
+          )
+        )
+          return;
+        const draft: TrackProcessDraft = { name: name.text, at: name.at, fullCommand: false };
+        walkSection(s.block, trackProcessSection, draft, {
+          ...env,
+          label: `vrrp_track_process ${name.text}`,
+        });
+        d.trackProcesses.push(draft);
+      },
+      { repeatable: true },
+    ),
+    implemented(
+      'vrrp_instance',
+      'NAME { ... }',
+      'a virtual router',
+      (s, d, env) => {
+        const name = named(s, env, 'vrrp_instance');
+        if (name === undefined || s.block === undefined) return;
+        if (definedTwice(env, 'vrrp_instance', name, d.instances.find((x) => x.name === name.text)?.at))
+          return;
+        const draft = newInstanceDraft(name.text, name.at);
+        walkSection(s.block, instanceSection, draft, { ...env, label: `vrrp_instance ${name.text}` });
+        d.instances.push(draft);
+      },
+      { repeatable: true },
+    ),
+    implemented(
+      'vrrp_sync_group',
+      'NAME { ... }',
+      'instances that change state together',
+      (s, d, env) => {
+        const name = named(s, env, 'vrrp_sync_group');
+        if (name === undefined || s.block === undefined) return;
+        if (definedTwice(env, 'vrrp_sync_group', name, d.syncGroups.find((x) => x.name === name.text)?.at))
+          return;
+        const draft = newSyncGroupDraft(name.text, name.at);
+        walkSection(s.block, syncGroupSection, draft, { ...env, label: `vrrp_sync_group ${name.text}` });
+        d.syncGroups.push(draft);
+      },
+      { repeatable: true },
+    ),
+    ...unsupportedTopLevel.map(([name, what]) => unsupported<ConfigDraft>(name, `not implemented: ${what}`)),
+  ],
+};
+
+/** Every section, in the order docs/config.md presents them. */
+export const SECTIONS: readonly SectionSpec<never>[] = [
+  topSection,
+  globalSection,
+  scriptSection,
+  trackFileSection,
+  trackProcessSection,
+  instanceSection,
+  authenticationSection,
+  syncGroupSection,
+] as unknown as readonly SectionSpec<never>[];
+
+export const TOP_SECTION = topSection;
+
+/** Which sections know a keyword, for "it belongs in ..." hints. */
+const sectionsByKeyword = new Map<string, string[]>();
+for (const section of SECTIONS) {
+  for (const keyword of section.keywords) {
+    const list = sectionsByKeyword.get(keyword.name) ?? [];
+    list.push(section.id === 'top' ? 'the top level' : section.id);
+    sectionsByKeyword.set(keyword.name, list);
+  }
+}
+
+export function unknownKeywordMessage(word: string, where: string, candidates: Iterable<string>): string {
+  const suggestion = closest(word, candidates);
+  let hint = '';
+  if (suggestion !== undefined) hint = ` (did you mean '${suggestion}'?)`;
+  else {
+    const elsewhere = sectionsByKeyword.get(word);
+    if (elsewhere !== undefined) hint = ` (it belongs in ${elsewhere.join(' or ')})`;
+  }
+  return `unknown keyword '${word}' ${where}${hint}`;
+}
+
+function describeWhere(label: string): string {
+  return label === '' ? 'at top level' : `in ${label}`;
+}
+
+/** Applies each statement to the target with the section's handlers; reports what it cannot apply. */
+export function walkSection<T>(statements: Statement[], section: SectionSpec<T>, target: T, env: Env): void {
+  const byName = new Map(section.keywords.map((k) => [k.name, k]));
+  const seen = new Map<string, Position>();
+  const where = describeWhere(env.label);
+  for (const statement of statements) {
+    const word = statement.keyword.text;
+    const spec = byName.get(word);
+    if (spec === undefined) {
+      if (section.onUnknown?.(statement, target, env) === true) continue;
+      const candidates = section.keywords.filter((k) => k.support !== 'unsupported').map((k) => k.name);
+      env.ctx.sink.error(
+        statement.keyword.at,
+        DiagnosticCodes.unknownKeyword,
+        unknownKeywordMessage(word, where, candidates),
+      );
+      continue;
+    }
+    if (spec.support === 'unsupported') {
+      const kind = statement.block !== undefined && section.id === 'top' ? 'section' : 'keyword';
+      env.ctx.sink.error(
+        statement.keyword.at,
+        DiagnosticCodes.unsupported,
+        `unsupported keepalived ${kind} '${word}' ${where} (tandem does not implement ${spec.description.replace(/^not implemented: /, '')}; ${statement.block !== undefined ? 'the block is skipped' : 'ignored'})`,
+      );
+      continue;
+    }
+    const earlier = seen.get(word);
+    if (earlier !== undefined && spec.repeatable !== true) {
+      env.ctx.sink.warning(
+        statement.keyword.at,
+        DiagnosticCodes.noEffect,
+        `'${word}' is given again ${where}; this replaces the value from line ${earlier.line}`,
+      );
+    }
+    seen.set(word, statement.keyword.at);
+    if (spec.deprecatedFor !== undefined && spec.apply === undefined) {
+      env.ctx.sink.warning(
+        statement.keyword.at,
+        DiagnosticCodes.deprecated,
+        `'${word}' is deprecated; use '${spec.deprecatedFor}'`,
+      );
+    }
+    if (spec.name !== 'vrrp_instance' && spec.name !== 'vrrp_sync_group' && isInstance(target))
+      target.where.set(word, statement.keyword.at);
+    spec.apply?.(statement, target, env);
+  }
+}
+
+function isInstance(target: unknown): target is InstanceDraft {
+  return (
+    typeof target === 'object' &&
+    target !== null &&
+    'where' in target &&
+    (target as InstanceDraft).where instanceof Map
+  );
+}
