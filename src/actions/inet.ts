@@ -135,6 +135,16 @@ export function ipv4Broadcast(address: Uint8Array, prefixLength: number): Uint8A
   return result;
 }
 
+/** The IPv4 network address of `address/prefixLength` (all host bits clear). */
+export function ipv4Network(address: Uint8Array, prefixLength: number): Uint8Array {
+  const result = new Uint8Array(4);
+  for (let i = 0; i < 4; i++) {
+    const networkBits = Math.max(0, Math.min(8, prefixLength - 8 * i));
+    result[i] = (address[i] as number) & ~(0xff >> networkBits) & 0xff;
+  }
+  return result;
+}
+
 export function parseMac(text: string): Uint8Array {
   if (!MAC_PATTERN.test(text)) throw new InvalidAddressError('a MAC address like 02:00:5e:00:01:01', text);
   return Uint8Array.from(text.split(':').map((part) => parseInt(part, 16)));

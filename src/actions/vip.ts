@@ -7,7 +7,7 @@
  * order, so a restore triggered by an event can never interleave with a release.
  */
 import { TandemError } from '../errors.js';
-import { canonicalIp, ipv4Broadcast, parseIp, formatIp, type IpFamily } from './inet.js';
+import { canonicalIp, formatIp, ipv4Broadcast, ipv4Network, parseIp, type IpFamily } from './inet.js';
 import {
   NetlinkError,
   type AddressSpec,
@@ -34,7 +34,7 @@ export interface VipConfig {
   /** IPv4 only. */
   label?: string;
   scope?: string;
-  /** IPv4 only: an address, or '+' for the directed broadcast of address/prefix (as `ip addr ... brd +`). */
+  /** IPv4 only: an address, or '+' / '-' to set / clear the host bits of address/prefix (as ip-address(8)). */
   brd?: string;
   /** The VIP's interface state does not affect the instance (consumed by the link watcher, not here). */
   noTrack?: boolean;
@@ -380,6 +380,7 @@ export class VipManager {
     }
     if (vip.label !== undefined) spec.label = vip.label;
     if (vip.brd === '+') spec.broadcast = formatIp(ipv4Broadcast(bytes, vip.prefixLength));
+    else if (vip.brd === '-') spec.broadcast = formatIp(ipv4Network(bytes, vip.prefixLength));
     else if (vip.brd !== undefined) spec.broadcast = vip.brd;
     return spec;
   }

@@ -5,6 +5,7 @@ import {
   formatIp,
   formatMac,
   ipv4Broadcast,
+  ipv4Network,
   parseIp,
   parseMac,
 } from '../../src/actions/inet.js';
@@ -42,6 +43,10 @@ test('computes the IPv4 broadcast address of a prefix', () => {
   assert.equal(broadcast('192.0.2.10', 24), '192.0.2.255');
   assert.equal(broadcast('198.51.100.10', 27), '198.51.100.31');
   assert.equal(broadcast('203.0.113.9', 32), '203.0.113.9');
+  const network = (address: string, length: number) => formatIp(ipv4Network(parseIp(address).bytes, length));
+  assert.equal(network('198.51.100.10', 27), '198.51.100.0');
+  assert.equal(network('198.51.100.200', 25), '198.51.100.128');
+  assert.equal(network('203.0.113.9', 0), '0.0.0.0');
 });
 
 test('MAC addresses round-trip and malformed ones are rejected', () => {
