@@ -143,7 +143,7 @@ export function buildConfig(draft: ConfigDraft, sink: DiagnosticSink, mainFile: 
       `lvs_sync_daemon follows vrrp_instance '${lvs.instance}', which is not defined`,
     );
   }
-  if (draft.instances.length === 0) {
+  if (draft.instances.length === 0 && sink.errorCount === 0) {
     sink.warning(
       { file: mainFile, line: 1, column: 1 },
       DiagnosticCodes.noEffect,
@@ -262,7 +262,8 @@ function buildInstance(
     ok = false;
   };
 
-  if (d.vrid === undefined) fail(d.at, DiagnosticCodes.missing, `${label} has no virtual_router_id`);
+  if (d.vrid === undefined && !d.where.has('virtual_router_id'))
+    fail(d.at, DiagnosticCodes.missing, `${label} has no virtual_router_id`);
 
   // The family comes from the VIPs (keepalived: "all addresses in virtual_ipaddress must be of the same family").
   const firstVip = d.vips[0];
@@ -277,7 +278,7 @@ function buildInstance(
       );
     }
   }
-  if (d.vips.length === 0) {
+  if (d.vips.length === 0 && !d.where.has('virtual_ipaddress')) {
     sink.warning(d.at, DiagnosticCodes.noEffect, `${label} has no virtual_ipaddress`);
   }
   for (const [key, value] of [

@@ -136,7 +136,7 @@ export class Context {
     if (parsed === undefined) {
       this.error(
         token.at,
-        `${what} must be an address with an optional /prefix-length, found '${token.text}'`,
+        `${what} must be an IPv4 or IPv6 address with an optional /prefix-length, found '${token.text}'`,
       );
     }
     return parsed;

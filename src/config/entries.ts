@@ -135,8 +135,9 @@ export function parseVirtualAddress(
         } else if (VIP_UNSUPPORTED_FLAG.has(option.text)) {
           unsupportedOption(ctx, option, list);
         } else {
+          // The rest of the entry is likely the value of the misspelt option: one error per entry.
           unknownOption(ctx, option, list, allOptions);
-          ok = false;
+          return undefined;
         }
     }
   }
@@ -321,7 +322,7 @@ export function parseVirtualRoute(ctx: Context, entry: Statement, list: string):
           destinationToken = token;
         } else {
           unknownOption(ctx, token, list, ROUTE_OPTIONS);
-          ok = false;
+          return undefined;
         }
     }
   }
@@ -471,7 +472,7 @@ export function parseVirtualRule(ctx: Context, entry: Statement, list: string): 
         } else if (RULE_FLAGS.has(text)) rule.options.push(text);
         else {
           unknownOption(ctx, token, list, RULE_OPTIONS);
-          ok = false;
+          return undefined;
         }
     }
   }
@@ -528,7 +529,7 @@ export function parseTrack(
       track.reverse = false;
     else {
       unknownOption(ctx, token, list, options);
-      ok = false;
+      return undefined;
     }
   }
   return ok ? track : undefined;
@@ -556,7 +557,7 @@ export function parsePeer(ctx: Context, entry: Statement, list: string): PeerDra
       else peer.maxTtl = ttl;
     } else {
       unknownOption(ctx, token, list, ['min_ttl', 'max_ttl']);
-      ok = false;
+      return undefined;
     }
   }
   if (!ok || address === undefined) return undefined;

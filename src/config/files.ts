@@ -46,7 +46,11 @@ export function memoryFileSystem(files: Record<string, string>): ConfigFileSyste
   return {
     readFile: (file) => {
       const text = normalized.get(path.normalize(file));
-      if (text === undefined) throw new Error(`ENOENT: no such file or directory, open '${file}'`);
+      if (text === undefined) {
+        throw Object.assign(new Error(`ENOENT: no such file or directory, open '${file}'`), {
+          code: 'ENOENT',
+        });
+      }
       return text;
     },
     readdir: (dir) => {

@@ -1138,6 +1138,7 @@ const instanceSection: SectionSpec<InstanceDraft> = {
       (s, t, env) => {
         const token = one(s, env, '<seconds>');
         if (token === undefined) return;
+        t.where.set('advert_int', token.at);
         t.advertSeconds = env.ctx.decimal(token, 0.01, 255, 'advert_int') ?? t.advertSeconds;
       },
       { default: '1' },

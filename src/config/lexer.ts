@@ -66,7 +66,7 @@ export class Lexer {
     try {
       text = files.readFile(file);
     } catch (error) {
-      const reason = error instanceof Error ? error.message : String(error);
+      const reason = describeReadError(error);
       sink.error(
         includedAt ?? { file, line: 1, column: 1 },
         DiagnosticCodes.io,
@@ -254,6 +254,19 @@ export class Lexer {
       this.readFile(match, pattern.at);
     }
   }
+}
+
+const READ_ERRORS: Record<string, string> = {
+  ENOENT: 'no such file or directory',
+  EACCES: 'permission denied',
+  EISDIR: 'is a directory',
+  ENOTDIR: 'a component of the path is not a directory',
+};
+
+function describeReadError(error: unknown): string {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && READ_ERRORS[code] !== undefined) return READ_ERRORS[code];
+  return error instanceof Error ? error.message : String(error);
 }
 
 function toChars(text: string): Char[] {

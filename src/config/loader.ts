@@ -39,12 +39,13 @@ export function loadConfig(file: string, options: LoadOptions = {}): LoadResult 
       configId: options.configId ?? defaultConfigId(os.hostname()),
     });
     const tokens = lexer.run(file);
-    const statements = parse(tokens, sink);
+    const { statements, balanced } = parse(tokens, sink);
     const draft = newConfigDraft();
     walkSection(statements, TOP_SECTION, draft, { ctx: new Context(sink), draft, label: '' });
-    const config = buildConfig(draft, sink, file);
+    // With unbalanced braces, blocks hold the wrong lines: cross-checks would only add confusing errors.
+    const config = balanced ? buildConfig(draft, sink, file) : undefined;
     const diagnostics = inFileOrder(sink.diagnostics);
-    return sink.errorCount === 0 ? { config, diagnostics } : { diagnostics };
+    return sink.errorCount === 0 && config !== undefined ? { config, diagnostics } : { diagnostics };
   } catch (error) {
     // A bug of ours, not of the input; report it as a diagnostic rather than crash the caller.
     const reason = error instanceof Error ? (error.stack ?? error.message) : String(error);

@@ -15,13 +15,21 @@ export interface Statement {
   open?: Token;
 }
 
-export function parse(tokens: Token[], sink: DiagnosticSink): Statement[] {
+export interface ParseResult {
+  statements: Statement[];
+  /** False when a brace was unbalanced: blocks may then hold what was meant to follow them. */
+  balanced: boolean;
+}
+
+export function parse(tokens: Token[], sink: DiagnosticSink): ParseResult {
   const parser = new Parser(tokens, sink);
-  return parser.parseTop();
+  const statements = parser.parseTop();
+  return { statements, balanced: parser.balanced };
 }
 
 class Parser {
   private index = 0;
+  balanced = true;
 
   constructor(
     private readonly tokens: Token[],
@@ -34,6 +42,7 @@ class Parser {
       const token = this.tokens[this.index] as Token;
       if (isBrace(token, '}')) {
         this.sink.error(token.at, DiagnosticCodes.syntax, "unexpected '}' with no open block");
+        this.balanced = false;
         this.index++;
         continue;
       }
@@ -48,6 +57,7 @@ class Parser {
       const token = this.tokens[this.index];
       if (token === undefined) {
         this.sink.error(open.at, DiagnosticCodes.syntax, "'{' is never closed");
+        this.balanced = false;
         return statements;
       }
       if (isBrace(token, '}')) {

@@ -1,0 +1,67 @@
+/**
+ * `tandem check -f FILE [--lenient] [--config-id ID] [--print json]`: load a configuration, print every
+ * diagnostic on stderr as `FILE:LINE:COL: severity: MESSAGE`, optionally the normalized configuration as JSON
+ * on stdout, and exit 0 when it is valid, 1 when not.
+ */
+import type { CommandModule } from 'yargs';
+import { formatDiagnostic } from './diagnostics.js';
+import { loadConfig, type LoadOptions } from './loader.js';
+
+interface CheckArguments {
+  file: string;
+  lenient: boolean;
+  'config-id'?: string;
+  print?: string;
+}
+
+export interface CheckOutput {
+  stdout: string;
+  stderr: string;
+  exitCode: 0 | 1;
+}
+
+/** The command's work without the process: testable, and reusable by `tandem run` for its startup check. */
+export function runCheck(file: string, options: LoadOptions & { print?: 'json' }): CheckOutput {
+  const result = loadConfig(file, options);
+  const stderr = result.diagnostics.map((d) => formatDiagnostic(d) + '\n').join('');
+  const valid = result.config !== undefined;
+  const stdout = valid && options.print === 'json' ? JSON.stringify(result.config, null, 2) + '\n' : '';
+  return { stdout, stderr, exitCode: valid ? 0 : 1 };
+}
+
+export const checkCommand: CommandModule<object, CheckArguments> = {
+  command: 'check',
+  describe: 'check a keepalived.conf-syntax configuration and report every problem',
+  builder: (yargs) =>
+    yargs
+      .option('file', {
+        alias: 'f',
+        type: 'string',
+        demandOption: true,
+        describe: 'configuration file',
+      })
+      .option('lenient', {
+        type: 'boolean',
+        default: false,
+        describe: 'report keepalived keywords tandem does not implement as warnings, not errors',
+      })
+      .option('config-id', {
+        alias: 'i',
+        type: 'string',
+        describe: "select '@ID' lines (keepalived's -i); default: the host name up to the first dot",
+      })
+      .option('print', {
+        type: 'string',
+        choices: ['json'],
+        describe: 'print the normalized configuration (defaults filled in)',
+      }) as never,
+  handler: (argv) => {
+    const options: LoadOptions & { print?: 'json' } = { lenient: argv.lenient };
+    if (argv['config-id'] !== undefined) options.configId = argv['config-id'];
+    if (argv.print === 'json') options.print = 'json';
+    const output = runCheck(argv.file, options);
+    process.stdout.write(output.stdout);
+    process.stderr.write(output.stderr);
+    process.exitCode = output.exitCode;
+  },
+};

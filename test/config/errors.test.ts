@@ -1,0 +1,321 @@
+/** Every class of configuration error, with its exact message and position. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { conf, diagnosticsOf, instance, loadText } from './helpers.js';
+
+function assertDiagnostics(text: string, expected: string[], options = {}): void {
+  assert.deepEqual(diagnosticsOf(text, options), expected);
+}
+
+test('an unknown keyword names the section and suggests the closest keyword', () => {
+  assertDiagnostics(instance('prority 100'), [
+    "test.conf:4:5: error: unknown keyword 'prority' in vrrp_instance VI_1 (did you mean 'priority'?)",
+  ]);
+  assertDiagnostics(conf('global_defs {', '    router_idd r1', '}') + instance(), [
+    "test.conf:2:5: error: unknown keyword 'router_idd' in global_defs (did you mean 'router_id'?)",
+  ]);
+  assertDiagnostics(conf('vrrp_instnace VI_2 {', '}'), [
+    "test.conf:1:1: error: unknown keyword 'vrrp_instnace' at top level (did you mean 'vrrp_instance'?)",
+  ]);
+});
+
+test('a keyword of another section says where it belongs', () => {
+  assertDiagnostics(conf('global_defs {', '    priority 100', '}') + instance(), [
+    "test.conf:2:5: error: unknown keyword 'priority' in global_defs (it belongs in vrrp_instance)",
+  ]);
+});
+
+test('a keyword without any close match gets no suggestion', () => {
+  assertDiagnostics(instance('frobnicate yes'), [
+    "test.conf:4:5: error: unknown keyword 'frobnicate' in vrrp_instance VI_1",
+  ]);
+});
+
+test('an unsupported keepalived keyword or section is an error naming it as unsupported', () => {
+  const text =
+    instance('use_ipvlan') +
+    conf('virtual_server 192.0.2.1 80 {', '  real_server 192.0.2.2 80 {', '    weight 1', '  }', '}');
+  assertDiagnostics(text, [
+    "test.conf:4:5: error: unsupported keepalived keyword 'use_ipvlan' in vrrp_instance VI_1 (tandem does not implement ipvlan interfaces; ignored)",
+    "test.conf:9:1: error: unsupported keepalived section 'virtual_server' at top level (tandem does not implement the LVS side (virtual servers); the block is skipped)",
+  ]);
+  const result = loadText(text);
+  assert.equal(result.config, undefined);
+  assert.deepEqual(
+    result.diagnostics.map((d) => d.code),
+    ['TANDEM_ECONFIG_UNSUPPORTED', 'TANDEM_ECONFIG_UNSUPPORTED'],
+  );
+});
+
+test('--lenient downgrades unsupported keywords, and only those', () => {
+  assertDiagnostics(
+    instance('use_ipvlan', 'prority 1'),
+    [
+      "test.conf:4:5: warning: unsupported keepalived keyword 'use_ipvlan' in vrrp_instance VI_1 (tandem does not implement ipvlan interfaces; ignored)",
+      "test.conf:5:5: error: unknown keyword 'prority' in vrrp_instance VI_1 (did you mean 'priority'?)",
+    ],
+    { lenient: true },
+  );
+  const lenient = loadText(instance('use_ipvlan'), { lenient: true });
+  assert.ok(lenient.config, 'an unsupported keyword alone is valid with --lenient');
+  assert.equal(lenient.config.instances[0]?.name, 'VI_1');
+});
+
+test('an unsupported option of a VIP is reported as unsupported', () => {
+  const text = instance().replace('192.0.2.10/24', '192.0.2.10/24 home');
+  assertDiagnostics(text, [
+    "test.conf:5:23: error: unsupported keepalived option 'home' in virtual_ipaddress of vrrp_instance VI_1 (tandem does not implement it; ignored)",
+  ]);
+});
+
+test('VRID must be 1-255', () => {
+  assertDiagnostics(instance().replace('virtual_router_id 51', 'virtual_router_id 0'), [
+    "test.conf:2:23: error: virtual_router_id must be an integer from 1 to 255, found '0'",
+  ]);
+  assertDiagnostics(instance().replace('virtual_router_id 51', 'virtual_router_id 256'), [
+    "test.conf:2:23: error: virtual_router_id must be an integer from 1 to 255, found '256'",
+  ]);
+  assertDiagnostics(instance().replace('virtual_router_id 51', 'virtual_router_id abc'), [
+    "test.conf:2:23: error: virtual_router_id must be an integer from 1 to 255, found 'abc'",
+  ]);
+});
+
+test('a missing VRID or interface is an error at the instance name', () => {
+  assertDiagnostics(instance().replace('    virtual_router_id 51\n', ''), [
+    'test.conf:1:15: error: vrrp_instance VI_1 has no virtual_router_id',
+  ]);
+  assertDiagnostics(instance().replace('    interface eth0\n', ''), [
+    'test.conf:1:15: error: vrrp_instance VI_1 has no interface',
+  ]);
+});
+
+test('priority must be 1-255; 255 marks the address owner', () => {
+  assertDiagnostics(instance('priority 0'), [
+    "test.conf:4:14: error: priority must be an integer from 1 to 255, found '0'",
+  ]);
+  assertDiagnostics(instance('priority 256'), [
+    "test.conf:4:14: error: priority must be an integer from 1 to 255, found '256'",
+  ]);
+  const owner = loadText(instance('priority 255'));
+  assert.deepEqual(owner.diagnostics, []);
+  assert.equal(owner.config?.instances[0]?.addressOwner, true);
+  assert.equal(loadText(instance('priority 254')).config?.instances[0]?.addressOwner, false);
+});
+
+test('advert_int: whole seconds 1-255 for VRRPv2, 0.01-40.95 s for VRRPv3', () => {
+  assertDiagnostics(instance('advert_int 1.5'), [
+    'test.conf:4:16: error: advert_int of a VRRPv2 instance must be whole seconds from 1 to 255, found 1.5 (use version 3 for sub-second adverts)',
+  ]);
+  assertDiagnostics(instance('version 3', 'advert_int 41'), [
+    'test.conf:5:16: error: advert_int of a VRRPv3 instance must be from 0.01 to 40.95 seconds in steps of 0.01, found 41',
+  ]);
+  assertDiagnostics(instance('version 3', 'advert_int 0.015'), [
+    'test.conf:5:16: error: advert_int of a VRRPv3 instance must be from 0.01 to 40.95 seconds in steps of 0.01, found 0.015',
+  ]);
+  assertDiagnostics(instance('advert_int 0'), [
+    "test.conf:4:16: error: advert_int must be a number of seconds from 0.01 to 255, found '0'",
+  ]);
+  assert.equal(
+    loadText(instance('version 3', 'advert_int 0.05')).config?.instances[0]?.advertIntervalCentiseconds,
+    5,
+  );
+  assert.equal(loadText(instance('advert_int 255')).config?.instances[0]?.advertIntervalCentiseconds, 25500);
+});
+
+test('addresses must parse', () => {
+  assertDiagnostics(instance().replace('192.0.2.10/24', '192.0.2.300'), [
+    "test.conf:5:9: error: address in virtual_ipaddress of vrrp_instance VI_1 must be an IPv4 or IPv6 address with an optional /prefix-length, found '192.0.2.300'",
+  ]);
+  assertDiagnostics(instance().replace('192.0.2.10/24', '192.0.2.1/33'), [
+    "test.conf:5:9: error: address in virtual_ipaddress of vrrp_instance VI_1 must be an IPv4 or IPv6 address with an optional /prefix-length, found '192.0.2.1/33'",
+  ]);
+  assertDiagnostics(instance('unicast_src_ip 192.0.2'), [
+    "test.conf:4:20: error: unicast_src_ip must be an IPv4 or IPv6 address, found '192.0.2'",
+  ]);
+});
+
+test("addresses must match the instance's family; excluded VIPs may be of the other family", () => {
+  assertDiagnostics(instance().replace('192.0.2.10/24', '192.0.2.10/24\n        2001:db8::1'), [
+    'test.conf:6:9: error: virtual_ipaddress 2001:db8::1 is IPv6 but vrrp_instance VI_1 is IPv4 (from 192.0.2.10); put other-family addresses in virtual_ipaddress_excluded',
+  ]);
+  assertDiagnostics(instance('unicast_peer {', '    2001:db8::2', '}'), [
+    'test.conf:5:9: error: unicast peer 2001:db8::2 is IPv6 but vrrp_instance VI_1 is IPv4',
+  ]);
+  assertDiagnostics(instance('mcast_src_ip 2001:db8::5'), [
+    'test.conf:4:18: error: mcast_src_ip 2001:db8::5 is IPv6 but vrrp_instance VI_1 is IPv4',
+  ]);
+  const excluded = loadText(instance('virtual_ipaddress_excluded {', '    2001:db8::1/64', '}'));
+  assert.deepEqual(excluded.diagnostics, []);
+  assert.equal(excluded.config?.instances[0]?.excludedVips[0]?.address, '2001:db8::1');
+});
+
+test('VRIDs are unique per interface and family', () => {
+  const second = instance().replace('VI_1', 'VI_2').replace('192.0.2.10', '192.0.2.11');
+  assertDiagnostics(instance() + second, [
+    'test.conf:9:5: error: virtual_router_id 51 on eth0 (IPv4) is already used by vrrp_instance VI_1 at test.conf:1:15',
+  ]);
+  // Another interface, or the other family, may reuse the VRID.
+  assert.deepEqual(diagnosticsOf(instance() + second.replace('eth0', 'eth1')), []);
+  assert.deepEqual(diagnosticsOf(instance() + second.replace('192.0.2.11/24', '2001:db8::11/64')), []);
+});
+
+test('every tracked script, file and process must be defined', () => {
+  const text =
+    instance(
+      'track_script {',
+      '    chk_web weight 10',
+      '}',
+      'track_file {',
+      '    flag',
+      '}',
+      'track_process {',
+      '    haproxy',
+      '}',
+    ) + conf('vrrp_script chk_wb {', '    script /bin/true', '}');
+  assertDiagnostics(text, [
+    "test.conf:5:9: error: track_script of vrrp_instance VI_1 refers to vrrp_script 'chk_web', which is not defined (did you mean 'chk_wb'?)",
+    "test.conf:8:9: error: track_file of vrrp_instance VI_1 refers to track_file 'flag', which is not defined",
+    "test.conf:11:9: error: track_process of vrrp_instance VI_1 refers to vrrp_track_process 'haproxy', which is not defined",
+  ]);
+});
+
+test('every sync group member must be defined, and in one group only', () => {
+  const second = instance().replace('VI_1', 'VI_2').replace('eth0', 'eth1');
+  const text =
+    instance() +
+    second +
+    conf(
+      'vrrp_sync_group G1 {',
+      '    group {',
+      '        VI_1',
+      '        VI_9',
+      '    }',
+      '}',
+      'vrrp_sync_group G2 {',
+      '    group {',
+      '        VI_1',
+      '        VI_2',
+      '    }',
+      '}',
+    );
+  assertDiagnostics(text, [
+    'test.conf:15:17: warning: vrrp_sync_group G1 has only one member; a sync group of one has no effect',
+    "test.conf:18:9: error: vrrp_sync_group G1 lists vrrp_instance 'VI_9', which is not defined (did you mean 'VI_1'?)",
+    'test.conf:21:17: warning: vrrp_sync_group G2 has only one member; a sync group of one has no effect',
+    'test.conf:23:9: error: vrrp_instance VI_1 is already a member of vrrp_sync_group G1',
+  ]);
+});
+
+test('a unicast peer is not the source itself, nor listed twice', () => {
+  assertDiagnostics(
+    instance(
+      'unicast_src_ip 192.0.2.1',
+      'unicast_peer {',
+      '    192.0.2.1',
+      '    192.0.2.2',
+      '    192.0.2.2',
+      '}',
+    ),
+    [
+      "test.conf:6:9: error: unicast peer 192.0.2.1 is the instance's own unicast_src_ip",
+      'test.conf:8:9: error: unicast peer 192.0.2.2 is listed twice (first at line 7)',
+    ],
+  );
+});
+
+test('a wrong number of values is reported at the extra value or the keyword', () => {
+  assertDiagnostics(instance('priority 100 200'), [
+    "test.conf:4:18: error: unexpected '200' after 'priority' (priority <1-255>)",
+  ]);
+  assertDiagnostics(instance('priority'), [
+    "test.conf:4:5: error: 'priority' needs 1 value (priority <1-255>)",
+  ]);
+});
+
+test('syntax errors: unbalanced braces and unterminated quotes', () => {
+  assertDiagnostics(conf('vrrp_instance VI_1 {', '    interface eth0'), [
+    "test.conf:1:20: error: '{' is never closed",
+  ]);
+  assertDiagnostics(instance() + '}\n', ["test.conf:8:1: error: unexpected '}' with no open block"]);
+  assertDiagnostics(instance('notify_master "/bin/echo hi'), ['test.conf:4:19: error: unterminated " quote']);
+});
+
+test('an unreadable main or included file is a diagnostic, not an exception', () => {
+  assertDiagnostics(conf('include nothere.conf') + instance(), [
+    "test.conf:1:9: error: cannot read 'nothere.conf': no such file or directory",
+  ]);
+  const missing = loadText('', { files: undefined });
+  assert.ok(missing.config, 'an empty file is valid');
+  assert.deepEqual(diagnosticsOf(''), [
+    'test.conf:1:1: warning: no vrrp_instance is defined; tandem has nothing to run',
+  ]);
+});
+
+test('every error of a file is reported in one run', () => {
+  const text = conf(
+    'global_defs {',
+    '    vrrp_versoin 3',
+    '}',
+    'vrrp_instance VI_1 {',
+    '    interface eth0',
+    '    virtual_router_id 0',
+    '    priority 300',
+    '    advert_int x',
+    '    state UP',
+    '    virtual_ipaddress {',
+    '        192.0.2.1 lable eth0:1',
+    '    }',
+    '}',
+  );
+  assertDiagnostics(text, [
+    "test.conf:2:5: error: unknown keyword 'vrrp_versoin' in global_defs (did you mean 'vrrp_version'?)",
+    "test.conf:6:23: error: virtual_router_id must be an integer from 1 to 255, found '0'",
+    "test.conf:7:14: error: priority must be an integer from 1 to 255, found '300'",
+    "test.conf:8:16: error: advert_int must be a number of seconds from 0.01 to 255, found 'x'",
+    "test.conf:9:11: error: state must be MASTER or BACKUP, found 'UP'",
+    "test.conf:11:19: error: unknown option 'lable' in virtual_ipaddress of vrrp_instance VI_1 (did you mean 'label'?)",
+  ]);
+});
+
+test('values keepalived adjusts are warnings: long passwords, IPv6 with version 2', () => {
+  const text = instance('authentication {', '    auth_type PASS', '    auth_pass 123456789', '}');
+  assertDiagnostics(text, [
+    "test.conf:6:19: warning: auth_pass is longer than 8 bytes; only '12345678' is used (as keepalived does)",
+  ]);
+  assert.deepEqual(loadText(text).config?.instances[0]?.auth, { type: 'pass', password: '12345678' });
+  const v6 = instance('version 2').replace('192.0.2.10/24', '2001:db8::10/64');
+  assertDiagnostics(v6, [
+    'test.conf:4:5: warning: vrrp_instance VI_1 is IPv6, which VRRPv2 cannot carry; version 3 is used (as keepalived does)',
+  ]);
+  assert.equal(loadText(v6).config?.instances[0]?.version, 3);
+});
+
+test('a repeated single-valued keyword warns that it replaces the earlier value', () => {
+  assertDiagnostics(instance('priority 100', 'priority 150'), [
+    "test.conf:5:5: warning: 'priority' is given again in vrrp_instance VI_1; this replaces the value from line 4",
+  ]);
+  assert.equal(loadText(instance('priority 100', 'priority 150')).config?.instances[0]?.priority, 150);
+});
+
+test('strict mode rejects what RFC-strict VRRP forbids', () => {
+  assertDiagnostics(
+    instance('strict_mode', 'state MASTER', 'authentication {', '    auth_type PASS', '    auth_pass x', '}'),
+    [
+      'test.conf:5:5: error: vrrp_instance VI_1 in strict mode can have state MASTER only with priority 255',
+      'test.conf:6:5: error: vrrp_instance VI_1 in strict mode cannot use authentication',
+    ],
+  );
+});
+
+test('diagnostics carry stable codes', () => {
+  const codes = (text: string): string[] => loadText(text).diagnostics.map((d) => d.code);
+  assert.deepEqual(codes(instance('prority 1')), ['TANDEM_ECONFIG_UNKNOWN_KEYWORD']);
+  assert.deepEqual(codes(instance('priority 0')), ['TANDEM_ECONFIG_VALUE']);
+  assert.deepEqual(codes(instance('track_script {', '    x', '}')), ['TANDEM_ECONFIG_REFERENCE']);
+  assert.deepEqual(codes(instance().replace('    interface eth0\n', '')), ['TANDEM_ECONFIG_MISSING']);
+  assert.deepEqual(codes(instance('unicast_src_ip 192.0.2.1', 'unicast_peer {', '    192.0.2.1', '}')), [
+    'TANDEM_ECONFIG_CONFLICT',
+  ]);
+  assert.deepEqual(codes(instance() + '}'), ['TANDEM_ECONFIG_SYNTAX']);
+  assert.deepEqual(codes('include x.conf'), ['TANDEM_ECONFIG_IO']);
+});
