@@ -136,7 +136,10 @@ function segmentRegExp(segment: string): RegExp {
   return new RegExp(`^${source}$`);
 }
 
-/** Files matching a glob pattern, sorted like glob(3); only regular files are returned. */
+/**
+ * Files matching a glob pattern; only regular files are returned. As glob(3) with GLOB_BRACE, each brace
+ * alternative is expanded in the order written, and the matches of each are sorted.
+ */
 export function globFiles(pattern: string, files: ConfigFileSystem): string[] {
   const matches = new Set<string>();
   for (const expanded of expandBraces(pattern)) {
@@ -144,6 +147,7 @@ export function globFiles(pattern: string, files: ConfigFileSystem): string[] {
       if (files.isFile(expanded)) matches.add(expanded);
       continue;
     }
+    const found: string[] = [];
     const absolute = path.isAbsolute(expanded);
     const segments = expanded.split('/').filter((s) => s !== '');
     let candidates = [absolute ? '/' : ''];
@@ -162,7 +166,8 @@ export function globFiles(pattern: string, files: ConfigFileSystem): string[] {
       }
       candidates = next;
     }
-    for (const candidate of candidates) if (files.isFile(candidate)) matches.add(candidate);
+    for (const candidate of candidates) if (files.isFile(candidate)) found.push(candidate);
+    for (const match of found.sort()) matches.add(match);
   }
-  return [...matches].sort();
+  return [...matches];
 }

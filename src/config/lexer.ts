@@ -36,6 +36,7 @@ const INCLUDE_KEYWORDS = new Set(['include', 'includer', 'includem', 'includew',
 /** The include variants whose checks make an empty wildcard match an error (keepalived.conf(5), include). */
 const STRICT_WILDCARD_INCLUDES = new Set(['includew', 'includea']);
 
+const INCLUDE_LINE = /^(\s*)(\S+)\s+/;
 const DEFINITION = /^\s*\$([A-Za-z_][A-Za-z0-9_]*)=(.*)$/s;
 const CONDITIONAL = /^\s*@(\^?)(\S*)/;
 
@@ -144,13 +145,24 @@ export class Lexer {
       }
       return;
     }
-    const tokens = tokenize(substituted, file, line, this.nextLineId++, this.options.sink);
-    const first = tokens[0];
-    if (first !== undefined && !first.quoted && INCLUDE_KEYWORDS.has(first.text)) {
-      this.include(first, tokens.slice(1));
+    const lineId = this.nextLineId++;
+    const include = INCLUDE_LINE.exec(charsToString(substituted));
+    if (include !== null && INCLUDE_KEYWORDS.has(include[2] ?? '')) {
+      // The rest of the line is the pattern: csh braces like {a,b} must not become block braces.
+      const keywordStart = (include[1] ?? '').length;
+      const patternStart = (include[0] ?? '').length;
+      const keyword = tokenize(
+        substituted.slice(keywordStart, patternStart),
+        file,
+        line,
+        lineId,
+        this.options.sink,
+      );
+      const pattern = tokenizePattern(substituted.slice(patternStart), file, line, lineId);
+      if (keyword[0] !== undefined) this.include(keyword[0], pattern);
       return;
     }
-    this.tokens.push(...tokens);
+    this.tokens.push(...tokenize(substituted, file, line, lineId, this.options.sink));
   }
 
   /** `$NAME` (followed by whitespace or end of line) and `${NAME}`, repeated until nothing defined is left. */
@@ -376,6 +388,23 @@ function readEscape(chars: Char[], index: number): { text: string; used: number 
   return { text: ch, used: 1 };
 }
 
+/** The pattern of an include line: one word, or a quoted string (quotes removed), braces included. */
+function tokenizePattern(chars: Char[], file: string, line: number, lineId: number): Token[] {
+  const text = charsToString(chars).trimEnd();
+  const first = chars[0];
+  if (first === undefined || text === '') return [];
+  const at = { file, line, column: first.column };
+  const quoted = /^(["'])(.*)\1$/.exec(text);
+  if (quoted !== null) return [{ text: quoted[2] ?? '', quoted: true, at, lineId }];
+  const words = text.split(/\s+/);
+  return words.map((word, index) => ({
+    text: word,
+    quoted: false,
+    at: index === 0 ? at : { file, line, column: first.column + text.indexOf(word) },
+    lineId,
+  }));
+}
+
 /** Splits a logical line into words and braces; quotes group words and are removed (keepalived.conf(5)). */
 export function tokenize(
   chars: Char[],
@@ -400,9 +429,29 @@ export function tokenize(
     }
     let text = '';
     let quoted = false;
+    let braceDepth = 0;
     while (i < chars.length) {
       const ch = (chars[i] as Char).ch;
-      if (/\s/.test(ch) || ch === '{' || ch === '}') break;
+      if (/\s/.test(ch)) break;
+      // `{` inside a word is part of it only in `${NAME}`; `}` then closes it (an undefined ${NAME} stays).
+      if (ch === '{') {
+        if (text.endsWith('$') && !quoted) {
+          braceDepth++;
+          text += ch;
+          i++;
+          continue;
+        }
+        break;
+      }
+      if (ch === '}') {
+        if (braceDepth > 0) {
+          braceDepth--;
+          text += ch;
+          i++;
+          continue;
+        }
+        break;
+      }
       if (ch === '"' || ch === "'") {
         quoted = true;
         const open = chars[i] as Char;
