@@ -330,7 +330,7 @@ function buildInstance(
         DiagnosticCodes.noEffect,
         `${key} is listed twice in ${label} (first at line ${earlier.line}); the later entry is ignored`,
       );
-    seenVips.set(key, vip.source);
+    else seenVips.set(key, vip.source);
   }
   const uniqueVips = (list: typeof d.vips): typeof d.vips =>
     list.filter((v) => seenVips.get(`${v.address}/${v.prefixLength}`) === v.source);
