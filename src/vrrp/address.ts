@@ -26,18 +26,21 @@ export function parseIPv4(text: string): Uint8Array | undefined {
   return bytes;
 }
 
-/** Parses IPv6 text (with `::` compression and an optional embedded IPv4 tail); no zone index. */
+/**
+ * Parses IPv6 text (with `::` compression and an optional embedded IPv4 tail); no zone index. RFC 4291 §2.2
+ * allows dotted IPv4 only as the low-order 32 bits, so only the last group of the whole text may be one.
+ */
 export function parseIPv6(text: string): Uint8Array | undefined {
   if (text.length === 0 || text.length > 45) return undefined;
   const halves = text.split('::');
   if (halves.length > 2) return undefined;
-  const parseGroups = (part: string): number[] | undefined => {
+  const parseGroups = (part: string, endsAddress: boolean): number[] | undefined => {
     if (part === '') return [];
     const groups: number[] = [];
     const pieces = part.split(':');
     for (let index = 0; index < pieces.length; index++) {
       const piece = pieces[index] as string;
-      if (index === pieces.length - 1 && piece.includes('.')) {
+      if (endsAddress && index === pieces.length - 1 && piece.includes('.')) {
         const v4 = parseIPv4(piece);
         if (!v4) return undefined;
         groups.push(
@@ -51,8 +54,8 @@ export function parseIPv6(text: string): Uint8Array | undefined {
     }
     return groups;
   };
-  const head = parseGroups(halves[0] as string);
-  const tail = halves.length === 2 ? parseGroups(halves[1] as string) : [];
+  const head = parseGroups(halves[0] as string, halves.length === 1);
+  const tail = halves.length === 2 ? parseGroups(halves[1] as string, true) : [];
   if (!head || !tail) return undefined;
   const missing = 8 - head.length - tail.length;
   if (halves.length === 2 ? missing < 1 : missing !== 0) return undefined;
@@ -65,8 +68,14 @@ export function parseIPv6(text: string): Uint8Array | undefined {
   return bytes;
 }
 
+export interface ParsedAddress {
+  family: Family;
+  /** Network byte order, `ADDRESS_LENGTH[family]` bytes. */
+  bytes: Uint8Array;
+}
+
 /** Parses an address of either family; the family is the one whose syntax matches. */
-export function parseAddress(text: string): { family: Family; bytes: Uint8Array } | undefined {
+export function parseAddress(text: string): ParsedAddress | undefined {
   const v4 = parseIPv4(text);
   if (v4) return { family: 4, bytes: v4 };
   const v6 = parseIPv6(text);
@@ -136,4 +145,28 @@ export function compareAddresses(left: string, right: string): number {
 export function isIPv6LinkLocal(text: string): boolean {
   const bytes = parseIPv6(text);
   return bytes !== undefined && bytes[0] === 0xfe && ((bytes[1] as number) & 0xc0) === 0x80;
+}
+
+/** The IPv4 directed broadcast address of `address/prefixLength`: all host bits set. */
+export function ipv4Broadcast(address: Uint8Array, prefixLength: number): Uint8Array {
+  const result = new Uint8Array(4);
+  for (let index = 0; index < 4; index++) {
+    result[index] = (address[index] as number) | (0xff & ~networkMask(prefixLength, index));
+  }
+  return result;
+}
+
+/** The IPv4 network address of `address/prefixLength`: all host bits clear. */
+export function ipv4Network(address: Uint8Array, prefixLength: number): Uint8Array {
+  const result = new Uint8Array(4);
+  for (let index = 0; index < 4; index++) {
+    result[index] = (address[index] as number) & networkMask(prefixLength, index);
+  }
+  return result;
+}
+
+/** The network part of byte `index` of a `prefixLength` mask (0xff for a byte wholly inside the prefix). */
+function networkMask(prefixLength: number, index: number): number {
+  const networkBits = Math.max(0, Math.min(8, prefixLength - 8 * index));
+  return (0xff << (8 - networkBits)) & 0xff;
 }
