@@ -2,11 +2,15 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { checkCommand } from './config/check-command.js';
+import { runCommand } from './daemon/run-command.js';
+import { statusCommand } from './daemon/status-command.js';
 
 await yargs(hideBin(process.argv))
   .scriptName('tandem')
   .usage('$0 <command> [options]\n\nVRRP/CARP high-availability failover agent for Linux.')
   .command(checkCommand)
+  .command(runCommand)
+  .command(statusCommand)
   .demandCommand(1, 'name a command: run, check, status or lab')
   .strict()
   .help()

@@ -155,6 +155,7 @@ export class Lab {
   readonly id = `tdm-${process.pid}-${randomBytes(3).toString('hex')}`;
   readonly #namespaces: string[] = [];
   readonly #children = new Set<ChildProcess>();
+  readonly #cleanups: (() => void)[] = [];
   #portCounter = 0;
 
   constructor() {
@@ -305,6 +306,11 @@ export class Lab {
     return { ready, frames };
   }
 
+  /** Registers `callback` to run at cleanup, after the spawned processes are gone (e.g. remove temp files). */
+  onCleanup(callback: () => void): void {
+    this.#cleanups.push(callback);
+  }
+
   /** Kills spawned processes (by PID) and deletes the namespaces; collects and rethrows failures. */
   async cleanup(): Promise<void> {
     const failures: string[] = [];
@@ -320,6 +326,13 @@ export class Lab {
       ),
     );
     this.#children.clear();
+    for (const callback of this.#cleanups.splice(0)) {
+      try {
+        callback();
+      } catch (error) {
+        failures.push(`cleanup callback: ${String(error)}`);
+      }
+    }
     for (const ns of this.#namespaces.splice(0).reverse()) {
       const { code, stderr } = await run(['ip', 'netns', 'del', ns], { allowFailure: true });
       if (code !== 0) failures.push(`${ns}: ${stderr.trim()}`);

@@ -1,0 +1,141 @@
+/**
+ * The agent: turns a loaded configuration into running instances that share sockets, netlink and the
+ * control socket; stops them cleanly (priority-0 adverts, VIPs released, hooks given a moment).
+ */
+import { join } from 'node:path';
+import type { Logger as PinoLogger } from 'pino';
+import { type PacketSocket, openPacketSocket } from '../actions/garp.js';
+import { type LinkInfo, NetlinkAdapter, type RtNetlink } from '../actions/netlink.js';
+import type { TandemConfig } from '../config/schema.js';
+import { type Clock, systemClock } from '../vrrp/instance.js';
+import { VrrpSocket } from '../vrrp/transport.js';
+import { ControlServer } from './control.js';
+import { InstanceRuntime, type InstanceStatus } from './instance-runtime.js';
+import { ensureRuntimeDir } from './runtime-dir.js';
+
+/** DESIGN.md: a graceful stop finishes within 1 s; hooks get what is left of it after the critical work. */
+const STOP_HOOK_BUDGET_MS = 600;
+
+export interface AgentOptions {
+  log: PinoLogger;
+  /** Overrides global_defs runtime_dir (and puts the control socket inside it). */
+  runtimeDir?: string;
+  netlink?: RtNetlink;
+  clock?: Clock;
+}
+
+export interface AgentStatus {
+  pid: number;
+  routerId: string | undefined;
+  uptimeSeconds: number;
+  instances: InstanceStatus[];
+  sockets: { interface: string; family: number; vrids: number[]; counters: VrrpSocket['counters'] }[];
+  control: ControlServer['counters'];
+}
+
+export class Agent {
+  private readonly runtimes: InstanceRuntime[] = [];
+  private readonly sockets = new Map<string, VrrpSocket>();
+  private packetSocket: PacketSocket | undefined;
+  private control: ControlServer | undefined;
+  private readonly netlink: RtNetlink;
+  private readonly clock: Clock;
+  private readonly startedAt: number;
+  private stopping: Promise<void> | undefined;
+  readonly runtimeDir: string;
+  readonly controlSocketPath: string;
+
+  constructor(
+    private readonly config: TandemConfig,
+    private readonly options: AgentOptions,
+  ) {
+    this.netlink = options.netlink ?? NetlinkAdapter.open();
+    this.clock = options.clock ?? systemClock;
+    this.startedAt = this.clock.nowMicroseconds();
+    this.runtimeDir = options.runtimeDir ?? config.global.runtimeDir;
+    this.controlSocketPath = options.runtimeDir
+      ? join(options.runtimeDir, 'tandem.sock')
+      : config.global.controlSocket;
+  }
+
+  async start(): Promise<void> {
+    const { log } = this.options;
+    ensureRuntimeDir(this.runtimeDir);
+    this.packetSocket = openPacketSocket();
+    const multicastOn = new Set(
+      this.config.instances
+        .filter((instance) => instance.unicastPeers.length === 0)
+        .map((instance) => `${instance.interface}/${instance.family}`),
+    );
+    const socketFor = (link: LinkInfo, family: 4 | 6): VrrpSocket => {
+      const key = `${link.name}/${family}`;
+      let socket = this.sockets.get(key);
+      if (!socket) {
+        socket = new VrrpSocket(link.name, link.index, family, { multicast: multicastOn.has(key), log });
+        this.sockets.set(key, socket);
+      }
+      return socket;
+    };
+    for (const instanceConfig of this.config.instances) {
+      const runtime = await InstanceRuntime.create(
+        instanceConfig,
+        socketFor,
+        {
+          netlink: this.netlink,
+          packetSocket: this.packetSocket,
+          clock: this.clock,
+          notifyTimeoutMs: this.config.global.notifyTimeoutSeconds * 1000,
+        },
+        log,
+      );
+      this.runtimes.push(runtime);
+    }
+    for (const runtime of this.runtimes) await runtime.removeStale();
+    this.control = new ControlServer(this.controlSocketPath, { status: () => this.status() });
+    await this.control.listen();
+    const delayMs = this.config.global.startupDelaySeconds * 1000;
+    if (delayMs > 0) {
+      log.info({ seconds: this.config.global.startupDelaySeconds }, 'vrrp_startup_delay');
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
+    }
+    for (const runtime of this.runtimes) runtime.start();
+    log.info(
+      { instances: this.runtimes.length, controlSocket: this.controlSocketPath, pid: process.pid },
+      'tandem started',
+    );
+  }
+
+  /** Hands over and cleans up; idempotent, so a second call waits for the first. */
+  stop(): Promise<void> {
+    this.stopping ??= this.stopNow();
+    return this.stopping;
+  }
+
+  private async stopNow(): Promise<void> {
+    const { log } = this.options;
+    await Promise.all(this.runtimes.map((runtime) => runtime.stop()));
+    await Promise.all(this.runtimes.map((runtime) => runtime.drainHooks(STOP_HOOK_BUDGET_MS)));
+    for (const socket of this.sockets.values()) socket.close();
+    this.sockets.clear();
+    this.packetSocket?.close();
+    await this.control?.close();
+    this.netlink.close();
+    log.info({}, 'tandem stopped');
+  }
+
+  status(): AgentStatus {
+    return {
+      pid: process.pid,
+      routerId: this.config.global.routerId,
+      uptimeSeconds: Math.round((this.clock.nowMicroseconds() - this.startedAt) / 1000) / 1000,
+      instances: this.runtimes.map((runtime) => runtime.status()),
+      sockets: [...this.sockets.values()].map((socket) => ({
+        interface: socket.interfaceName,
+        family: socket.family,
+        vrids: socket.registeredVrids,
+        counters: socket.counters,
+      })),
+      control: this.control?.counters ?? { requests: 0, badRequests: 0 },
+    };
+  }
+}

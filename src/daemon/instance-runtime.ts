@@ -1,0 +1,379 @@
+/**
+ * One configured vrrp_instance brought to life: the driver (`VrrpInstance`) wired to its socket, its VIPs,
+ * its announcements and its hooks. Everything about the system it needs (netlink, sockets) comes in from the
+ * agent, so one process runs any number of instances.
+ */
+import type { Logger as PinoLogger } from 'pino';
+import { GarpScheduler, GarpSender, type PacketSocket } from '../actions/garp.js';
+import type { AddressInfo, LinkInfo, RtNetlink } from '../actions/netlink.js';
+import { HookQueue, type HookState } from '../actions/notify.js';
+import { type VipConfig, VipManager, type VirtualRouteConfig } from '../actions/vip.js';
+import type { VirtualAddress, VirtualRoute, VrrpInstanceConfig } from '../config/schema.js';
+import { TandemError } from '../errors.js';
+import { canonicalAddress, isIPv6LinkLocal } from '../vrrp/address.js';
+import type { InstanceParameters, VrrpState } from '../vrrp/fsm.js';
+import { type Clock, VrrpInstance } from '../vrrp/instance.js';
+import { type VrrpAdvertisement, type VrrpAuth, V2_AUTH_DATA_LENGTH, encode } from '../vrrp/packet.js';
+import { type ReceivePolicy, receiveAdvert } from '../vrrp/receive.js';
+import type { ReceivedPacket } from '../vrrp/receive.js';
+import type { VrrpSocket } from '../vrrp/transport.js';
+
+const MICROSECONDS_PER_SECOND = 1_000_000;
+/** At most one log line per discard reason and instance in this window (DESIGN.md: rate-limited). */
+const DISCARD_LOG_INTERVAL_MICROSECONDS = 10 * MICROSECONDS_PER_SECOND;
+
+export class InstanceSetupError extends TandemError {
+  constructor(instance: string, message: string) {
+    super('TANDEM_EINSTANCE', `vrrp_instance ${instance}: ${message}`);
+  }
+}
+
+/** What the agent shares between instances. */
+export interface RuntimeDependencies {
+  netlink: RtNetlink;
+  packetSocket: PacketSocket;
+  clock: Clock;
+  notifyTimeoutMs: number;
+}
+
+export interface InstanceStatus {
+  name: string;
+  interface: string;
+  vrid: number;
+  version: number;
+  family: number;
+  state: VrrpState;
+  priority: number;
+  effectivePriority: number;
+  masterAddress: string | null;
+  sourceAddress: string;
+  vips: string[];
+  timeInStateSeconds: number;
+  lastTransition: { from: string; to: string; reason: string } | null;
+  faults: readonly string[];
+  counters: Record<string, number | Record<string, number>>;
+}
+
+function vipText(vip: VirtualAddress): string {
+  return `${vip.address}/${vip.prefixLength}`;
+}
+
+function toVipConfig(vip: VirtualAddress): VipConfig {
+  return {
+    address: vip.address,
+    prefixLength: vip.prefixLength,
+    noTrack: vip.noTrack,
+    ...(vip.dev !== undefined ? { dev: vip.dev } : {}),
+    ...(vip.label !== undefined ? { label: vip.label } : {}),
+    ...(vip.scope !== undefined ? { scope: vip.scope } : {}),
+    ...(vip.brd !== undefined ? { brd: vip.brd } : {}),
+  };
+}
+
+/** keepalived's `virtual_routes` entry as the VIP manager takes it; a CIDR or `default` destination. */
+function toRouteConfig(route: VirtualRoute): VirtualRouteConfig {
+  const [address, prefix] =
+    route.destination === 'default'
+      ? [route.family === 4 ? '0.0.0.0' : '::', '0']
+      : route.destination.split('/');
+  const table = route.table !== undefined ? Number(route.table) : undefined;
+  if (table !== undefined && !Number.isInteger(table)) {
+    throw new TandemError(
+      'TANDEM_EROUTE',
+      `route '${route.raw}': only numeric tables are supported, found ${route.table}`,
+    );
+  }
+  return {
+    dst: address as string,
+    prefixLength: prefix !== undefined ? Number(prefix) : route.family === 4 ? 32 : 128,
+    ...(route.via?.[0] !== undefined ? { via: route.via[0] } : {}),
+    ...(route.dev !== undefined ? { dev: route.dev } : {}),
+    ...(route.src !== undefined ? { src: route.src } : {}),
+    ...(table !== undefined ? { table } : {}),
+    ...(route.metric !== undefined ? { metric: route.metric } : {}),
+    ...(route.scope !== undefined ? { scope: route.scope } : {}),
+  };
+}
+
+function toAuth(config: VrrpInstanceConfig): VrrpAuth {
+  if (config.auth.type === 'none' || config.version === 3) return { type: 'none' };
+  // keepalived sends the first eight bytes of a longer auth_pass (RFC 2338 §5.3.10: eight bytes of data).
+  const bytes = new TextEncoder().encode(config.auth.password).subarray(0, V2_AUTH_DATA_LENGTH);
+  return { type: 'simple', password: new TextDecoder().decode(bytes) };
+}
+
+const HOOK_STATE: Partial<Record<VrrpState, HookState>> = {
+  MASTER: 'MASTER',
+  BACKUP: 'BACKUP',
+  FAULT: 'FAULT',
+  STOPPED: 'STOP',
+};
+
+/** The address adverts go out from: configured, else the interface's primary (v4) or link-local (v6) address. */
+export function chooseSourceAddress(
+  config: VrrpInstanceConfig,
+  addresses: readonly AddressInfo[],
+  vips: ReadonlySet<string>,
+): string | undefined {
+  const configured = config.unicastSrcIp ?? config.mcastSrcIp;
+  if (configured) return canonicalAddress(configured);
+  const candidates = addresses.filter(
+    (address) => address.family === config.family && !address.tentative && !vips.has(address.address),
+  );
+  if (config.family === 6) return candidates.find((address) => isIPv6LinkLocal(address.address))?.address;
+  return (candidates.find((address) => !address.secondary) ?? candidates[0])?.address;
+}
+
+export class InstanceRuntime {
+  readonly instance: VrrpInstance;
+  readonly vips: VipManager;
+  private readonly garp: GarpScheduler;
+  private readonly hooks: HookQueue;
+  private readonly advertAddresses: string[];
+  private readonly policy: ReceivePolicy;
+  private readonly lastDiscardLog = new Map<string, number>();
+
+  private constructor(
+    readonly config: VrrpInstanceConfig,
+    readonly link: LinkInfo,
+    readonly sourceAddress: string,
+    private readonly socket: VrrpSocket,
+    private readonly deps: RuntimeDependencies,
+    private readonly log: PinoLogger,
+  ) {
+    const params: InstanceParameters = {
+      version: config.version,
+      family: config.family,
+      vrid: config.vrid,
+      priority: config.priority,
+      advertIntervalCentiseconds: config.advertIntervalCentiseconds,
+      preempt: config.preempt,
+      preemptDelayMicroseconds: config.preemptDelaySeconds * MICROSECONDS_PER_SECOND,
+      primaryAddress: sourceAddress,
+      acceptMode: config.acceptMode,
+      lowerPriorityNoAdvert: config.lowerPrioNoAdvert,
+      higherPrioritySendAdvert: config.higherPrioSendAdvert,
+    };
+    // keepalived advertises the VIPs of the instance's family; virtual_ipaddress_excluded are never advertised.
+    this.advertAddresses = config.vips
+      .filter((vip) => vip.family === config.family)
+      .map((vip) => canonicalAddress(vip.address) ?? vip.address);
+    this.policy = {
+      version: config.version,
+      family: config.family,
+      vrid: config.vrid,
+      auth: toAuth(config),
+      addresses: this.advertAddresses,
+      skipCheckAdvAddr: config.skipCheckAdvAddr,
+      unicastPeers: config.unicastPeers,
+    };
+    const allVips = [...config.vips, ...config.excludedVips];
+    this.vips = new VipManager({
+      netlink: deps.netlink,
+      interface: link.name,
+      vips: allVips.map(toVipConfig),
+      routes: config.routes.map(toRouteConfig),
+      logger: log,
+    });
+    const sender = new GarpSender({
+      socket: deps.packetSocket,
+      iface: { name: link.name, index: link.index, mac: link.mac },
+      vips: allVips.filter((vip) => vip.dev === undefined || vip.dev === link.name).map((vip) => vip.address),
+      logger: log,
+    });
+    this.garp = new GarpScheduler({
+      sender,
+      clock: deps.clock,
+      timing: {
+        repeat: config.garp.masterRepeat,
+        delayUs: Math.round(config.garp.masterDelaySeconds * MICROSECONDS_PER_SECOND),
+        refreshUs: Math.round(config.garp.masterRefreshSeconds * MICROSECONDS_PER_SECOND),
+        refreshRepeat: config.garp.masterRefreshRepeat,
+      },
+    });
+    this.hooks = new HookQueue(config.notify, {
+      timeoutMs: deps.notifyTimeoutMs,
+      log,
+      env: (event) => ({
+        PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+        TANDEM_INSTANCE: event.name,
+        TANDEM_STATE: event.state,
+        TANDEM_PRIORITY: String(event.priority),
+        TANDEM_VIPS: allVips.map(vipText).join(' '),
+      }),
+    });
+    this.instance = new VrrpInstance(
+      config.name,
+      params,
+      deps.clock,
+      {
+        sendAdvert: (priority) => this.sendAdvert(priority),
+        claimVips: async () => {
+          const result = await this.vips.claim();
+          this.vips.watch();
+          if (result.failed.length > 0) {
+            throw new TandemError(
+              'TANDEM_EVIP',
+              result.failed.map((failure) => `${failure.what}: ${failure.error.message}`).join('; '),
+            );
+          }
+        },
+        releaseVips: async () => {
+          this.garp.stop();
+          this.vips.unwatch();
+          const result = await this.vips.release();
+          if (result.failed.length > 0) {
+            throw new TandemError(
+              'TANDEM_EVIP',
+              result.failed.map((failure) => `${failure.what}: ${failure.error.message}`).join('; '),
+            );
+          }
+        },
+        announce: async () => {
+          // Becoming MASTER starts the bursts; a re-announcement while MASTER (split brain healed) adds a round.
+          if (this.garp.running) sender.sendRound();
+          else this.garp.start();
+        },
+        notify: (event) => {
+          const state = HOOK_STATE[event.state];
+          if (state)
+            this.hooks.push({ kind: 'INSTANCE', name: config.name, state, priority: event.priority });
+        },
+      },
+      log,
+    );
+    socket.register(config.vrid, (packet) => this.onPacket(packet));
+  }
+
+  static async create(
+    config: VrrpInstanceConfig,
+    socketFor: (link: LinkInfo, family: 4 | 6) => VrrpSocket,
+    deps: RuntimeDependencies,
+    parentLog: PinoLogger,
+  ): Promise<InstanceRuntime> {
+    if (!config.interface) throw new InstanceSetupError(config.name, 'an interface is required');
+    const link = await deps.netlink.linkByName(config.interface).catch((error: unknown) => {
+      throw new InstanceSetupError(config.name, `interface ${config.interface} not found: ${String(error)}`);
+    });
+    const log = parentLog.child({
+      instance: config.name,
+      vrid: config.vrid,
+      interface: link.name,
+      family: config.family,
+    });
+    const addresses = await deps.netlink.listAddresses({ ifindex: link.index, family: config.family });
+    const vipSet = new Set(config.vips.map((vip) => canonicalAddress(vip.address) ?? vip.address));
+    const source = chooseSourceAddress(config, addresses, vipSet);
+    if (!source) {
+      throw new InstanceSetupError(
+        config.name,
+        `no IPv${config.family} ${config.family === 6 ? 'link-local ' : ''}address on ${link.name} to send adverts from`,
+      );
+    }
+    return new InstanceRuntime(config, link, source, socketFor(link, config.family), deps, log);
+  }
+
+  private encodeAdvert(priority: number, destination: string): Uint8Array {
+    const advert: VrrpAdvertisement = {
+      version: this.config.version,
+      family: this.config.family,
+      vrid: this.config.vrid,
+      priority,
+      advertIntervalCentiseconds: this.config.advertIntervalCentiseconds,
+      addresses: this.advertAddresses,
+      auth: this.policy.auth,
+    };
+    return encode(advert, { pseudoHeader: { source: this.sourceAddress, destination } });
+  }
+
+  private async sendAdvert(priority: number): Promise<void> {
+    const destinations =
+      this.config.unicastPeers.length > 0
+        ? this.config.unicastPeers.map((peer) => peer.address)
+        : [this.config.mcastDstIp];
+    await Promise.all(
+      destinations.map((destination) =>
+        this.socket.send(
+          this.encodeAdvert(priority, destination),
+          destination,
+          this.config.family === 4 ? this.sourceAddress : undefined,
+        ),
+      ),
+    );
+  }
+
+  private onPacket(packet: ReceivedPacket): void {
+    const result = receiveAdvert(packet, this.policy);
+    if (result.ok) {
+      this.instance.receive(result.advert, packet.source);
+      return;
+    }
+    this.instance.countDiscard(result.reason);
+    const now = this.deps.clock.nowMicroseconds();
+    const last = this.lastDiscardLog.get(result.reason);
+    if (last === undefined || now - last >= DISCARD_LOG_INTERVAL_MICROSECONDS) {
+      this.lastDiscardLog.set(result.reason, now);
+      this.log.warn(
+        {
+          reason: result.reason,
+          source: packet.source,
+          detail: result.detail,
+          count: this.instance.counters.discarded[result.reason],
+        },
+        'advert discarded',
+      );
+    }
+  }
+
+  /** VIPs a crashed earlier run left on the interface go before the first election (they would answer ARP). */
+  async removeStale(): Promise<void> {
+    const result = await this.vips.removeStale();
+    if (result.applied > 0) this.log.warn({ removed: result.applied }, 'removed VIPs left by an earlier run');
+  }
+
+  start(): void {
+    this.instance.start();
+  }
+
+  async stop(): Promise<void> {
+    await this.instance.stop();
+    this.garp.stop();
+    this.vips.unwatch();
+    this.socket.unregister(this.config.vrid);
+  }
+
+  /** Resolves when queued hooks have run, or after `timeoutMs`, whichever is first. */
+  async drainHooks(timeoutMs: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      this.hooks.drain(),
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, timeoutMs);
+      }),
+    ]);
+    clearTimeout(timer);
+  }
+
+  status(): InstanceStatus {
+    const snapshot = this.instance.snapshot();
+    const { discarded, ...counters } = snapshot.counters;
+    return {
+      name: this.config.name,
+      interface: this.link.name,
+      vrid: this.config.vrid,
+      version: this.config.version,
+      family: this.config.family,
+      state: snapshot.state,
+      priority: snapshot.priority,
+      effectivePriority: snapshot.effectivePriority,
+      masterAddress: snapshot.masterAddress ?? null,
+      sourceAddress: this.sourceAddress,
+      vips: [...this.config.vips, ...this.config.excludedVips].map(vipText),
+      timeInStateSeconds:
+        Math.round((this.deps.clock.nowMicroseconds() - snapshot.enteredStateAtMicroseconds) / 1000) / 1000,
+      lastTransition: snapshot.lastTransition ?? null,
+      faults: snapshot.faults,
+      counters: { ...counters, discarded: { ...discarded } },
+    };
+  }
+}

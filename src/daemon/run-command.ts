@@ -1,0 +1,93 @@
+/**
+ * `tandem run -f FILE`: load the configuration (the same loader as `tandem check`), start the agent in the
+ * foreground with pino JSON logs on stdout. SIGTERM / SIGINT hand over (priority-0 adverts), release the VIPs
+ * and exit 0; a second signal exits at once with status 1. SIGHUP is logged and ignored until reload lands.
+ */
+import pino from 'pino';
+import type { CommandModule } from 'yargs';
+import { formatDiagnostic } from '../config/diagnostics.js';
+import { loadConfig } from '../config/loader.js';
+import { Agent } from './agent.js';
+
+interface RunArguments {
+  file: string;
+  lenient: boolean;
+  'config-id'?: string;
+  'runtime-dir'?: string;
+  'log-level': string;
+}
+
+export const runCommand: CommandModule<object, RunArguments> = {
+  command: 'run',
+  describe: 'run the agent in the foreground',
+  builder: (yargs) =>
+    yargs
+      .option('file', {
+        alias: 'f',
+        type: 'string',
+        demandOption: true,
+        describe: 'keepalived.conf-syntax file',
+      })
+      .option('lenient', {
+        type: 'boolean',
+        default: false,
+        describe: 'unsupported keepalived keywords warn',
+      })
+      .option('config-id', { alias: 'i', type: 'string', describe: 'select @ID lines (keepalived -i)' })
+      .option('runtime-dir', {
+        type: 'string',
+        describe: 'private runtime directory (control socket inside)',
+      })
+      .option('log-level', {
+        type: 'string',
+        default: 'info',
+        choices: ['trace', 'debug', 'info', 'warn', 'error', 'fatal'],
+      }),
+  handler: async (argv) => {
+    const result = loadConfig(argv.file, {
+      lenient: argv.lenient,
+      ...(argv['config-id'] !== undefined ? { configId: argv['config-id'] } : {}),
+    });
+    for (const diagnostic of result.diagnostics) process.stderr.write(formatDiagnostic(diagnostic) + '\n');
+    if (!result.config) {
+      process.exitCode = 1;
+      return;
+    }
+    const log = pino(
+      { level: argv['log-level'], base: { pid: process.pid } },
+      pino.destination({ sync: true }),
+    );
+    const agent = new Agent(result.config, {
+      log,
+      ...(argv['runtime-dir'] !== undefined ? { runtimeDir: argv['runtime-dir'] } : {}),
+    });
+    let signals = 0;
+    const onSignal = (signal: NodeJS.Signals) => {
+      signals++;
+      if (signals > 1) {
+        log.warn({ signal }, 'second signal: exiting at once');
+        process.exit(1);
+      }
+      log.info({ signal }, 'stopping: handing over');
+      agent.stop().then(
+        () => process.exit(0),
+        (error: unknown) => {
+          log.error({ err: error }, 'stop failed');
+          process.exit(1);
+        },
+      );
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+    process.on('SIGHUP', () =>
+      log.warn({}, 'SIGHUP: reload is not implemented yet; configuration unchanged'),
+    );
+    try {
+      await agent.start();
+    } catch (error) {
+      log.fatal({ err: error }, 'start failed');
+      await agent.stop().catch(() => {});
+      process.exit(1);
+    }
+  },
+};

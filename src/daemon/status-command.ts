@@ -1,0 +1,84 @@
+/** `tandem status [--json]`: what the running agent reports through its control socket. */
+import { join } from 'node:path';
+import type { CommandModule } from 'yargs';
+import { DEFAULT_CONTROL_SOCKET } from '../config/defaults.js';
+import { TandemError } from '../errors.js';
+import type { AgentStatus } from './agent.js';
+import { controlRequest } from './control.js';
+
+interface StatusArguments {
+  json: boolean;
+  'runtime-dir'?: string;
+  socket?: string;
+}
+
+function formatTable(status: AgentStatus): string {
+  const header = [
+    'INSTANCE',
+    'INTERFACE',
+    'VRID',
+    'VER',
+    'STATE',
+    'PRIO',
+    'EFF',
+    'MASTER',
+    'SINCE',
+    'REASON',
+    'VIPS',
+  ];
+  const rows = status.instances.map((instance) => [
+    instance.name,
+    `${instance.interface}/v${instance.family}`,
+    String(instance.vrid),
+    String(instance.version),
+    instance.state,
+    String(instance.priority),
+    String(instance.effectivePriority),
+    instance.masterAddress ?? '-',
+    `${instance.timeInStateSeconds.toFixed(1)}s`,
+    instance.lastTransition?.reason ?? '-',
+    instance.vips.join(','),
+  ]);
+  const widths = header.map((title, column) =>
+    Math.max(title.length, ...rows.map((row) => (row[column] as string).length)),
+  );
+  const line = (cells: string[]) =>
+    cells
+      .map((cell, column) => cell.padEnd(widths[column] as number))
+      .join('  ')
+      .trimEnd();
+  const counters = status.instances.map((instance) => {
+    const { discarded, ...rest } = instance.counters as Record<string, number> & {
+      discarded: Record<string, number>;
+    };
+    const parts = Object.entries(rest).map(([name, value]) => `${name}=${value}`);
+    const discards = Object.entries(discarded).map(([name, value]) => `${name}=${value}`);
+    return `${instance.name}: ${parts.join(' ')}${discards.length ? ` discarded: ${discards.join(' ')}` : ''}`;
+  });
+  return [line(header), ...rows.map(line), '', ...counters].join('\n') + '\n';
+}
+
+export const statusCommand: CommandModule<object, StatusArguments> = {
+  command: 'status',
+  describe: "show the running agent's instances",
+  builder: (yargs) =>
+    yargs
+      .option('json', { type: 'boolean', default: false, describe: 'machine-readable output' })
+      .option('runtime-dir', { type: 'string', describe: 'the runtime directory the agent was started with' })
+      .option('socket', { type: 'string', describe: 'the control socket path' }),
+  handler: async (argv) => {
+    const path =
+      argv.socket ??
+      (argv['runtime-dir'] !== undefined ? join(argv['runtime-dir'], 'tandem.sock') : DEFAULT_CONTROL_SOCKET);
+    try {
+      const status = (await controlRequest(path, { command: 'status' })) as AgentStatus;
+      process.stdout.write(argv.json ? JSON.stringify(status, null, 2) + '\n' : formatTable(status));
+    } catch (error) {
+      const code = error instanceof TandemError ? `${error.code}: ` : '';
+      process.stderr.write(
+        `tandem status: ${code}${error instanceof Error ? error.message : String(error)}\n`,
+      );
+      process.exitCode = 1;
+    }
+  },
+};
