@@ -15,7 +15,8 @@
 import netlink from 'netlink';
 import type { rt as rtTypes, ifla as iflaTypes, NetlinkMessage, RtNetlinkSocket } from 'netlink';
 import { TandemError } from '../errors.js';
-import { formatIp, formatMac, parseIp, type IpFamily } from './inet.js';
+import type { Family } from '../vrrp/address.js';
+import { formatIp, formatMac, parseIp } from './inet.js';
 
 const { createRtNetlink, rt, FlagsNew } = netlink;
 
@@ -99,7 +100,7 @@ export interface LinkInfo {
 
 export interface AddressInfo {
   ifindex: number;
-  family: IpFamily;
+  family: Family;
   address: string;
   prefixLength: number;
   label?: string;
@@ -138,7 +139,7 @@ export interface RouteSpec {
 }
 
 export interface RouteInfo {
-  family: IpFamily;
+  family: Family;
   dst: string;
   prefixLength: number;
   via?: string;
@@ -156,7 +157,7 @@ export interface RulePrefix {
 }
 
 export interface RuleSpec {
-  family: IpFamily;
+  family: Family;
   from?: RulePrefix;
   to?: RulePrefix;
   table?: number;
@@ -173,7 +174,7 @@ export interface RuleSpec {
 }
 
 export interface RuleInfo {
-  family: IpFamily;
+  family: Family;
   from?: RulePrefix;
   to?: RulePrefix;
   table: number;
@@ -208,24 +209,24 @@ export interface SubscribeOptions {
 export interface RtNetlink {
   listLinks(): Promise<LinkInfo[]>;
   linkByName(name: string): Promise<LinkInfo>;
-  listAddresses(filter?: { ifindex?: number; family?: IpFamily }): Promise<AddressInfo[]>;
+  listAddresses(filter?: { ifindex?: number; family?: Family }): Promise<AddressInfo[]>;
   addAddress(spec: AddressSpec): Promise<void>;
   deleteAddress(spec: AddressSpec): Promise<void>;
-  listRoutes(filter?: { family?: IpFamily; table?: number }): Promise<RouteInfo[]>;
+  listRoutes(filter?: { family?: Family; table?: number }): Promise<RouteInfo[]>;
   addRoute(spec: RouteSpec): Promise<void>;
   deleteRoute(spec: RouteSpec): Promise<void>;
-  listRules(filter?: { family?: IpFamily }): Promise<RuleInfo[]>;
+  listRules(filter?: { family?: Family }): Promise<RuleInfo[]>;
   addRule(spec: RuleSpec): Promise<void>;
   deleteRule(spec: RuleSpec): Promise<void>;
   subscribe(options: SubscribeOptions): NetlinkSubscription;
   close(): void;
 }
 
-function familyNumber(family: IpFamily): number {
+function familyNumber(family: Family): number {
   return family === 4 ? AF_INET : AF_INET6;
 }
 
-function familyOf(number: number | undefined): IpFamily | undefined {
+function familyOf(number: number | undefined): Family | undefined {
   if (number === AF_INET) return 4;
   if (number === AF_INET6) return 6;
   return undefined;
@@ -242,7 +243,7 @@ function scopeNumber(scope: ScopeName | number): number {
   return value;
 }
 
-function bytesOf(address: string, family: IpFamily, what: string): Buffer {
+function bytesOf(address: string, family: Family, what: string): Buffer {
   const parsed = parseIp(address);
   if (parsed.family !== family) {
     throw new InvalidNetlinkRequestError(
@@ -252,7 +253,7 @@ function bytesOf(address: string, family: IpFamily, what: string): Buffer {
   return Buffer.from(parsed.bytes);
 }
 
-function checkPrefixLength(prefixLength: number, family: IpFamily, what: string): void {
+function checkPrefixLength(prefixLength: number, family: Family, what: string): void {
   const max = family === 4 ? 32 : 128;
   if (!Number.isInteger(prefixLength) || prefixLength < 0 || prefixLength > max) {
     throw new InvalidNetlinkRequestError(`expected ${what} prefix length 0..${max}, found ${prefixLength}`);
@@ -339,7 +340,7 @@ export class NetlinkAdapter implements RtNetlink {
     return link;
   }
 
-  async listAddresses(filter: { ifindex?: number; family?: IpFamily } = {}): Promise<AddressInfo[]> {
+  async listAddresses(filter: { ifindex?: number; family?: Family } = {}): Promise<AddressInfo[]> {
     const request: rtTypes.Address =
       filter.family === undefined ? {} : { family: familyNumber(filter.family) };
     const messages = await this.#call('listing addresses', () =>
@@ -390,7 +391,7 @@ export class NetlinkAdapter implements RtNetlink {
     );
   }
 
-  async listRoutes(filter: { family?: IpFamily; table?: number } = {}): Promise<RouteInfo[]> {
+  async listRoutes(filter: { family?: Family; table?: number } = {}): Promise<RouteInfo[]> {
     const request: rtTypes.Route = filter.family === undefined ? {} : { family: familyNumber(filter.family) };
     const messages = await this.#call('listing routes', () =>
       this.#socket.getRoutes(request, undefined, { timeout: REQUEST_TIMEOUT_MS }),
@@ -475,7 +476,7 @@ export class NetlinkAdapter implements RtNetlink {
     );
   }
 
-  async listRules(filter: { family?: IpFamily } = {}): Promise<RuleInfo[]> {
+  async listRules(filter: { family?: Family } = {}): Promise<RuleInfo[]> {
     const request: rtTypes.Rule = filter.family === undefined ? {} : { family: familyNumber(filter.family) };
     const messages = await this.#call('listing rules', () =>
       this.#socket.getRules(request, undefined, { timeout: REQUEST_TIMEOUT_MS }),

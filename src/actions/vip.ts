@@ -7,7 +7,8 @@
  * order, so a restore triggered by an event can never interleave with a release.
  */
 import { TandemError } from '../errors.js';
-import { canonicalIp, formatIp, ipv4Broadcast, ipv4Network, parseIp, type IpFamily } from './inet.js';
+import { type Family, formatIPv4, ipv4Broadcast, ipv4Network } from '../vrrp/address.js';
+import { canonicalIp, parseIp } from './inet.js';
 import {
   NetlinkError,
   type AddressSpec,
@@ -56,7 +57,7 @@ export interface VirtualRouteConfig {
 
 /** One `virtual_rules` entry; the family follows from `from`/`to` when not given. */
 export interface VirtualRuleConfig extends Omit<RuleSpec, 'family'> {
-  family?: IpFamily;
+  family?: Family;
 }
 
 export interface VipManagerOptions {
@@ -379,8 +380,8 @@ export class VipManager {
       return spec;
     }
     if (vip.label !== undefined) spec.label = vip.label;
-    if (vip.brd === '+') spec.broadcast = formatIp(ipv4Broadcast(bytes, vip.prefixLength));
-    else if (vip.brd === '-') spec.broadcast = formatIp(ipv4Network(bytes, vip.prefixLength));
+    if (vip.brd === '+') spec.broadcast = formatIPv4(ipv4Broadcast(bytes, vip.prefixLength));
+    else if (vip.brd === '-') spec.broadcast = formatIPv4(ipv4Network(bytes, vip.prefixLength));
     else if (vip.brd !== undefined) spec.broadcast = vip.brd;
     return spec;
   }
@@ -406,7 +407,7 @@ export class VipManager {
   }
 }
 
-function ruleFamily(rule: VirtualRuleConfig): IpFamily {
+function ruleFamily(rule: VirtualRuleConfig): Family {
   const families = [rule.from, rule.to]
     .filter((prefix) => prefix !== undefined)
     .map((prefix) => parseIp(prefix.address).family);
