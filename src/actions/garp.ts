@@ -13,6 +13,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { TandemError } from '../errors.js';
+import { internetChecksum } from '../vrrp/checksum.js';
 import { parseIp, parseMac } from './inet.js';
 
 const ETHERNET_HEADER_LENGTH = 14;
@@ -97,21 +98,14 @@ export function arpAnnouncementFrame({ mac, ip }: { mac: string; ip: string }): 
   return frame;
 }
 
-/** RFC 4443 §2.3: ones' complement sum over the RFC 8200 §8.1 pseudo-header and the ICMPv6 message. */
+/** RFC 4443 §2.3: the Internet checksum over the RFC 8200 §8.1 pseudo-header and the ICMPv6 message. */
 export function icmpv6Checksum(source: Uint8Array, destination: Uint8Array, message: Uint8Array): number {
-  const pseudoHeader = Buffer.alloc(40);
+  const pseudoHeader = Buffer.alloc(IPV6_HEADER_LENGTH);
   pseudoHeader.set(source, 0);
   pseudoHeader.set(destination, 16);
   pseudoHeader.writeUInt32BE(message.length, 32);
   pseudoHeader.writeUInt8(IP_PROTOCOL_ICMPV6, 39);
-  let sum = 0;
-  const add = (bytes: Uint8Array) => {
-    for (let i = 0; i < bytes.length; i += 2) sum += ((bytes[i] as number) << 8) | (bytes[i + 1] ?? 0);
-  };
-  add(pseudoHeader);
-  add(message);
-  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
-  return ~sum & 0xffff;
+  return internetChecksum(pseudoHeader, message);
 }
 
 /**
