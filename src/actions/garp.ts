@@ -14,6 +14,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { TandemError } from '../errors.js';
 import { internetChecksum } from '../vrrp/checksum.js';
+import type { Clock } from '../vrrp/instance.js';
 import { parseIp, parseMac } from './inet.js';
 
 const ETHERNET_HEADER_LENGTH = 14;
@@ -47,10 +48,10 @@ const ALL_NODES_MAC = Uint8Array.of(0x33, 0x33, 0x00, 0x00, 0x00, 0x01);
 export const GARP_DEFAULTS = {
   /** garp_master_repeat: rounds in each burst. */
   repeat: 5,
-  /** garp_master_delay: seconds after the first burst before the second one (0: no second burst). */
-  delayUs: 5_000_000n,
-  /** garp_master_refresh: seconds between periodic rounds while MASTER (0: none). */
-  refreshUs: 0n,
+  /** garp_master_delay (5 s): microseconds after the first burst before the second one (0: no second burst). */
+  delayUs: 5_000_000,
+  /** garp_master_refresh: microseconds between periodic rounds while MASTER (0: none). */
+  refreshUs: 0,
   /** garp_master_refresh_repeat: rounds in each periodic refresh. */
   refreshRepeat: 1,
 } as const;
@@ -281,31 +282,23 @@ export class GarpSender {
   }
 }
 
-/** Microsecond clock and timers, injected so tests drive time without sleeping. */
-export interface GarpClock {
-  now(): bigint;
-  setTimer(callback: () => void, delayUs: bigint): unknown;
-  clearTimer(handle: unknown): void;
-}
-
-/** The process's monotonic clock and Node timers. */
-export const monotonicClock: GarpClock = {
-  now: () => process.hrtime.bigint() / 1000n,
-  setTimer: (callback, delayUs) => setTimeout(callback, Number(delayUs) / 1000),
-  clearTimer: (handle) => clearTimeout(handle as NodeJS.Timeout),
-};
+/**
+ * The part of the instance driver's `Clock` (microseconds, monotonic) the scheduler uses, so one clock serves
+ * both: `systemClock` from `vrrp/instance.ts` in production, a manual clock in tests.
+ */
+export type GarpClock = Pick<Clock, 'nowMicroseconds' | 'setTimer' | 'clearTimer'>;
 
 export interface GarpTiming {
   /** Rounds in the burst on becoming MASTER and in the delayed second burst (garp_master_repeat). */
   repeat: number;
-  /** Delay from the first burst to the second (garp_master_delay); 0 for none. */
-  delayUs: bigint;
-  /** Period of refresh rounds while MASTER (garp_master_refresh); 0 for none. */
-  refreshUs: bigint;
+  /** Delay in microseconds from the first burst to the second (garp_master_delay); 0 for none. */
+  delayUs: number;
+  /** Period in microseconds of refresh rounds while MASTER (garp_master_refresh); 0 for none. */
+  refreshUs: number;
   /** Rounds in each refresh (garp_master_refresh_repeat). */
   refreshRepeat: number;
-  /** Spacing between the rounds of one burst; 0 sends them back to back. */
-  intervalUs?: bigint;
+  /** Spacing in microseconds between the rounds of one burst; 0 sends them back to back. */
+  intervalUs?: number;
 }
 
 /**
@@ -336,12 +329,12 @@ export class GarpScheduler {
     this.stop();
     this.#running = true;
     const generation = ++this.#generation;
-    const startedAt = this.#clock.now();
+    const startedAt = this.#clock.nowMicroseconds();
     const first = this.#burst(this.#timing.repeat, generation);
-    if (this.#timing.delayUs > 0n) {
+    if (this.#timing.delayUs > 0) {
       this.#arm(() => this.#burst(this.#timing.repeat, generation), this.#timing.delayUs, generation);
     }
-    if (this.#timing.refreshUs > 0n) this.#armRefresh(startedAt, 1n, generation);
+    if (this.#timing.refreshUs > 0) this.#armRefresh(startedAt, 1, generation);
     return first;
   }
 
@@ -353,18 +346,18 @@ export class GarpScheduler {
     this.#timers.clear();
   }
 
-  #armRefresh(startedAt: bigint, count: bigint, generation: number): void {
+  #armRefresh(startedAt: number, count: number, generation: number): void {
     const due = startedAt + count * this.#timing.refreshUs;
-    const now = this.#clock.now();
+    const now = this.#clock.nowMicroseconds();
     this.#arm(
       () => {
         this.#burst(this.#timing.refreshRepeat, generation);
         // After a stall, skip the refreshes already missed instead of firing them back to back.
-        const elapsed = this.#clock.now() - startedAt;
-        const next = elapsed / this.#timing.refreshUs + 1n;
-        this.#armRefresh(startedAt, next > count ? next : count + 1n, generation);
+        const elapsed = this.#clock.nowMicroseconds() - startedAt;
+        const next = Math.floor(elapsed / this.#timing.refreshUs) + 1;
+        this.#armRefresh(startedAt, Math.max(next, count + 1), generation);
       },
-      due > now ? due - now : 0n,
+      Math.max(0, due - now),
       generation,
     );
   }
@@ -372,8 +365,8 @@ export class GarpScheduler {
   /** Sends `rounds` rounds, the first now; returns the first round's result. */
   #burst(rounds: number, generation: number): RoundResult {
     const first = this.#sender.sendRound();
-    const interval = this.#timing.intervalUs ?? 0n;
-    if (interval === 0n) {
+    const interval = this.#timing.intervalUs ?? 0;
+    if (interval === 0) {
       for (let i = 1; i < rounds; i++) this.#sender.sendRound();
     } else if (rounds > 1) {
       const next = (remaining: number) => {
@@ -385,7 +378,7 @@ export class GarpScheduler {
     return first;
   }
 
-  #arm(callback: () => void, delayUs: bigint, generation: number): void {
+  #arm(callback: () => void, delayUs: number, generation: number): void {
     const handle = this.#clock.setTimer(() => {
       this.#timers.delete(handle);
       if (generation !== this.#generation) return;

@@ -10,6 +10,7 @@ import {
   type GarpClock,
   type PacketSocket,
 } from '../../src/actions/garp.js';
+import { systemClock } from '../../src/vrrp/instance.js';
 
 const MAC = '52:54:00:12:34:56';
 
@@ -146,26 +147,26 @@ describe('GarpSender', () => {
 
 /** A manual clock: timers fire only when the test advances time. */
 class FakeClock implements GarpClock {
-  time = 0n;
+  time = 0;
   #next = 0;
-  readonly timers = new Map<number, { at: bigint; callback: () => void }>();
-  now(): bigint {
+  readonly timers = new Map<number, { at: number; callback: () => void }>();
+  nowMicroseconds(): number {
     return this.time;
   }
-  setTimer(callback: () => void, delayUs: bigint): unknown {
+  setTimer(callback: () => void, microseconds: number): unknown {
     const handle = ++this.#next;
-    this.timers.set(handle, { at: this.time + delayUs, callback });
+    this.timers.set(handle, { at: this.time + microseconds, callback });
     return handle;
   }
   clearTimer(handle: unknown): void {
     this.timers.delete(handle as number);
   }
   /** Advances to `to`, firing due timers in time order (timers armed meanwhile included). */
-  advanceTo(to: bigint): void {
+  advanceTo(to: number): void {
     for (;;) {
       const due = [...this.timers.entries()]
         .filter(([, timer]) => timer.at <= to)
-        .sort(([, a], [, b]) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0))[0];
+        .sort(([, a], [, b]) => a.at - b.at)[0];
       if (due === undefined) break;
       const [handle, timer] = due;
       this.timers.delete(handle);
@@ -177,12 +178,12 @@ class FakeClock implements GarpClock {
 }
 
 function countingSender(clock: FakeClock) {
-  const rounds: bigint[] = [];
+  const rounds: number[] = [];
   return {
     rounds,
     sender: {
       sendRound: () => {
-        rounds.push(clock.now());
+        rounds.push(clock.nowMicroseconds());
         return { sent: 1, failed: [] };
       },
     },
@@ -196,15 +197,15 @@ describe('GarpScheduler', () => {
     const scheduler = new GarpScheduler({
       sender,
       clock,
-      timing: { repeat: 5, delayUs: 5_000_000n, refreshUs: 0n, refreshRepeat: 1 },
+      timing: { repeat: 5, delayUs: 5_000_000, refreshUs: 0, refreshRepeat: 1 },
     });
     const first = scheduler.start();
     assert.deepEqual(first, { sent: 1, failed: [] });
-    assert.deepEqual(rounds, [0n, 0n, 0n, 0n, 0n]);
-    clock.advanceTo(4_999_999n);
+    assert.deepEqual(rounds, [0, 0, 0, 0, 0]);
+    clock.advanceTo(4_999_999);
     assert.equal(rounds.length, 5);
-    clock.advanceTo(60_000_000n);
-    assert.deepEqual(rounds.slice(5), [5_000_000n, 5_000_000n, 5_000_000n, 5_000_000n, 5_000_000n]);
+    clock.advanceTo(60_000_000);
+    assert.deepEqual(rounds.slice(5), [5_000_000, 5_000_000, 5_000_000, 5_000_000, 5_000_000]);
     assert.equal(clock.timers.size, 0);
   });
 
@@ -214,11 +215,11 @@ describe('GarpScheduler', () => {
     const scheduler = new GarpScheduler({
       sender,
       clock,
-      timing: { repeat: 3, delayUs: 0n, refreshUs: 0n, refreshRepeat: 1, intervalUs: 10_000n },
+      timing: { repeat: 3, delayUs: 0, refreshUs: 0, refreshRepeat: 1, intervalUs: 10_000 },
     });
     scheduler.start();
-    clock.advanceTo(1_000_000n);
-    assert.deepEqual(rounds, [0n, 10_000n, 20_000n]);
+    clock.advanceTo(1_000_000);
+    assert.deepEqual(rounds, [0, 10_000, 20_000]);
   });
 
   test('refreshes periodically, anchored to the start, skipping refreshes missed in a stall', () => {
@@ -227,16 +228,16 @@ describe('GarpScheduler', () => {
     const scheduler = new GarpScheduler({
       sender,
       clock,
-      timing: { repeat: 1, delayUs: 0n, refreshUs: 1_000_000n, refreshRepeat: 2 },
+      timing: { repeat: 1, delayUs: 0, refreshUs: 1_000_000, refreshRepeat: 2 },
     });
     scheduler.start();
-    clock.advanceTo(2_500_000n);
-    assert.deepEqual(rounds, [0n, 1_000_000n, 1_000_000n, 2_000_000n, 2_000_000n]);
+    clock.advanceTo(2_500_000);
+    assert.deepEqual(rounds, [0, 1_000_000, 1_000_000, 2_000_000, 2_000_000]);
     // A stall: the timer for 3 s fires late at 5.5 s; the 4 s and 5 s refreshes are skipped, not bunched.
     const [handle, timer] = [...clock.timers.entries()][0]!;
-    clock.timers.set(handle, { ...timer, at: 5_500_000n });
-    clock.advanceTo(6_500_000n);
-    assert.deepEqual(rounds.slice(5), [5_500_000n, 5_500_000n, 6_000_000n, 6_000_000n]);
+    clock.timers.set(handle, { ...timer, at: 5_500_000 });
+    clock.advanceTo(6_500_000);
+    assert.deepEqual(rounds.slice(5), [5_500_000, 5_500_000, 6_000_000, 6_000_000]);
   });
 
   test('stop() cancels the pending second burst and refreshes', () => {
@@ -245,15 +246,15 @@ describe('GarpScheduler', () => {
     const scheduler = new GarpScheduler({
       sender,
       clock,
-      timing: { repeat: 2, delayUs: 5_000_000n, refreshUs: 1_000_000n, refreshRepeat: 1, intervalUs: 1000n },
+      timing: { repeat: 2, delayUs: 5_000_000, refreshUs: 1_000_000, refreshRepeat: 1, intervalUs: 1000 },
     });
     scheduler.start();
     assert.equal(scheduler.running, true);
     scheduler.stop();
     assert.equal(scheduler.running, false);
     assert.equal(clock.timers.size, 0);
-    clock.advanceTo(60_000_000n);
-    assert.deepEqual(rounds, [0n]);
+    clock.advanceTo(60_000_000);
+    assert.deepEqual(rounds, [0]);
   });
 
   test('start() again restarts the schedule instead of doubling it', () => {
@@ -262,12 +263,39 @@ describe('GarpScheduler', () => {
     const scheduler = new GarpScheduler({
       sender,
       clock,
-      timing: { repeat: 1, delayUs: 5_000_000n, refreshUs: 0n, refreshRepeat: 1 },
+      timing: { repeat: 1, delayUs: 5_000_000, refreshUs: 0, refreshRepeat: 1 },
     });
     scheduler.start();
-    clock.advanceTo(1_000_000n);
+    clock.advanceTo(1_000_000);
     scheduler.start();
-    clock.advanceTo(20_000_000n);
-    assert.deepEqual(rounds, [0n, 1_000_000n, 6_000_000n]);
+    clock.advanceTo(20_000_000);
+    assert.deepEqual(rounds, [0, 1_000_000, 6_000_000]);
+  });
+
+  test("runs on the instance driver's systemClock (real timers, microseconds as numbers)", async () => {
+    const rounds: number[] = [];
+    const sender = {
+      sendRound: () => {
+        rounds.push(systemClock.nowMicroseconds());
+        return { sent: 1, failed: [] };
+      },
+    };
+    const scheduler = new GarpScheduler({
+      sender,
+      clock: systemClock,
+      timing: { repeat: 2, delayUs: 20_000, refreshUs: 0, refreshRepeat: 1, intervalUs: 1_000 },
+    });
+    try {
+      scheduler.start();
+      const deadline = Date.now() + 5_000;
+      while (rounds.length < 4 && Date.now() < deadline)
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      assert.equal(rounds.length, 4);
+      const [first, , second] = rounds as [number, number, number, number];
+      // Microseconds are read as microseconds: 20 ms (libuv may fire up to a millisecond early), not 0 or 20 s.
+      assert.ok(second - first >= 18_000, `second burst ${second - first} us after the first`);
+    } finally {
+      scheduler.stop();
+    }
   });
 });
