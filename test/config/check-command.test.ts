@@ -1,0 +1,113 @@
+/** `tandem check` as a user runs it: a real process, its exit code, stdout and stderr. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const fixtures = 'test/fixtures/config';
+
+function tandem(...args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const result = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], {
+    cwd: root,
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+test('a valid file: exit 0, nothing printed', () => {
+  const result = tandem('check', '-f', `${fixtures}/valid.conf`);
+  assert.deepEqual(result, { status: 0, stdout: '', stderr: '' });
+});
+
+test('errors: exit 1, each as FILE:LINE:COL on stderr', () => {
+  const result = tandem('check', '-f', `${fixtures}/typos.conf`);
+  assert.equal(result.status, 1);
+  assert.equal(result.stdout, '');
+  assert.equal(
+    result.stderr,
+    [
+      `${fixtures}/typos.conf:5:5: error: unknown keyword 'prority' in vrrp_instance VI_1 (did you mean 'priority'?)`,
+      `${fixtures}/typos.conf:11:9: error: track_script of vrrp_instance VI_1 refers to vrrp_script 'chk_nginx', which is not defined`,
+      '',
+    ].join('\n'),
+  );
+});
+
+test('unsupported keywords: errors by default, warnings with --lenient; --config-id selects @ lines', () => {
+  const strict = tandem('check', '-f', `${fixtures}/unsupported.conf`, '--config-id', 'master');
+  assert.equal(strict.status, 1);
+  assert.equal(
+    strict.stderr,
+    [
+      `${fixtures}/unsupported.conf:10:5: error: unsupported keepalived keyword 'promote_secondaries' in vrrp_instance VI_1 (tandem does not implement promote_secondaries; ignored)`,
+      `${fixtures}/unsupported.conf:13:1: error: unsupported keepalived section 'virtual_server' at top level (tandem does not implement the LVS side (virtual servers); the block is skipped)`,
+      '',
+    ].join('\n'),
+  );
+  const lenient = tandem(
+    'check',
+    '-f',
+    `${fixtures}/unsupported.conf`,
+    '--lenient',
+    '-i',
+    'master',
+    '--print',
+    'json',
+  );
+  assert.equal(lenient.status, 0);
+  assert.equal(lenient.stderr, strict.stderr.replaceAll(': error: ', ': warning: '));
+  const config = JSON.parse(lenient.stdout) as { instances: { name: string; priority: number }[] };
+  assert.deepEqual(
+    config.instances.map((i) => [i.name, i.priority]),
+    [['VI_1', 110]],
+  );
+  const backup = tandem(
+    'check',
+    '-f',
+    `${fixtures}/unsupported.conf`,
+    '--lenient',
+    '-i',
+    'backup',
+    '--print',
+    'json',
+  );
+  assert.equal(
+    (JSON.parse(backup.stdout) as { instances: { priority: number }[] }).instances[0]?.priority,
+    90,
+  );
+});
+
+test('--print json prints the normalized configuration with defaults filled in', () => {
+  const result = tandem('check', '-f', `${fixtures}/valid.conf`, '--print', 'json');
+  assert.equal(result.status, 0);
+  assert.equal(result.stderr, '');
+  const config = JSON.parse(result.stdout) as {
+    global: { routerId: string; vrrpVersion: number };
+    instances: Record<string, unknown>[];
+  };
+  assert.equal(config.global.routerId, 'lb1');
+  assert.equal(config.global.vrrpVersion, 2);
+  const vi = config.instances[0];
+  assert.equal(vi?.vrid, 51);
+  assert.equal(vi?.advertIntervalCentiseconds, 100);
+  assert.equal(vi?.preempt, true);
+  assert.deepEqual(vi?.auth, { type: 'none' });
+});
+
+test('a missing file: exit 1 and a diagnostic, no stack trace', () => {
+  const result = tandem('check', '-f', `${fixtures}/does-not-exist.conf`);
+  assert.deepEqual(result, {
+    status: 1,
+    stdout: '',
+    stderr: `${fixtures}/does-not-exist.conf:1:1: error: cannot read '${fixtures}/does-not-exist.conf': no such file or directory\n`,
+  });
+});
+
+test('-f is required', () => {
+  const result = tandem('check');
+  assert.equal(result.status, 1);
+  assert.match(result.stderr, /Missing required argument: f/);
+});
