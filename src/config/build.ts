@@ -67,7 +67,7 @@ export function buildConfig(draft: ConfigDraft, sink: DiagnosticSink, mainFile: 
       {
         name: s.name,
         source: s.at,
-        command: s.command,
+        command: s.user === undefined ? s.command : { ...s.command, ...s.user },
         intervalSeconds: interval,
         timeoutSeconds: s.timeoutSeconds ?? interval,
         weight: s.weight ?? DEFAULT_SCRIPT_WEIGHT,
@@ -135,6 +135,15 @@ export function buildConfig(draft: ConfigDraft, sink: DiagnosticSink, mainFile: 
   checkUniqueVrids(draft.instances, instances, sink);
   const syncGroups = buildSyncGroups(draft.syncGroups, draft.instances, instances, references, sink);
 
+  const fifos = [global.notifyFifo, global.vrrpNotifyFifo].filter((f) => f !== undefined);
+  if (fifos.length === 2 && fifos[0]?.path === fifos[1]?.path) {
+    // keepalived.conf(5), notify_fifo: "the FIFO names must all be different".
+    sink.error(
+      draft.global.vrrpNotifyFifoAt ?? { file: mainFile, line: 1, column: 1 },
+      DiagnosticCodes.conflict,
+      `notify_fifo and vrrp_notify_fifo are both '${fifos[0]?.path}'; they must differ`,
+    );
+  }
   const lvs = draft.global.lvsSyncDaemon;
   if (lvs?.instance !== undefined && !draft.instances.some((i) => i.name === lvs.instance)) {
     sink.error(

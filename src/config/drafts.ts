@@ -59,6 +59,7 @@ export interface GlobalDraft {
   startupDelaySeconds?: number;
   notifyFifo?: FifoConfig;
   vrrpNotifyFifo?: FifoConfig;
+  vrrpNotifyFifoAt?: Position;
   notifyFifoScript?: Command;
   vrrpNotifyFifoScript?: Command;
   lvsSyncDaemon?: LvsSyncDaemonConfig & { at: Position; instanceAt?: Position };
@@ -85,6 +86,7 @@ export interface ScriptDraft {
   name: string;
   at: Position;
   command?: Command;
+  user?: { user: string; group?: string };
   intervalSeconds?: number;
   timeoutSeconds?: number;
   weight?: number;

@@ -417,6 +417,7 @@ const globalSection: SectionSpec<GlobalDraft> = {
       'FIFO that receives VRRP notify events (`INSTANCE "VI_1" MASTER 100`)',
       (s, g, env) => {
         g.vrrpNotifyFifo = parseFifo(env.ctx, s) ?? g.vrrpNotifyFifo;
+        g.vrrpNotifyFifoAt = s.args[0]?.at ?? s.keyword.at;
       },
     ),
     implemented(
@@ -846,18 +847,9 @@ const scriptSection: SectionSpec<ScriptDraft> = {
       '<username> [groupname]',
       'user (and group) that runs the script',
       (s, t, env) => {
-        if (
-          !env.ctx.noBlock(s) ||
-          !env.ctx.args(s, 1, 2, 'user USERNAME [GROUPNAME]') ||
-          t.command === undefined
-        ) {
-          if (t.command === undefined && s.args.length > 0)
-            env.ctx.error(s.keyword.at, "'user' must follow 'script' in vrrp_script");
-          return;
-        }
+        if (!env.ctx.noBlock(s) || !env.ctx.args(s, 1, 2, 'user USERNAME [GROUPNAME]')) return;
         const [user, group] = s.args as [Token, Token | undefined];
-        t.command.user = user.text;
-        if (group !== undefined) t.command.group = group.text;
+        t.user = group === undefined ? { user: user.text } : { user: user.text, group: group.text };
       },
       { default: 'script_user' },
     ),

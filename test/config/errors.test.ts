@@ -319,3 +319,18 @@ test('diagnostics carry stable codes', () => {
   assert.deepEqual(codes(instance() + '}'), ['TANDEM_ECONFIG_SYNTAX']);
   assert.deepEqual(codes('include x.conf'), ['TANDEM_ECONFIG_IO']);
 });
+
+test('notify_fifo and vrrp_notify_fifo must be different FIFOs', () => {
+  const text =
+    conf('global_defs {', '    notify_fifo /run/f', '    vrrp_notify_fifo /run/f', '}') + instance();
+  assertDiagnostics(text, [
+    "test.conf:3:22: error: notify_fifo and vrrp_notify_fifo are both '/run/f'; they must differ",
+  ]);
+});
+
+test('vrrp_script: user may come before script', () => {
+  const result = loadText(
+    conf('vrrp_script chk {', '    user nobody', '    script /bin/true', '}') + instance(),
+  );
+  assert.deepEqual(result.config?.scripts[0]?.command, { argv: ['/bin/true'], user: 'nobody' });
+});
