@@ -1,0 +1,262 @@
+/**
+ * Two real `tandem run` agents on a bridge with a client namespace: election, VIP placement, handover on
+ * SIGTERM, takeover after a link cut, GARP updating the client's ARP entry, preemption back, nopreempt,
+ * the stall rule under SIGSTOP, and a flood of malformed packets. Bounds come from the protocol:
+ * Skew_Time = (256 - 100) / 256 s = 609 ms and Master_Down_Interval = 3 s + Skew_Time for the priority-100
+ * backup at advert_int 1, plus the 100 ms margin the issue states.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { type Bridge, type Lab, type Port, requireRoot, waitFor, withLab } from '../helpers/netns.js';
+import { type AgentProcess, startAgent } from '../helpers/agents.js';
+
+const VIP = '192.0.2.100';
+const SKEW_TIME_MS = ((256 - 100) / 256) * 1000;
+const MASTER_DOWN_INTERVAL_MS = 3000 + SKEW_TIME_MS;
+const MARGIN_MS = 100;
+
+function config(priority: number, extra = ''): string {
+  return `
+global_defs {
+  router_id lab
+}
+vrrp_instance VI_1 {
+  state BACKUP
+  interface eth0
+  virtual_router_id 51
+  priority ${priority}
+  advert_int 1
+  garp_master_delay 1
+  ${extra}
+  virtual_ipaddress {
+    ${VIP}/24
+  }
+}
+`;
+}
+
+interface Pair {
+  lab: Lab;
+  a: string;
+  b: string;
+  client: string;
+  portA: Port;
+  portB: Port;
+  sw: Bridge;
+}
+
+async function pair(lab: Lab): Promise<Pair> {
+  const sw = await lab.bridge('sw');
+  const a = await lab.namespace('a');
+  const b = await lab.namespace('b');
+  const client = await lab.namespace('c');
+  const portA = await lab.connect(a, sw, { addresses: ['192.0.2.1/24'] });
+  const portB = await lab.connect(b, sw, { addresses: ['192.0.2.2/24'] });
+  await lab.connect(client, sw, { addresses: ['192.0.2.10/24'] });
+  return { lab, a, b, client, portA, portB, sw };
+}
+
+async function hasVip(lab: Lab, ns: string): Promise<boolean> {
+  const links = (await lab.execJson(ns, ['ip', '-j', 'addr', 'show', 'dev', 'eth0'])) as {
+    addr_info: { local: string }[];
+  }[];
+  return links.some((link) => link.addr_info.some((address) => address.local === VIP));
+}
+
+async function clientNeighbour(lab: Lab, client: string): Promise<string | undefined> {
+  const entries = (await lab.execJson(client, ['ip', '-j', 'neigh', 'show', VIP])) as { lladdr?: string }[];
+  return entries[0]?.lladdr;
+}
+
+async function assertSoleMaster(
+  pairs: { agent: AgentProcess; ns: string }[],
+  lab: Lab,
+  master: AgentProcess,
+) {
+  for (const { agent, ns } of pairs) {
+    const state = (await agent.instance('VI_1')).state;
+    assert.equal(state, agent === master ? 'MASTER' : 'BACKUP', `${agent.name} state`);
+    assert.equal(await hasVip(lab, ns), agent === master, `${agent.name} holds the VIP`);
+  }
+}
+
+test('two agents: election, SIGTERM handover, GARP, preemption back, link cut, heal', async (t) => {
+  requireRoot();
+  await withLab(async (lab) => {
+    const { a, b, client, portA, portB, sw } = await pair(lab);
+    let agentA = await startAgent(lab, a, config(150), 'a');
+    const agentB = await startAgent(lab, b, config(100), 'b');
+    await agentA.waitForState('VI_1', 'MASTER');
+    await agentB.waitForState('VI_1', 'BACKUP');
+    await assertSoleMaster(
+      [
+        { agent: agentA, ns: a },
+        { agent: agentB, ns: b },
+      ],
+      lab,
+      agentA,
+    );
+
+    // The client reaches the VIP, and its ARP entry names a.
+    await lab.exec(client, ['ping', '-c', '1', '-W', '1', VIP]);
+    assert.equal(await clientNeighbour(lab, client), portA.mac);
+
+    // SIGTERM: a sends priority 0, releases the VIP and exits 0 within 1 s; b takes over within Skew_Time.
+    const stoppedAt = Date.now();
+    agentA.signal('SIGTERM');
+    const exit = await agentA.exited;
+    assert.equal(exit.code, 0, `a exit status (${agentA.describe()})`);
+    assert.ok(exit.at - stoppedAt < 1000, `a exited ${exit.at - stoppedAt} ms after SIGTERM`);
+    assert.equal(await hasVip(lab, a), false, 'a released the VIP');
+    await agentB.waitForState('VI_1', 'MASTER');
+    const takeover = (agentB.transitionTime('VI_1', 'MASTER', stoppedAt) as number) - stoppedAt;
+    assert.ok(takeover <= SKEW_TIME_MS + MARGIN_MS, `takeover ${takeover} ms > Skew_Time + ${MARGIN_MS} ms`);
+    t.diagnostic(
+      `SIGTERM: a exited after ${exit.at - stoppedAt} ms, b MASTER after ${takeover} ms (Skew_Time ${SKEW_TIME_MS} ms)`,
+    );
+    assert.equal(await hasVip(lab, b), true);
+    // No traffic from the client since: only b's gratuitous ARP can have moved its entry.
+    await waitFor(async () => (await clientNeighbour(lab, client)) === portB.mac, {
+      timeoutMs: 2000,
+      message: "the client's ARP entry for the VIP names b (GARP)",
+    });
+    await lab.exec(client, ['ping', '-c', '1', '-W', '1', VIP]);
+
+    // a comes back with the higher priority and preempts (preemption is on by default).
+    agentA = await startAgent(lab, a, config(150), 'a2');
+    await agentA.waitForState('VI_1', 'MASTER', MASTER_DOWN_INTERVAL_MS + 3000);
+    await agentB.waitForState('VI_1', 'BACKUP');
+    await assertSoleMaster(
+      [
+        { agent: agentA, ns: a },
+        { agent: agentB, ns: b },
+      ],
+      lab,
+      agentA,
+    );
+    await waitFor(async () => (await clientNeighbour(lab, client)) === portA.mac, {
+      timeoutMs: 2000,
+      message: "the client's ARP entry for the VIP names a again",
+    });
+
+    // Cut a's link at the bridge, as a dead cable: b hears nothing and takes over within Master_Down_Interval
+    // of a's last advert, which was before the cut.
+    const cutAt = Date.now();
+    await lab.exec(sw.ns, ['ip', 'link', 'set', portA.bridgePort, 'down']);
+    await agentB.waitForState('VI_1', 'MASTER', MASTER_DOWN_INTERVAL_MS + 2000);
+    const cutTakeover = (agentB.transitionTime('VI_1', 'MASTER', cutAt) as number) - cutAt;
+    assert.ok(
+      cutTakeover <= MASTER_DOWN_INTERVAL_MS + MARGIN_MS,
+      `takeover ${cutTakeover} ms after the cut > Master_Down_Interval + ${MARGIN_MS} ms`,
+    );
+    t.diagnostic(
+      `link cut: b MASTER after ${cutTakeover} ms (Master_Down_Interval ${MASTER_DOWN_INTERVAL_MS} ms)`,
+    );
+    await lab.exec(client, ['ping', '-c', '1', '-W', '1', VIP]);
+    assert.equal(await clientNeighbour(lab, client), portB.mac);
+
+    // Heal: a, still MASTER on its side, hears b's lower priority, asserts itself at once; b yields.
+    await lab.exec(sw.ns, ['ip', 'link', 'set', portA.bridgePort, 'up']);
+    await agentB.waitForState('VI_1', 'BACKUP', 5000);
+    await assertSoleMaster(
+      [
+        { agent: agentA, ns: a },
+        { agent: agentB, ns: b },
+      ],
+      lab,
+      agentA,
+    );
+    assert.equal(await agentA.stop(), 0);
+    assert.equal(await agentB.stop(), 0);
+  });
+});
+
+test('nopreempt: a returning higher-priority router leaves the current master alone', async () => {
+  requireRoot();
+  await withLab(async (lab) => {
+    const { a, b } = await pair(lab);
+    const agentB = await startAgent(lab, b, config(100), 'b');
+    await agentB.waitForState('VI_1', 'MASTER', MASTER_DOWN_INTERVAL_MS + 3000);
+    const agentA = await startAgent(lab, a, config(150, 'nopreempt'), 'a');
+    await agentA.waitForState('VI_1', 'BACKUP');
+    // Longer than a's Master_Down_Interval (3 s + 105 ms): a would have preempted by now without nopreempt.
+    const until = Date.now() + 3000 + 1500;
+    while (Date.now() < until) {
+      assert.equal((await agentA.instance('VI_1')).state, 'BACKUP');
+      assert.equal((await agentB.instance('VI_1')).state, 'MASTER');
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    assert.ok(((await agentA.instance('VI_1')).counters.advertsReceived as number) >= 3);
+    await assertSoleMaster(
+      [
+        { agent: agentA, ns: a },
+        { agent: agentB, ns: b },
+      ],
+      lab,
+      agentB,
+    );
+  });
+});
+
+test('stall: a backup stopped (SIGSTOP) past Master_Down_Interval while the master advertises stays BACKUP', async () => {
+  requireRoot();
+  await withLab(async (lab) => {
+    const { a, b } = await pair(lab);
+    const agentA = await startAgent(lab, a, config(150), 'a');
+    const agentB = await startAgent(lab, b, config(100), 'b');
+    await agentA.waitForState('VI_1', 'MASTER');
+    await agentB.waitForState('VI_1', 'BACKUP');
+    const before = await agentB.instance('VI_1');
+    // Stopped for more than 3 x advert_int and more than Master_Down_Interval, so its timer is surely due.
+    agentB.signal('SIGSTOP');
+    await new Promise((resolve) => setTimeout(resolve, MASTER_DOWN_INTERVAL_MS + 900));
+    agentB.signal('SIGCONT');
+    // Let it run a few advert intervals after waking.
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    const after = await agentB.instance('VI_1');
+    assert.equal(after.state, 'BACKUP', `b stayed BACKUP (${agentB.describe()})`);
+    assert.equal(after.counters.transitions, before.counters.transitions, 'no transition at all');
+    assert.ok((after.counters.staleTimerExpiries as number) >= 1, 'the late expiry was seen and dropped');
+    assert.equal((await agentA.instance('VI_1')).state, 'MASTER');
+    assert.equal(await hasVip(lab, b), false);
+  });
+});
+
+test('a flood of malformed packets changes no state and kills nothing', async () => {
+  requireRoot();
+  await withLab(async (lab) => {
+    const { a, b, client } = await pair(lab);
+    const agentA = await startAgent(lab, a, config(150), 'a');
+    const agentB = await startAgent(lab, b, config(100), 'b');
+    await agentA.waitForState('VI_1', 'MASTER');
+    await agentB.waitForState('VI_1', 'BACKUP');
+    const before = { a: await agentA.instance('VI_1'), b: await agentB.instance('VI_1') };
+    for (const [destination, seed] of [
+      ['224.0.0.18', '7'],
+      ['192.0.2.2', '8'],
+    ] as const) {
+      const { stdout } = await lab.exec(
+        client,
+        lab.nodeArgv('test/daemon/fixtures/flood.ts', 'eth0', destination, '3000', seed),
+        {
+          timeoutMs: 60_000,
+        },
+      );
+      assert.equal(stdout.trim(), '3020');
+    }
+    const after = { a: await agentA.instance('VI_1'), b: await agentB.instance('VI_1') };
+    assert.equal(after.a.state, 'MASTER');
+    assert.equal(after.b.state, 'BACKUP');
+    assert.equal(after.a.counters.transitions, before.a.counters.transitions);
+    assert.equal(after.b.counters.transitions, before.b.counters.transitions);
+    assert.equal(agentA.child.exitCode, null, 'a is alive');
+    assert.equal(agentB.child.exitCode, null, 'b is alive');
+    const discarded = after.b.counters.discarded as Record<string, number>;
+    for (const reason of ['truncated', 'bad-checksum', 'bad-version', 'count-mismatch', 'bad-ttl']) {
+      assert.ok((discarded[reason] ?? 0) > 0, `b counted '${reason}': ${JSON.stringify(discarded)}`);
+    }
+    // Rate-limited logging: thousands of discards, a handful of log lines.
+    const discardLines = agentB.logs.filter((line) => line.msg === 'advert discarded').length;
+    assert.ok(discardLines > 0 && discardLines <= 20, `${discardLines} discard log lines`);
+  });
+});
