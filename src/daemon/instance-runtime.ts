@@ -7,8 +7,13 @@ import type { Logger as PinoLogger } from 'pino';
 import { GarpScheduler, GarpSender, type PacketSocket } from '../actions/garp.js';
 import type { AddressInfo, LinkInfo, RtNetlink } from '../actions/netlink.js';
 import { HookQueue, type HookState } from '../actions/notify.js';
-import { type VipConfig, VipManager, type VirtualRouteConfig } from '../actions/vip.js';
-import type { VirtualAddress, VirtualRoute, VrrpInstanceConfig } from '../config/schema.js';
+import {
+  type VipConfig,
+  VipManager,
+  type VirtualRouteConfig,
+  type VirtualRuleConfig,
+} from '../actions/vip.js';
+import type { VirtualAddress, VirtualRoute, VirtualRule, VrrpInstanceConfig } from '../config/schema.js';
 import { TandemError } from '../errors.js';
 import { canonicalAddress, isIPv6LinkLocal } from '../vrrp/address.js';
 import type { InstanceParameters, VrrpState } from '../vrrp/fsm.js';
@@ -72,6 +77,12 @@ function toVipConfig(vip: VirtualAddress): VipConfig {
 
 /** keepalived's `virtual_routes` entry as the VIP manager takes it; a CIDR or `default` destination. */
 function toRouteConfig(route: VirtualRoute): VirtualRouteConfig {
+  if (route.options.length > 0 || (route.via?.length ?? 0) > 1) {
+    throw new TandemError(
+      'TANDEM_EROUTE',
+      `route '${route.raw}': multipath and extra route options are not supported yet`,
+    );
+  }
   const [address, prefix] =
     route.destination === 'default'
       ? [route.family === 4 ? '0.0.0.0' : '::', '0']
@@ -92,6 +103,45 @@ function toRouteConfig(route: VirtualRoute): VirtualRouteConfig {
     ...(table !== undefined ? { table } : {}),
     ...(route.metric !== undefined ? { metric: route.metric } : {}),
     ...(route.scope !== undefined ? { scope: route.scope } : {}),
+  };
+}
+
+function numericTable(table: string | undefined, what: string): number | undefined {
+  if (table === undefined) return undefined;
+  const number = Number(table);
+  if (!Number.isInteger(number) || number < 0) {
+    throw new TandemError('TANDEM_EROUTE', `${what}: only numeric tables are supported, found ${table}`);
+  }
+  return number;
+}
+
+function prefixOf(text: string | undefined, family: 4 | 6) {
+  if (text === undefined) return undefined;
+  const [address, prefix] = text === 'all' ? [family === 4 ? '0.0.0.0' : '::', '0'] : text.split('/');
+  return {
+    address: address as string,
+    prefixLength: prefix !== undefined ? Number(prefix) : family === 4 ? 32 : 128,
+  };
+}
+
+/** keepalived's `virtual_rules` entry as the VIP manager takes it (from/to prefixes, table, preference). */
+function toRuleConfig(rule: VirtualRule): VirtualRuleConfig {
+  // Never ignore part of a rule silently: what the VIP manager cannot express stops the start, with the entry.
+  if ((rule.action !== undefined && rule.action !== 'table') || rule.options.length > 0) {
+    throw new TandemError(
+      'TANDEM_EROUTE',
+      `rule '${rule.raw}': only from/to/table/preference are supported yet`,
+    );
+  }
+  const from = prefixOf(rule.from, rule.family);
+  const to = prefixOf(rule.to, rule.family);
+  const table = numericTable(rule.table, `rule '${rule.raw}'`);
+  return {
+    family: rule.family,
+    ...(from ? { from } : {}),
+    ...(to ? { to } : {}),
+    ...(table !== undefined ? { table } : {}),
+    ...(rule.preference !== undefined ? { priority: rule.preference } : {}),
   };
 }
 
@@ -173,6 +223,7 @@ export class InstanceRuntime {
       interface: link.name,
       vips: allVips.map(toVipConfig),
       routes: config.routes.map(toRouteConfig),
+      rules: config.rules.map(toRuleConfig),
       logger: log,
     });
     const sender = new GarpSender({
@@ -325,10 +376,10 @@ export class InstanceRuntime {
     }
   }
 
-  /** VIPs a crashed earlier run left on the interface go before the first election (they would answer ARP). */
+  /** VIPs a crashed earlier run left on the interface go before the first election (they would answer ARP);
+   * the VIP manager logs each one it removes. */
   async removeStale(): Promise<void> {
-    const result = await this.vips.removeStale();
-    if (result.applied > 0) this.log.warn({ removed: result.applied }, 'removed VIPs left by an earlier run');
+    await this.vips.removeStale();
   }
 
   start(): void {
