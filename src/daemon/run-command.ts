@@ -8,6 +8,7 @@ import type { CommandModule } from 'yargs';
 import { formatDiagnostic } from '../config/diagnostics.js';
 import { loadConfig } from '../config/loader.js';
 import { Agent } from './agent.js';
+import { notYetEnforced } from './not-yet-enforced.js';
 
 interface RunArguments {
   file: string;
@@ -50,6 +51,12 @@ export const runCommand: CommandModule<object, RunArguments> = {
     });
     for (const diagnostic of result.diagnostics) process.stderr.write(formatDiagnostic(diagnostic) + '\n');
     if (!result.config) {
+      process.exitCode = 1;
+      return;
+    }
+    const gaps = notYetEnforced(result.config, argv.lenient, argv.file);
+    for (const diagnostic of gaps) process.stderr.write(formatDiagnostic(diagnostic) + '\n');
+    if (gaps.some((diagnostic) => diagnostic.severity === 'error')) {
       process.exitCode = 1;
       return;
     }

@@ -1,0 +1,44 @@
+/**
+ * Configuration the loader accepts but the agent does not act on yet (tracking, sync groups, FIFOs, LVS sync
+ * daemon, VMAC, script users). Running with it would be a silent misconfiguration: a `track_script` that
+ * never lowers the priority is worse than an error. `tandem run` refuses such a configuration, naming each
+ * place; `--lenient` runs anyway with a warning for each.
+ */
+import type { Diagnostic, Position } from '../config/diagnostics.js';
+import type { TandemConfig } from '../config/schema.js';
+
+export const NOT_YET_ENFORCED_CODE = 'TANDEM_ECONFIG_NOT_ENFORCED';
+
+export function notYetEnforced(config: TandemConfig, lenient: boolean, file: string): Diagnostic[] {
+  const found: { at: Position; what: string }[] = [];
+  const top: Position = { file, line: 1, column: 1 };
+  for (const instance of config.instances) {
+    const at = instance.source;
+    const where = `vrrp_instance ${instance.name}`;
+    const tracks = [
+      ['track_interface', instance.trackInterfaces],
+      ['track_script', instance.trackScripts],
+      ['track_file', instance.trackFiles],
+      ['track_process', instance.trackProcesses],
+    ] as const;
+    for (const [keyword, list] of tracks) {
+      if (list.length > 0) found.push({ at, what: `${keyword} of ${where}` });
+    }
+    if (instance.useVmac) found.push({ at, what: `use_vmac of ${where}` });
+  }
+  for (const group of config.syncGroups)
+    found.push({ at: group.source, what: `vrrp_sync_group ${group.name}` });
+  const { global } = config;
+  if (global.notifyFifo) found.push({ at: top, what: 'notify_fifo' });
+  if (global.vrrpNotifyFifo) found.push({ at: top, what: 'vrrp_notify_fifo' });
+  if (global.lvsSyncDaemon) found.push({ at: top, what: 'lvs_sync_daemon' });
+  if (global.scriptUser) found.push({ at: top, what: 'script_user (notify scripts would run as root)' });
+  return found.map(({ at, what }) => ({
+    ...at,
+    severity: lenient ? 'warning' : 'error',
+    code: NOT_YET_ENFORCED_CODE as Diagnostic['code'],
+    message: `${what} is accepted by the configuration but not enforced by this version of the agent${
+      lenient ? '; running without it' : '; refusing to run (use --lenient to run without it)'
+    }`,
+  }));
+}
