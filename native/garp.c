@@ -1,5 +1,5 @@
 /*
- * tandem's one native addon: send a complete, prebuilt link-layer frame through an AF_PACKET socket.
+ * tandem's native addon, part one: send a complete, prebuilt link-layer frame through an AF_PACKET socket.
  *
  * Gratuitous ARP and unsolicited IPv6 Neighbour Advertisements need a frame whose Ethernet and ARP/IPv6
  * headers we choose ourselves (sender = target = VIP, hop limit 255), which no Node.js socket can send.
@@ -23,33 +23,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "common.h"
+
 /* Ethernet header: destination MAC, source MAC, EtherType. */
 #define FRAME_HEADER_LENGTH 14
-
-static napi_value throw_errno(napi_env env, const char *syscall, int err) {
-  char message[160];
-  napi_value error, code, text, value;
-  snprintf(message, sizeof(message), "%s failed: %s (errno %d)", syscall, strerror(err), err);
-  napi_create_string_utf8(env, "TANDEM_EPACKET", NAPI_AUTO_LENGTH, &code);
-  napi_create_string_utf8(env, message, NAPI_AUTO_LENGTH, &text);
-  napi_create_error(env, code, text, &error);
-  napi_create_int32(env, err, &value);
-  napi_set_named_property(env, error, "errno", value);
-  napi_create_string_utf8(env, syscall, NAPI_AUTO_LENGTH, &value);
-  napi_set_named_property(env, error, "syscall", value);
-  napi_throw(env, error);
-  return NULL;
-}
-
-static int read_int_argument(napi_env env, napi_value value, const char *name, int32_t *out) {
-  if (napi_get_value_int32(env, value, out) != napi_ok) {
-    char message[96];
-    snprintf(message, sizeof(message), "%s must be a number", name);
-    napi_throw_type_error(env, "TANDEM_EPACKET", message);
-    return 0;
-  }
-  return 1;
-}
 
 static napi_value open_packet_socket(napi_env env, napi_callback_info info) {
   napi_value result;
@@ -122,6 +99,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"close", NULL, close_socket, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   napi_define_properties(env, exports, sizeof(properties) / sizeof(properties[0]), properties);
+  register_ipv6_vrrp(env, exports);
   return exports;
 }
 

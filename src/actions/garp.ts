@@ -11,10 +11,10 @@
  * Frames are sent by the agent itself through the addon, never by spawning `arping` (DESIGN.md).
  */
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { TandemError } from '../errors.js';
 import { internetChecksum } from '../vrrp/checksum.js';
 import type { Clock } from '../vrrp/instance.js';
+import { NativeAddonError as PacketSocketError, loadAddon } from '../native.js';
 import { parseIp, parseMac } from './inet.js';
 
 const ETHERNET_HEADER_LENGTH = 14;
@@ -160,35 +160,7 @@ export interface PacketSocket {
   close(): void;
 }
 
-interface PacketAddon {
-  openPacketSocket(): number;
-  sendFrame(fd: number, ifindex: number, frame: Buffer): number;
-  close(fd: number): void;
-}
-
-export class PacketSocketError extends TandemError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super('TANDEM_EPACKET', message, options);
-  }
-}
-
-let addon: PacketAddon | undefined;
-
-function loadAddon(): PacketAddon {
-  if (addon !== undefined) return addon;
-  // Same relative path from src/actions (tsx) and dist/actions (built): both sit two levels below the root.
-  const path = '../../build/Release/tandem_packet.node';
-  try {
-    addon = createRequire(import.meta.url)(path) as PacketAddon;
-  } catch (error) {
-    throw new PacketSocketError(
-      `expected the native addon at ${new URL(path, import.meta.url).pathname} (built by npm ci / node-gyp), ` +
-        `but it could not be loaded: ${(error as Error).message}`,
-      { cause: error },
-    );
-  }
-  return addon;
-}
+export { NativeAddonError as PacketSocketError } from '../native.js';
 
 /** Opens an AF_PACKET socket through the native addon (needs CAP_NET_RAW). */
 export function openPacketSocket(): PacketSocket {
