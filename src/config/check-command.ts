@@ -4,13 +4,11 @@
  * on stdout, and exit 0 when it is valid, 1 when not.
  */
 import type { CommandModule } from 'yargs';
+import { configOptions, loadOptionsOf, type ConfigArguments } from './cli-options.js';
 import { formatDiagnostic } from './diagnostics.js';
 import { loadConfig, type LoadOptions } from './loader.js';
 
-interface CheckArguments {
-  file: string;
-  lenient: boolean;
-  'config-id'?: string;
+interface CheckArguments extends ConfigArguments {
   print?: string;
 }
 
@@ -33,31 +31,13 @@ export const checkCommand: CommandModule<object, CheckArguments> = {
   command: 'check',
   describe: 'check a keepalived.conf-syntax configuration and report every problem',
   builder: (yargs) =>
-    yargs
-      .option('file', {
-        alias: 'f',
-        type: 'string',
-        demandOption: true,
-        describe: 'configuration file',
-      })
-      .option('lenient', {
-        type: 'boolean',
-        default: false,
-        describe: 'report keepalived keywords tandem does not implement as warnings, not errors',
-      })
-      .option('config-id', {
-        alias: 'i',
-        type: 'string',
-        describe: "select '@ID' lines (keepalived's -i); default: the host name up to the first dot",
-      })
-      .option('print', {
-        type: 'string',
-        choices: ['json'],
-        describe: 'print the normalized configuration (defaults filled in)',
-      }) as never,
+    configOptions(yargs).option('print', {
+      type: 'string',
+      choices: ['json'],
+      describe: 'print the normalized configuration (defaults filled in)',
+    }) as never,
   handler: (argv) => {
-    const options: LoadOptions & { print?: 'json' } = { lenient: argv.lenient };
-    if (argv['config-id'] !== undefined) options.configId = argv['config-id'];
+    const options: LoadOptions & { print?: 'json' } = loadOptionsOf(argv);
     if (argv.print === 'json') options.print = 'json';
     const output = runCheck(argv.file, options);
     process.stdout.write(output.stdout);

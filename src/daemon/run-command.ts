@@ -5,15 +5,13 @@
  */
 import pino from 'pino';
 import type { CommandModule } from 'yargs';
+import { configOptions, loadOptionsOf, type ConfigArguments } from '../config/cli-options.js';
 import { formatDiagnostic } from '../config/diagnostics.js';
 import { loadConfig } from '../config/loader.js';
 import { Agent } from './agent.js';
 import { notYetEnforced } from './not-yet-enforced.js';
 
-interface RunArguments {
-  file: string;
-  lenient: boolean;
-  'config-id'?: string;
+interface RunArguments extends ConfigArguments {
   'runtime-dir'?: string;
   'log-level': string;
 }
@@ -22,19 +20,7 @@ export const runCommand: CommandModule<object, RunArguments> = {
   command: 'run',
   describe: 'run the agent in the foreground',
   builder: (yargs) =>
-    yargs
-      .option('file', {
-        alias: 'f',
-        type: 'string',
-        demandOption: true,
-        describe: 'keepalived.conf-syntax file',
-      })
-      .option('lenient', {
-        type: 'boolean',
-        default: false,
-        describe: 'unsupported keepalived keywords warn',
-      })
-      .option('config-id', { alias: 'i', type: 'string', describe: 'select @ID lines (keepalived -i)' })
+    configOptions(yargs)
       .option('runtime-dir', {
         type: 'string',
         describe: 'private runtime directory (control socket inside)',
@@ -45,10 +31,7 @@ export const runCommand: CommandModule<object, RunArguments> = {
         choices: ['trace', 'debug', 'info', 'warn', 'error', 'fatal'],
       }),
   handler: async (argv) => {
-    const result = loadConfig(argv.file, {
-      lenient: argv.lenient,
-      ...(argv['config-id'] !== undefined ? { configId: argv['config-id'] } : {}),
-    });
+    const result = loadConfig(argv.file, loadOptionsOf(argv));
     for (const diagnostic of result.diagnostics) process.stderr.write(formatDiagnostic(diagnostic) + '\n');
     if (!result.config) {
       process.exitCode = 1;
