@@ -4,7 +4,7 @@
  * and sync group members, unique VRIDs per interface and family, unicast peers that are not the source.
  */
 import { DiagnosticCodes, type DiagnosticSink, type Position } from './diagnostics.js';
-import type { ConfigDraft, InstanceDraft, SyncGroupDraft, TrackDraft } from './drafts.js';
+import type { ConfigDraft, InstanceDraft, SyncGroupDraft, TrackDraft, TrackListsDraft } from './drafts.js';
 import {
   DEFAULT_ADVERT_CENTISECONDS,
   DEFAULT_CONTROL_SOCKET,
@@ -45,6 +45,7 @@ import type {
   TandemConfig,
   Track,
   TrackFileConfig,
+  TrackLists,
   TrackProcessConfig,
   VrrpInstanceConfig,
   VrrpScriptConfig,
@@ -255,6 +256,26 @@ function closestName(word: string, names: Iterable<string>): string | undefined 
 
 function interfaceTracks(tracks: TrackDraft[]): Track[] {
   return tracks.map((t) => ({ name: t.name, weight: t.weight ?? 0, reverse: t.reverse ?? false }));
+}
+
+/** The four track lists of an instance or a sync group; `complete` is false when a name did not resolve. */
+function resolveTrackLists(
+  d: TrackListsDraft,
+  references: References,
+  owner: string,
+  sink: DiagnosticSink,
+): { lists: TrackLists; complete: boolean } {
+  const lists: TrackLists = {
+    trackInterfaces: interfaceTracks(d.trackInterfaces),
+    trackScripts: resolveTracks(d.trackScripts, 'track_script', references.scripts, owner, sink),
+    trackFiles: resolveTracks(d.trackFiles, 'track_file', references.files, owner, sink),
+    trackProcesses: resolveTracks(d.trackProcesses, 'track_process', references.processes, owner, sink),
+  };
+  const complete =
+    lists.trackScripts.length === d.trackScripts.length &&
+    lists.trackFiles.length === d.trackFiles.length &&
+    lists.trackProcesses.length === d.trackProcesses.length;
+  return { lists, complete };
 }
 
 function buildInstance(
@@ -476,15 +497,8 @@ function buildInstance(
       );
   }
 
-  const trackScripts = resolveTracks(d.trackScripts, 'track_script', references.scripts, label, sink);
-  const trackFiles = resolveTracks(d.trackFiles, 'track_file', references.files, label, sink);
-  const trackProcesses = resolveTracks(d.trackProcesses, 'track_process', references.processes, label, sink);
-  if (
-    trackScripts.length !== d.trackScripts.length ||
-    trackFiles.length !== d.trackFiles.length ||
-    trackProcesses.length !== d.trackProcesses.length
-  )
-    ok = false;
+  const tracks = resolveTrackLists(d, references, label, sink);
+  if (!tracks.complete) ok = false;
 
   if (!ok || d.vrid === undefined) return undefined;
   const garp: GarpConfig = {
@@ -512,10 +526,7 @@ function buildInstance(
     excludedVips: uniqueVips(d.excludedVips),
     routes: d.routes,
     rules: d.rules,
-    trackInterfaces: interfaceTracks(d.trackInterfaces),
-    trackScripts,
-    trackFiles,
-    trackProcesses,
+    ...tracks.lists,
     unicastPeers: d.unicastPeers.map(({ address, minTtl, maxTtl }) => ({
       address,
       ...(minTtl === undefined ? {} : { minTtl }),
@@ -646,15 +657,7 @@ function buildSyncGroups(
       memberOf.set(member.name, g.name);
       members.push(member.name);
     }
-    const trackScripts = resolveTracks(g.trackScripts, 'track_script', references.scripts, label, sink);
-    const trackFiles = resolveTracks(g.trackFiles, 'track_file', references.files, label, sink);
-    const trackProcesses = resolveTracks(
-      g.trackProcesses,
-      'track_process',
-      references.processes,
-      label,
-      sink,
-    );
+    const tracks = resolveTrackLists(g, references, label, sink).lists;
     if (g.members.length === 0 && g.bareNames.length === 0) {
       sink.warning(
         g.at,
@@ -675,10 +678,7 @@ function buildSyncGroups(
       name: g.name,
       source: g.at,
       members,
-      trackInterfaces: interfaceTracks(g.trackInterfaces),
-      trackScripts,
-      trackFiles,
-      trackProcesses,
+      ...tracks,
       notify: g.notify,
       smtpAlert: g.smtpAlert ?? false,
       trackingWeight: g.trackingWeight,

@@ -16,6 +16,8 @@ import type {
   VirtualRule,
   VrrpVersion,
   Family,
+  NotifyConfig,
+  SmtpConfig,
   TrackProcessConfig,
 } from './schema.js';
 
@@ -37,12 +39,14 @@ export interface PeerDraft extends UnicastPeer {
   at: Position;
 }
 
-export interface NotifyDraft {
-  master?: Command;
-  backup?: Command;
-  fault?: Command;
-  stop?: Command;
-  any?: Command;
+export type NotifyDraft = NotifyConfig;
+
+/** The track_* blocks of an instance or a sync group, as written. */
+export interface TrackListsDraft {
+  trackInterfaces: TrackDraft[];
+  trackScripts: TrackDraft[];
+  trackFiles: TrackDraft[];
+  trackProcesses: TrackDraft[];
 }
 
 export interface GlobalDraft {
@@ -68,15 +72,7 @@ export interface GlobalDraft {
   higherPrioSendAdvert?: boolean;
   skipCheckAdvAddr?: boolean;
   checkUnicastSrc?: boolean;
-  smtp: {
-    notificationEmail: string[];
-    notificationEmailFrom?: string;
-    server?: string;
-    port?: number;
-    helo?: string;
-    connectTimeoutSeconds?: number;
-    alert?: boolean;
-  };
+  smtp: Omit<SmtpConfig, 'alert'> & { alert?: boolean };
   notifyTimeoutSeconds?: number;
   runtimeDir?: string;
   controlSocket?: string;
@@ -119,7 +115,7 @@ export interface TrackProcessDraft {
   fullCommand: boolean;
 }
 
-export interface InstanceDraft {
+export interface InstanceDraft extends TrackListsDraft {
   name: string;
   at: Position;
   /** Where each keyword was given, by keyword name, for messages about its value. */
@@ -137,10 +133,6 @@ export interface InstanceDraft {
   excludedVips: VirtualAddress[];
   routes: VirtualRoute[];
   rules: VirtualRule[];
-  trackInterfaces: TrackDraft[];
-  trackScripts: TrackDraft[];
-  trackFiles: TrackDraft[];
-  trackProcesses: TrackDraft[];
   unicastSrcIp?: AddressDraft;
   unicastPeers: PeerDraft[];
   unicastTtl?: number;
@@ -160,16 +152,12 @@ export interface InstanceDraft {
   smtpAlert?: boolean;
 }
 
-export interface SyncGroupDraft {
+export interface SyncGroupDraft extends TrackListsDraft {
   name: string;
   at: Position;
   members: { name: string; at: Position }[];
   /** Names written directly in the block, outside `group { }`: keepalived ignores them. */
   bareNames: { name: string; at: Position }[];
-  trackInterfaces: TrackDraft[];
-  trackScripts: TrackDraft[];
-  trackFiles: TrackDraft[];
-  trackProcesses: TrackDraft[];
   notify: NotifyDraft;
   smtpAlert?: boolean;
   trackingWeight: boolean;

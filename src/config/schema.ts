@@ -54,6 +54,17 @@ export interface LvsSyncDaemonConfig {
   group?: string;
 }
 
+/** SMTP settings are parsed for compatibility; tandem sends no mail. */
+export interface SmtpConfig {
+  notificationEmail: string[];
+  notificationEmailFrom?: string;
+  server?: string;
+  port?: number;
+  helo?: string;
+  connectTimeoutSeconds?: number;
+  alert: boolean;
+}
+
 export interface GlobalConfig {
   /** Undefined: the host name at run time (keepalived's default). */
   routerId?: string;
@@ -74,16 +85,7 @@ export interface GlobalConfig {
   higherPrioSendAdvert: boolean;
   skipCheckAdvAddr: boolean;
   checkUnicastSrc: boolean;
-  /** SMTP settings are parsed for compatibility; tandem sends no mail. */
-  smtp: {
-    notificationEmail: string[];
-    notificationEmailFrom?: string;
-    server?: string;
-    port?: number;
-    helo?: string;
-    connectTimeoutSeconds?: number;
-    alert: boolean;
-  };
+  smtp: SmtpConfig;
   /** tandem's own settings. */
   notifyTimeoutSeconds: number;
   runtimeDir: string;
@@ -178,6 +180,14 @@ export interface Track {
   reverse: boolean;
 }
 
+/** What an instance or a sync group follows: track_interface, track_script, track_file, track_process. */
+export interface TrackLists {
+  trackInterfaces: Track[];
+  trackScripts: Track[];
+  trackFiles: Track[];
+  trackProcesses: Track[];
+}
+
 export interface UnicastPeer {
   address: string;
   minTtl?: number;
@@ -195,7 +205,7 @@ export interface NotifyConfig {
   any?: Command;
 }
 
-export interface VrrpInstanceConfig {
+export interface VrrpInstanceConfig extends TrackLists {
   name: string;
   source: Position;
   /** The initial state hint; RFC 5798 §6.4.1 still decides (priority 255 goes MASTER at once). */
@@ -216,10 +226,6 @@ export interface VrrpInstanceConfig {
   excludedVips: VirtualAddress[];
   routes: VirtualRoute[];
   rules: VirtualRule[];
-  trackInterfaces: Track[];
-  trackScripts: Track[];
-  trackFiles: Track[];
-  trackProcesses: Track[];
   unicastSrcIp?: string;
   unicastPeers: UnicastPeer[];
   unicastTtl?: number;
@@ -241,14 +247,10 @@ export interface VrrpInstanceConfig {
   syncGroup?: string;
 }
 
-export interface SyncGroupConfig {
+export interface SyncGroupConfig extends TrackLists {
   name: string;
   source: Position;
   members: string[];
-  trackInterfaces: Track[];
-  trackScripts: Track[];
-  trackFiles: Track[];
-  trackProcesses: Track[];
   notify: NotifyConfig;
   smtpAlert: boolean;
   /** keepalived's sync_group_tracking_weight: keep members' own tracking weights. */
