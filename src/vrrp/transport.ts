@@ -4,13 +4,19 @@
  * (RFC 5798 §5.1.1.3, §5.1.2.3). Instances register by VRID; a received packet is handed to the instance whose
  * VRID it carries, together with what the IP layer told (source, destination, TTL).
  *
- * IPv4 uses IP_HDRINCL so that tandem writes the header itself: the source (primary address, `mcast_src_ip` or
- * `unicast_src_ip`), TTL 255 and TOS 0xc0 (internetwork control, as keepalived sends) do not depend on routing.
- * Received IPv4 packets carry their header, so the TTL check is explicit. IPv6 lets the kernel compute and
- * verify the checksum (IPV6_CHECKSUM, RFC 3542 §3.1) and enforces the hop limit with IPV6_MINHOPCOUNT.
+ * Both families write the IP header themselves (IP_HDRINCL, IPV6_HDRINCL), so that the source (primary address,
+ * the interface's own link-local address for IPv6, `mcast_src_ip` or `unicast_src_ip`), TTL / hop limit 255 and
+ * TOS / traffic class 0xc0 (internetwork control, as keepalived sends) do not depend on routing or on the kernel's
+ * source address selection. That matters for IPv6: once a link-local VIP (RFC 5798 §5.2.9 puts one first) is on
+ * the interface, the kernel picks it as the source of ff02::12 sends, and adverts must come from the router's
+ * own link-local address (RFC 5798 §5.1.2.1), the one the other routers know it by. The IPv6 checksum is
+ * computed here over the pseudo-header of the header actually sent; received IPv6 checksums are verified by the
+ * kernel (IPV6_CHECKSUM, RFC 3542 §3.1). Received IPv4 packets carry their header, so the TTL check is explicit;
+ * IPv6 asks for the hop limit floor with IPV6_MINHOPCOUNT.
  */
 import raw, { type Socket as RawSocket } from 'raw-socket';
 import { type Family, formatIPv4, parseAddress } from './address.js';
+import { addToChecksum, finishChecksum } from './checksum.js';
 import { VRRP_GROUP_IPV4, VRRP_GROUP_IPV6, VRRP_PROTOCOL } from './packet.js';
 import type { ReceivedPacket } from './receive.js';
 import { VRRP_TTL } from './receive.js';
@@ -30,11 +36,15 @@ const IPV6_MULTICAST_HOPS = 18;
 const IPV6_MULTICAST_LOOP = 19;
 const IPV6_ADD_MEMBERSHIP = 20;
 const IPV6_MINHOPCOUNT = 73;
+/** Linux >= 4.5: the IPv6 header comes with the data on send, as IP_HDRINCL does for IPv4. */
+const IPV6_HDRINCL = 36;
 /** Offset of the checksum in a VRRP message (RFC 5798 §5.1), for IPV6_CHECKSUM. */
 const VRRP_CHECKSUM_OFFSET = 6;
 /** RFC 791 TOS 0xc0, "internetwork control": what keepalived sends adverts with. */
 const TOS_INTERNETWORK_CONTROL = 0xc0;
 const IPV4_HEADER_LENGTH = 20;
+/** RFC 8200 §3: the fixed IPv6 header. */
+const IPV6_HEADER_LENGTH = 40;
 /** The largest VRRP message (v2, 255 IPv4 addresses) plus an IPv4 header with options fits in this. */
 const RECEIVE_BUFFER_BYTES = 4096;
 
@@ -83,6 +93,36 @@ function ipv4Header(source: string, destination: string, payloadLength: number):
   return header;
 }
 
+/** RFC 8200 header: traffic class 0xc0, flow label 0, next header VRRP, hop limit 255 (RFC 5798 §5.1.2.3). */
+function ipv6Header(source: string, destination: string, payloadLength: number): Buffer {
+  const header = Buffer.alloc(IPV6_HEADER_LENGTH);
+  header.writeUInt32BE(((6 << 28) | (TOS_INTERNETWORK_CONTROL << 20)) >>> 0, 0);
+  header.writeUInt16BE(payloadLength, 4);
+  header[6] = VRRP_PROTOCOL;
+  header[7] = VRRP_TTL;
+  header.set(addressBytes(source, 6), 8);
+  header.set(addressBytes(destination, 6), 24);
+  return header;
+}
+
+/**
+ * The VRRPv3 message with its checksum over the IPv6 pseudo-header (RFC 5798 §5.2.8, RFC 8200 §8.1) of the
+ * addresses it is really sent with, whatever checksum the caller put in.
+ */
+export function withIPv6Checksum(payload: Uint8Array, source: string, destination: string): Buffer {
+  const message = Buffer.from(payload);
+  if (message.length < VRRP_CHECKSUM_OFFSET + 2) return message;
+  message.writeUInt16BE(0, VRRP_CHECKSUM_OFFSET);
+  const lengthAndProtocol = Buffer.alloc(8);
+  lengthAndProtocol.writeUInt32BE(message.length, 0);
+  lengthAndProtocol[7] = VRRP_PROTOCOL;
+  let sum = addToChecksum(0, addressBytes(source, 6));
+  sum = addToChecksum(sum, addressBytes(destination, 6));
+  sum = addToChecksum(sum, lengthAndProtocol);
+  message.writeUInt16BE(finishChecksum(addToChecksum(sum, message)), VRRP_CHECKSUM_OFFSET);
+  return message;
+}
+
 /** Reads an IPv4 packet as delivered to a raw socket; `undefined` when it is not a well-formed VRRP packet. */
 export function parseIPv4Packet(buffer: Uint8Array): Omit<ReceivedPacket, 'checksumVerified'> | undefined {
   if (buffer.length < IPV4_HEADER_LENGTH || (buffer[0] as number) >> 4 !== 4) return undefined;
@@ -107,6 +147,8 @@ export class VrrpSocket {
   private readonly joinedGroup: boolean;
   readonly counters: SocketCounters = { received: 0, unknownVrid: 0, malformedIp: 0, sendErrors: 0 };
   private closed = false;
+  /** IPv6: whether IPV6_HDRINCL is on (set per send, see `send`). */
+  private ipv6HeaderIncluded = false;
 
   constructor(
     readonly interfaceName: string,
@@ -172,18 +214,33 @@ export class VrrpSocket {
     return [...this.handlers.keys()];
   }
 
-  /** Sends one VRRP message from `source` (IPv4; the kernel picks the link-local source for IPv6). */
+  /**
+   * Sends one VRRP message from `source` with our own IP header. An IPv6 message without a `source` goes out
+   * with the kernel's choice of source and checksum, which may be a link-local VIP: pass the source.
+   */
   send(payload: Uint8Array, destination: string, source: string | undefined): Promise<void> {
     let packet: Buffer;
-    if (this.family === 4) {
-      if (!source)
-        return Promise.reject(new TransportError(`no IPv4 source address on ${this.interfaceName}`));
-      packet = Buffer.concat([ipv4Header(source, destination, payload.length), payload]);
-    } else {
-      packet = Buffer.from(payload);
+    let headerIncluded = true;
+    try {
+      if (this.family === 4) {
+        if (!source) throw new TransportError(`no IPv4 source address on ${this.interfaceName}`);
+        packet = Buffer.concat([ipv4Header(source, destination, payload.length), payload]);
+      } else if (source) {
+        packet = Buffer.concat([
+          ipv6Header(source, destination, payload.length),
+          withIPv6Checksum(payload, source, destination),
+        ]);
+      } else {
+        packet = Buffer.from(payload);
+        headerIncluded = false;
+      }
+    } catch (error) {
+      return Promise.reject(error);
     }
     return new Promise((resolve, reject) => {
-      this.socket.send(packet, 0, packet.length, destination, null, (error: Error | null) => {
+      // raw-socket queues sends; the header mode is set right before this packet's sendto().
+      const beforeSend = this.family === 6 ? () => this.includeIPv6Header(headerIncluded) : null;
+      this.socket.send(packet, 0, packet.length, destination, beforeSend, (error: Error | null) => {
         if (error) {
           this.counters.sendErrors++;
           reject(
@@ -192,6 +249,12 @@ export class VrrpSocket {
         } else resolve();
       });
     });
+  }
+
+  private includeIPv6Header(included: boolean): void {
+    if (this.ipv6HeaderIncluded === included) return;
+    this.setInteger(IPPROTO_IPV6, IPV6_HDRINCL, included ? 1 : 0);
+    this.ipv6HeaderIncluded = included;
   }
 
   close(): void {
