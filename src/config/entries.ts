@@ -506,13 +506,12 @@ export function parseTrack(
   entry: Statement,
   list: string,
   weightMax: number,
-  allowReverse: boolean,
 ): TrackDraft | undefined {
   if (!isLine(ctx, entry, list)) return undefined;
   const track: TrackDraft = { name: entry.keyword.text, at: entry.keyword.at };
   const tokens = entry.args;
   let ok = true;
-  const options = allowReverse ? ['weight', 'reverse', 'noreverse', 'no_reverse'] : ['weight'];
+  const options = ['weight', 'reverse', 'noreverse', 'no_reverse'];
   for (let i = 0; i < tokens.length; i++) {
     const token = tokens[i] as Token;
     if (token.text === 'weight') {
@@ -524,9 +523,8 @@ export function parseTrack(
       i++;
       track.weight = ctx.integer(value, -weightMax, weightMax, `weight of ${entry.keyword.text}`);
       ok &&= track.weight !== undefined;
-    } else if (allowReverse && token.text === 'reverse') track.reverse = true;
-    else if (allowReverse && (token.text === 'noreverse' || token.text === 'no_reverse'))
-      track.reverse = false;
+    } else if (token.text === 'reverse') track.reverse = true;
+    else if (token.text === 'noreverse' || token.text === 'no_reverse') track.reverse = false;
     else {
       unknownOption(ctx, token, list, options);
       return undefined;

@@ -14,8 +14,8 @@ import {
   type NotifyDraft,
   type ScriptDraft,
   type SyncGroupDraft,
-  type TrackDraft,
   type TrackFileDraft,
+  type TrackListsDraft,
   type TrackProcessDraft,
 } from './drafts.js';
 import {
@@ -29,7 +29,7 @@ import {
 } from './entries.js';
 import type { Token } from './lexer.js';
 import type { Statement } from './parser.js';
-import type { GarpConfig, VirtualAddress } from './schema.js';
+import type { Family, GarpConfig, VrrpVersion } from './schema.js';
 import {
   AUTH_PASS_MAX_BYTES,
   GARP_DELAY_MAX_SECONDS,
@@ -98,8 +98,30 @@ function implemented<T>(
   return { name, origin: 'keepalived', support: 'implemented', syntax, description, apply, ...more };
 }
 
-function unsupported<T>(name: string, description: string): KeywordSpec<T> {
-  return { name, origin: 'keepalived', support: 'unsupported', syntax: '', description };
+/** Accepted for compatibility: the value is read (and checked), but tandem does nothing with it. */
+function noEffect<T>(
+  name: string,
+  syntax: string,
+  description: string,
+  apply: KeywordSpec<T>['apply'],
+): KeywordSpec<T> {
+  return { name, origin: 'keepalived', support: 'no-effect', syntax, description, apply };
+}
+
+/** A keepalived keyword tandem does not implement; `what` completes "tandem does not implement ...". */
+function unsupported<T>(name: string, what: string): KeywordSpec<T> {
+  return {
+    name,
+    origin: 'keepalived',
+    support: 'unsupported',
+    syntax: '',
+    description: `not implemented: ${what}`,
+  };
+}
+
+/** Rows of [keyword, what tandem does not implement]. */
+function unsupportedKeywords<T>(rows: readonly (readonly [string, string])[]): KeywordSpec<T>[] {
+  return rows.map(([name, what]) => unsupported<T>(name, what));
 }
 
 function ownKeyword<T>(
@@ -138,6 +160,61 @@ function flagValue(statement: Statement, env: Env): boolean {
   return env.ctx.flag(statement);
 }
 
+type Apply<T> = NonNullable<KeywordSpec<T>['apply']>;
+
+// Handlers that read one value into one field. A wrong value is reported and keeps the earlier one.
+
+function integerInto<K extends string>(key: K, min: number, max: number): Apply<{ [k in K]?: number }> {
+  return (s, t, env) => {
+    t[key] = integerValue(s, env, min, max) ?? t[key];
+  };
+}
+
+function decimalInto<K extends string>(key: K, min: number, max: number): Apply<{ [k in K]?: number }> {
+  return (s, t, env) => {
+    t[key] = decimalValue(s, env, min, max) ?? t[key];
+  };
+}
+
+function stringInto<K extends string>(key: K, usage?: string): Apply<{ [k in K]?: string }> {
+  return (s, t, env) => {
+    t[key] = stringValue(s, env, usage) ?? t[key];
+  };
+}
+
+/** `KEYWORD [<BOOL>]`: on when given bare. */
+function boolInto<K extends string>(key: K): Apply<{ [k in K]?: boolean }> {
+  return (s, t, env) => {
+    t[key] = env.ctx.optionalBool(s) ?? t[key];
+  };
+}
+
+/** `KEYWORD` alone: sets target[key] to `value`. */
+function flagSets<K extends string>(key: K, value: boolean): Apply<{ [k in K]?: boolean }> {
+  return (s, t, env) => {
+    if (flagValue(s, env)) t[key] = value;
+  };
+}
+
+/** `<2|3>`: a VRRP version. */
+function versionInto<K extends string>(key: K): Apply<{ [k in K]?: VrrpVersion }> {
+  return (s, t, env) => {
+    const value = integerValue(s, env, 2, 3);
+    if (value === 2 || value === 3) t[key] = value;
+  };
+}
+
+/** `<username> [groupname]`. */
+function userValue(
+  statement: Statement,
+  env: Env,
+  usage: string,
+): { user: string; group?: string } | undefined {
+  if (!env.ctx.noBlock(statement) || !env.ctx.args(statement, 1, 2, usage)) return undefined;
+  const [user, group] = statement.args as [Token, Token | undefined];
+  return group === undefined ? { user: user.text } : { user: user.text, group: group.text };
+}
+
 /** Runs `each` on every entry of a list block. */
 function eachEntry(statement: Statement, env: Env, each: (entry: Statement) => void): void {
   if (!env.ctx.needBlock(statement)) return;
@@ -148,17 +225,15 @@ function eachEntry(statement: Statement, env: Env, each: (entry: Statement) => v
   for (const entry of statement.block) each(entry);
 }
 
-function trackList(target: TrackDraft[], weightMax: number, allowReverse: boolean) {
-  return (statement: Statement, env: Env): void => {
-    eachEntry(statement, env, (entry) => {
-      const track = parseTrack(
-        env.ctx,
-        entry,
-        `${statement.keyword.text} of ${env.label}`,
-        weightMax,
-        allowReverse,
-      );
-      if (track !== undefined) target.push(track);
+/** A list block whose entries `parse` reads, each onto the list `listOf` picks from the target. */
+function listBlock<T, E>(
+  parse: (ctx: Context, entry: Statement, list: string) => E | undefined,
+  listOf: (target: T) => E[],
+): Apply<T> {
+  return (s, t, env) => {
+    eachEntry(s, env, (entry) => {
+      const item = parse(env.ctx, entry, `${s.keyword.text} of ${env.label}`);
+      if (item !== undefined) listOf(t).push(item);
     });
   };
 }
@@ -180,6 +255,59 @@ function weightWithReverse(
   return weight === undefined ? undefined : { weight, reverse: reverse?.text === 'reverse' };
 }
 
+/** `weight <-max..max> [reverse]` of a vrrp_script, track_file or vrrp_track_process definition. */
+function weightKeyword<T extends { weight?: number; reverse?: boolean }>(
+  max: number,
+  description: string,
+  defaultText: string,
+): KeywordSpec<T> {
+  return implemented<T>(
+    'weight',
+    `<${-max}..${max}> [reverse]`,
+    description,
+    (s, t, env) => {
+      const value = weightWithReverse(s, env, max);
+      if (value !== undefined) [t.weight, t.reverse] = [value.weight, value.reverse];
+    },
+    { default: defaultText },
+  );
+}
+
+/**
+ * The track_interface, track_script, track_file and track_process blocks, which vrrp_instance and
+ * vrrp_sync_group both take; only their descriptions differ.
+ */
+function trackKeywords<T extends TrackListsDraft>(description: {
+  track_interface: string;
+  track_script: string;
+  track_file: string;
+  track_process: string;
+}): KeywordSpec<T>[] {
+  const block = (
+    name: keyof typeof description,
+    entry: string,
+    reverse: string,
+    weightMax: number,
+    key: keyof TrackListsDraft,
+  ): KeywordSpec<T> =>
+    implemented<T>(
+      name,
+      `{ <${entry}> [weight <${-weightMax}..${weightMax}>] [${reverse}] ... }`,
+      description[name],
+      listBlock(
+        (ctx, entry, list) => parseTrack(ctx, entry, list, weightMax),
+        (t) => t[key],
+      ),
+      { repeatable: true },
+    );
+  return [
+    block('track_interface', 'IFNAME', 'reverse', TRACK_WEIGHT_MAX, 'trackInterfaces'),
+    block('track_script', 'SCRIPT', 'reverse|noreverse', TRACK_WEIGHT_MAX, 'trackScripts'),
+    block('track_file', 'TRACK_FILE', 'reverse|noreverse', TRACK_FILE_WEIGHT_MAX, 'trackFiles'),
+    block('track_process', 'TRACK_PROCESS', 'reverse|noreverse', TRACK_FILE_WEIGHT_MAX, 'trackProcesses'),
+  ];
+}
+
 function smtpNoEffect(statement: Statement, env: Env): void {
   if (env.draft.smtpWarned) return;
   env.draft.smtpWarned = true;
@@ -188,6 +316,45 @@ function smtpNoEffect(statement: Statement, env: Env): void {
     DiagnosticCodes.noEffect,
     `'${statement.keyword.text}' is accepted for compatibility, but tandem sends no mail`,
   );
+}
+
+/** A global SMTP setting: read into global_defs' smtp, with the one "tandem sends no mail" warning. */
+function smtpKeyword(
+  name: string,
+  syntax: string,
+  description: string,
+  apply: Apply<GlobalDraft['smtp']>,
+): KeywordSpec<GlobalDraft> {
+  return noEffect<GlobalDraft>(name, syntax, description, (s, g, env) => {
+    smtpNoEffect(s, env);
+    apply(s, g.smtp, env);
+  });
+}
+
+/** smtp_alert of an instance or a sync group: read, and a warning when it asks for mail. */
+function smtpAlertKeyword<T extends { smtpAlert?: boolean }>(): KeywordSpec<T> {
+  return noEffect<T>(
+    'smtp_alert',
+    '[<BOOL>]',
+    'mail on transitions (parsed; tandem sends no mail)',
+    (s, t, env) => {
+      const value = env.ctx.optionalBool(s);
+      if (value !== undefined) t.smtpAlert = value;
+      if (value === true)
+        env.ctx.sink.warning(
+          s.keyword.at,
+          DiagnosticCodes.noEffect,
+          `smtp_alert in ${env.label} is accepted, but tandem sends no mail`,
+        );
+    },
+  );
+}
+
+/** A flag keepalived deprecated and ignores: accepted with a warning that says what to do instead. */
+function deprecatedFlag<T>(name: string, description: string, message: string): KeywordSpec<T> {
+  return noEffect<T>(name, '', description, (s, _t, env) => {
+    if (flagValue(s, env)) env.ctx.sink.warning(s.keyword.at, DiagnosticCodes.deprecated, message);
+  });
 }
 
 function notifyKeywords<T extends { notify: NotifyDraft }>(): KeywordSpec<T>[] {
@@ -209,13 +376,13 @@ function notifyKeywords<T extends { notify: NotifyDraft }>(): KeywordSpec<T>[] {
   ];
 }
 
-function garpKeyword<T>(
+/** A gratuitous ARP setting, in global_defs (vrrp_garp_*) and in vrrp_instance (garp_*). */
+function garpKeyword<T extends { garp: Partial<GarpConfig> }>(
   name: string,
   field: keyof GarpConfig,
   kind: 'delay' | 'repeat',
   description: string,
   defaultText: string,
-  garpOf: (target: T) => Partial<GarpConfig>,
 ): KeywordSpec<T> {
   return implemented<T>(
     name,
@@ -226,13 +393,24 @@ function garpKeyword<T>(
         kind === 'delay'
           ? integerValue(s, env, 0, GARP_DELAY_MAX_SECONDS)
           : integerValue(s, env, 1, GARP_REPEAT_MAX);
-      if (value !== undefined) garpOf(t)[field] = value;
+      if (value !== undefined) t.garp[field] = value;
     },
     { default: defaultText },
   );
 }
 
 // ---- global_defs ----
+
+/** keepalived reads these in global_defs and at the top level alike. */
+const UNSUPPORTED_IN_GLOBAL_DEFS_OR_TOP_LEVEL: readonly (readonly [string, string])[] = [
+  ['net_namespace', 'network namespaces'],
+  ['net_namespace_ipvs', 'network namespaces'],
+  ['namespace_with_ipsets', 'network namespaces'],
+  ['instance', 'named keepalived instances'],
+  ['use_pid_dir', 'pid directories'],
+  ['linkbeat_use_polling', 'link polling'],
+  ['child_wait_time', 'child processes'],
+];
 
 const globalSection: SectionSpec<GlobalDraft> = {
   id: 'global_defs',
@@ -242,9 +420,7 @@ const globalSection: SectionSpec<GlobalDraft> = {
       'router_id',
       '<STRING>',
       'name of this box in notifications and logs',
-      (s, g, env) => {
-        g.routerId = stringValue(s, env) ?? g.routerId;
-      },
+      stringInto('routerId'),
       { default: 'the host name' },
     ),
     implemented(
@@ -252,9 +428,7 @@ const globalSection: SectionSpec<GlobalDraft> = {
       '<username> [groupname]',
       'user (and group) that runs scripts without their own user',
       (s, g, env) => {
-        if (!env.ctx.noBlock(s) || !env.ctx.args(s, 1, 2, 'script_user username [groupname]')) return;
-        const [user, group] = s.args as [Token, Token | undefined];
-        g.scriptUser = group === undefined ? { user: user.text } : { user: user.text, group: group.text };
+        g.scriptUser = userValue(s, env, 'script_user username [groupname]') ?? g.scriptUser;
       },
       { default: 'keepalived_script if that user exists, else root' },
     ),
@@ -262,53 +436,28 @@ const globalSection: SectionSpec<GlobalDraft> = {
       'enable_script_security',
       '',
       'refuse to run scripts as root whose path a non-root user can write',
-      (s, g, env) => {
-        if (flagValue(s, env)) g.enableScriptSecurity = true;
-      },
+      flagSets('enableScriptSecurity', true),
       { default: 'off' },
     ),
     implemented(
       'vrrp_version',
       '<2|3>',
       'VRRP version of instances without `version`',
-      (s, g, env) => {
-        const value = integerValue(s, env, 2, 3);
-        if (value === 2 || value === 3) g.vrrpVersion = value;
-      },
+      versionInto('vrrpVersion'),
       { default: '2 (IPv6 instances always use 3)' },
     ),
     implemented(
       'vrrp_mcast_group4',
       '<IPv4 multicast address>',
       'IPv4 group adverts are sent to',
-      (s, g, env) => {
-        const token = one(s, env, '<IPv4 multicast address>');
-        if (token === undefined) return;
-        const parsed = env.ctx.address(token, 'vrrp_mcast_group4', 4);
-        if (parsed !== undefined && !isMulticast(parsed.address))
-          env.ctx.error(
-            token.at,
-            `vrrp_mcast_group4 must be a multicast address (224.0.0.0/4), found '${token.text}'`,
-          );
-        else if (parsed !== undefined) g.mcastGroup4 = parsed.address;
-      },
+      multicastGroupInto('mcastGroup4', 4, '224.0.0.0/4'),
       { default: '224.0.0.18' },
     ),
     implemented(
       'vrrp_mcast_group6',
       '<IPv6 multicast address>',
       'IPv6 group adverts are sent to',
-      (s, g, env) => {
-        const token = one(s, env, '<IPv6 multicast address>');
-        if (token === undefined) return;
-        const parsed = env.ctx.address(token, 'vrrp_mcast_group6', 6);
-        if (parsed !== undefined && !isMulticast(parsed.address))
-          env.ctx.error(
-            token.at,
-            `vrrp_mcast_group6 must be a multicast address (ff00::/8), found '${token.text}'`,
-          );
-        else if (parsed !== undefined) g.mcastGroup6 = parsed.address;
-      },
+      multicastGroupInto('mcastGroup6', 6, 'ff00::/8'),
       { default: 'ff02::12' },
     ),
     garpKeyword(
@@ -317,7 +466,6 @@ const globalSection: SectionSpec<GlobalDraft> = {
       'delay',
       'delay of the second burst of gratuitous ARPs after becoming MASTER (0: none)',
       '5',
-      (g) => g.garp,
     ),
     garpKeyword(
       'vrrp_garp_master_repeat',
@@ -325,7 +473,6 @@ const globalSection: SectionSpec<GlobalDraft> = {
       'repeat',
       'gratuitous ARPs per burst after becoming MASTER',
       '5',
-      (g) => g.garp,
     ),
     garpKeyword(
       'vrrp_garp_lower_prio_delay',
@@ -333,7 +480,6 @@ const globalSection: SectionSpec<GlobalDraft> = {
       'delay',
       'delay of the second burst after a lower-priority advert while MASTER',
       'vrrp_garp_master_delay',
-      (g) => g.garp,
     ),
     garpKeyword(
       'vrrp_garp_lower_prio_repeat',
@@ -341,7 +487,6 @@ const globalSection: SectionSpec<GlobalDraft> = {
       'repeat',
       'gratuitous ARPs per burst after a lower-priority advert while MASTER',
       'vrrp_garp_master_repeat',
-      (g) => g.garp,
     ),
     garpKeyword(
       'vrrp_garp_master_refresh',
@@ -349,7 +494,6 @@ const globalSection: SectionSpec<GlobalDraft> = {
       'delay',
       'interval of periodic gratuitous ARPs while MASTER (0: none)',
       '0',
-      (g) => g.garp,
     ),
     garpKeyword(
       'vrrp_garp_master_refresh_repeat',
@@ -357,42 +501,33 @@ const globalSection: SectionSpec<GlobalDraft> = {
       'repeat',
       'gratuitous ARPs per periodic refresh',
       '1',
-      (g) => g.garp,
     ),
     implemented(
       'vrrp_garp_interval',
       '<seconds, decimal>',
       'delay between gratuitous ARPs on one interface',
-      (s, g, env) => {
-        g.garpIntervalSeconds = decimalValue(s, env, 0, GARP_DELAY_MAX_SECONDS) ?? g.garpIntervalSeconds;
-      },
+      decimalInto('garpIntervalSeconds', 0, GARP_DELAY_MAX_SECONDS),
       { default: '0' },
     ),
     implemented(
       'vrrp_gna_interval',
       '<seconds, decimal>',
       'delay between unsolicited neighbour adverts on one interface',
-      (s, g, env) => {
-        g.gnaIntervalSeconds = decimalValue(s, env, 0, GARP_DELAY_MAX_SECONDS) ?? g.gnaIntervalSeconds;
-      },
+      decimalInto('gnaIntervalSeconds', 0, GARP_DELAY_MAX_SECONDS),
       { default: '0' },
     ),
     implemented(
       'vrrp_min_garp',
       '[<BOOL>]',
       'one gratuitous ARP per burst and no second burst',
-      (s, g, env) => {
-        g.minGarp = env.ctx.optionalBool(s) ?? g.minGarp;
-      },
+      boolInto('minGarp'),
       { default: 'off' },
     ),
     implemented(
       'vrrp_startup_delay',
       '<seconds, decimal>',
       'delay before instances start after tandem starts',
-      (s, g, env) => {
-        g.startupDelaySeconds = decimalValue(s, env, 0, STARTUP_DELAY_MAX_SECONDS) ?? g.startupDelaySeconds;
-      },
+      decimalInto('startupDelaySeconds', 0, STARTUP_DELAY_MAX_SECONDS),
       { default: '0' },
     ),
     implemented(
@@ -440,167 +575,102 @@ const globalSection: SectionSpec<GlobalDraft> = {
       'vrrp_strict',
       '',
       'strict RFC compliance for every instance (see strict_mode)',
-      (s, g, env) => {
-        if (flagValue(s, env)) g.strict = true;
-      },
+      flagSets('strict', true),
       { default: 'off' },
     ),
     implemented(
       'vrrp_lower_prio_no_advert',
       '[<BOOL>]',
       'do not answer a lower-priority advert with an advert',
-      (s, g, env) => {
-        g.lowerPrioNoAdvert = env.ctx.optionalBool(s) ?? g.lowerPrioNoAdvert;
-      },
+      boolInto('lowerPrioNoAdvert'),
       { default: 'off (on with vrrp_strict)' },
     ),
     implemented(
       'vrrp_higher_prio_send_advert',
       '[<BOOL>]',
       'as MASTER, send one advert before yielding to a higher priority',
-      (s, g, env) => {
-        g.higherPrioSendAdvert = env.ctx.optionalBool(s) ?? g.higherPrioSendAdvert;
-      },
+      boolInto('higherPrioSendAdvert'),
       { default: 'off' },
     ),
     implemented(
       'vrrp_skip_check_adv_addr',
       '[<BOOL>]',
       'skip checking the addresses of adverts from the same master',
-      (s, g, env) => {
-        g.skipCheckAdvAddr = env.ctx.optionalBool(s) ?? g.skipCheckAdvAddr;
-      },
+      boolInto('skipCheckAdvAddr'),
       { default: 'off' },
     ),
     implemented(
       'vrrp_check_unicast_src',
       '',
       'in unicast mode, accept adverts only from configured peers',
-      (s, g, env) => {
-        if (flagValue(s, env)) g.checkUnicastSrc = true;
-      },
+      flagSets('checkUnicastSrc', true),
       { default: 'off' },
     ),
-    {
-      ...implemented<GlobalDraft>(
-        'notification_email',
-        '{ <ADDRESS> ... }',
-        'mail recipients (parsed; tandem sends no mail)',
-        (s, g, env) => {
-          smtpNoEffect(s, env);
-          eachEntry(s, env, (entry) => {
-            if (entry.args.length > 0 || entry.block !== undefined)
-              env.ctx.error(entry.keyword.at, 'notification_email takes one address per line');
-            else g.smtp.notificationEmail.push(entry.keyword.text);
-          });
-        },
-      ),
-      support: 'no-effect',
-    },
-    {
-      ...implemented<GlobalDraft>(
-        'notification_email_from',
-        '<ADDRESS>',
-        'mail sender (parsed; no mail is sent)',
-        (s, g, env) => {
-          smtpNoEffect(s, env);
-          g.smtp.notificationEmailFrom = stringValue(s, env) ?? g.smtp.notificationEmailFrom;
-        },
-      ),
-      support: 'no-effect',
-    },
-    {
-      ...implemented<GlobalDraft>(
-        'smtp_server',
-        '<HOST> [<PORT>]',
-        'SMTP server (parsed; no mail is sent)',
-        (s, g, env) => {
-          smtpNoEffect(s, env);
-          if (!env.ctx.noBlock(s) || !env.ctx.args(s, 1, 2, 'smtp_server HOST [PORT]')) return;
-          const [host, port] = s.args as [Token, Token | undefined];
-          g.smtp.server = host.text;
-          if (port !== undefined) g.smtp.port = env.ctx.integer(port, 1, 65535, 'smtp_server port');
-        },
-      ),
-      support: 'no-effect',
-    },
-    {
-      ...implemented<GlobalDraft>(
-        'smtp_helo_name',
-        '<STRING>',
-        'HELO name (parsed; no mail is sent)',
-        (s, g, env) => {
-          smtpNoEffect(s, env);
-          g.smtp.helo = stringValue(s, env) ?? g.smtp.helo;
-        },
-      ),
-      support: 'no-effect',
-    },
-    {
-      ...implemented<GlobalDraft>(
-        'smtp_connect_timeout',
-        '<seconds>',
-        'SMTP timeout (parsed; no mail is sent)',
-        (s, g, env) => {
-          smtpNoEffect(s, env);
-          g.smtp.connectTimeoutSeconds = integerValue(s, env, 1, 3600) ?? g.smtp.connectTimeoutSeconds;
-        },
-      ),
-      support: 'no-effect',
-    },
-    {
-      ...implemented<GlobalDraft>(
-        'smtp_alert',
-        '[<BOOL>]',
-        'default of smtp_alert (parsed; no mail is sent)',
-        (s, g, env) => {
-          smtpNoEffect(s, env);
-          g.smtp.alert = env.ctx.optionalBool(s) ?? g.smtp.alert;
-        },
-      ),
-      support: 'no-effect',
-    },
-    {
-      ...implemented<GlobalDraft>(
-        'smtp_alert_vrrp',
-        '[<BOOL>]',
-        'default of smtp_alert for VRRP (parsed; no mail is sent)',
-        (s, g, env) => {
-          smtpNoEffect(s, env);
-          g.smtp.alert = env.ctx.optionalBool(s) ?? g.smtp.alert;
-        },
-      ),
-      support: 'no-effect',
-    },
+    smtpKeyword(
+      'notification_email',
+      '{ <ADDRESS> ... }',
+      'mail recipients (parsed; tandem sends no mail)',
+      (s, smtp, env) => {
+        eachEntry(s, env, (entry) => {
+          if (entry.args.length > 0 || entry.block !== undefined)
+            env.ctx.error(entry.keyword.at, 'notification_email takes one address per line');
+          else smtp.notificationEmail.push(entry.keyword.text);
+        });
+      },
+    ),
+    smtpKeyword(
+      'notification_email_from',
+      '<ADDRESS>',
+      'mail sender (parsed; no mail is sent)',
+      stringInto('notificationEmailFrom'),
+    ),
+    smtpKeyword('smtp_server', '<HOST> [<PORT>]', 'SMTP server (parsed; no mail is sent)', (s, smtp, env) => {
+      if (!env.ctx.noBlock(s) || !env.ctx.args(s, 1, 2, 'smtp_server HOST [PORT]')) return;
+      const [host, port] = s.args as [Token, Token | undefined];
+      smtp.server = host.text;
+      if (port !== undefined) smtp.port = env.ctx.integer(port, 1, 65535, 'smtp_server port');
+    }),
+    smtpKeyword('smtp_helo_name', '<STRING>', 'HELO name (parsed; no mail is sent)', stringInto('helo')),
+    smtpKeyword(
+      'smtp_connect_timeout',
+      '<seconds>',
+      'SMTP timeout (parsed; no mail is sent)',
+      integerInto('connectTimeoutSeconds', 1, 3600),
+    ),
+    smtpKeyword(
+      'smtp_alert',
+      '[<BOOL>]',
+      'default of smtp_alert (parsed; no mail is sent)',
+      boolInto('alert'),
+    ),
+    smtpKeyword(
+      'smtp_alert_vrrp',
+      '[<BOOL>]',
+      'default of smtp_alert for VRRP (parsed; no mail is sent)',
+      boolInto('alert'),
+    ),
     ownKeyword(
       'tandem_notify_timeout',
       `<seconds 1-${NOTIFY_TIMEOUT_MAX_SECONDS}>`,
       'time a notify script may run before its process group is killed',
-      (s, g, env) => {
-        g.notifyTimeoutSeconds =
-          integerValue(s, env, 1, NOTIFY_TIMEOUT_MAX_SECONDS) ?? g.notifyTimeoutSeconds;
-      },
+      integerInto('notifyTimeoutSeconds', 1, NOTIFY_TIMEOUT_MAX_SECONDS),
       { default: '30' },
     ),
     ownKeyword(
       'tandem_runtime_dir',
       '<PATH>',
       'private runtime directory (mode 0700)',
-      (s, g, env) => {
-        g.runtimeDir = absolutePath(s, env) ?? g.runtimeDir;
-      },
+      absolutePathInto('runtimeDir'),
       { default: '/run/tandem' },
     ),
     ownKeyword(
       'tandem_control_socket',
       '<PATH>',
       'control socket read by `tandem status` (mode 0600)',
-      (s, g, env) => {
-        g.controlSocket = absolutePath(s, env) ?? g.controlSocket;
-      },
+      absolutePathInto('controlSocket'),
       { default: '/run/tandem/tandem.sock' },
     ),
-    ...[
+    ...unsupportedKeywords<GlobalDraft>([
       ['tmp_config_directory', 'configuration copy directory'],
       ['config_save_dir', 'saving configurations on reload'],
       ['process_names', 'process names'],
@@ -687,14 +757,8 @@ const globalSection: SectionSpec<GlobalDraft> = {
       ['reload_repeat', 'scheduled reloads'],
       ['reload_file', 'reload files'],
       ['data_use_instance', 'data dumps'],
-      ['net_namespace', 'network namespaces'],
-      ['net_namespace_ipvs', 'network namespaces'],
-      ['namespace_with_ipsets', 'network namespaces'],
-      ['instance', 'named keepalived instances'],
-      ['use_pid_dir', 'pid directories'],
-      ['linkbeat_use_polling', 'link polling'],
-      ['child_wait_time', 'child processes'],
-    ].map(([name, what]) => unsupported<GlobalDraft>(name as string, `not implemented: ${what as string}`)),
+      ...UNSUPPORTED_IN_GLOBAL_DEFS_OR_TOP_LEVEL,
+    ]),
   ],
 };
 
@@ -706,14 +770,32 @@ function isMulticast(address: string): boolean {
   return first >= 224 && first <= 239;
 }
 
-function absolutePath(statement: Statement, env: Env): string | undefined {
-  const token = one(statement, env, '<absolute path>');
-  if (token === undefined) return undefined;
-  if (!token.text.startsWith('/')) {
-    env.ctx.error(token.at, `${statement.keyword.text} must be an absolute path, found '${token.text}'`);
-    return undefined;
-  }
-  return token.text;
+function absolutePathInto(key: 'runtimeDir' | 'controlSocket'): Apply<GlobalDraft> {
+  return (s, g, env) => {
+    const token = one(s, env, '<absolute path>');
+    if (token === undefined) return;
+    if (token.text.startsWith('/')) g[key] = token.text;
+    else env.ctx.error(token.at, `${s.keyword.text} must be an absolute path, found '${token.text}'`);
+  };
+}
+
+/** vrrp_mcast_group4/6: an address of that family, which must be multicast (`range`). */
+function multicastGroupInto(
+  key: 'mcastGroup4' | 'mcastGroup6',
+  family: Family,
+  range: string,
+): Apply<GlobalDraft> {
+  return (s, g, env) => {
+    const token = one(s, env, `<IPv${family} multicast address>`);
+    if (token === undefined) return;
+    const parsed = env.ctx.address(token, s.keyword.text, family);
+    if (parsed !== undefined && !isMulticast(parsed.address))
+      env.ctx.error(
+        token.at,
+        `${s.keyword.text} must be a multicast address (${range}), found '${token.text}'`,
+      );
+    else if (parsed !== undefined) g[key] = parsed.address;
+  };
 }
 
 function parseLvsSyncDaemon(s: Statement, g: GlobalDraft, env: Env): void {
@@ -800,46 +882,33 @@ const scriptSection: SectionSpec<ScriptDraft> = {
       'interval',
       `<seconds 1-${SCRIPT_INTERVAL_MAX_SECONDS}>`,
       'seconds between two runs',
-      (s, t, env) => {
-        t.intervalSeconds = integerValue(s, env, 1, SCRIPT_INTERVAL_MAX_SECONDS) ?? t.intervalSeconds;
-      },
+      integerInto('intervalSeconds', 1, SCRIPT_INTERVAL_MAX_SECONDS),
       { default: '1' },
     ),
     implemented(
       'timeout',
       `<seconds 1-${SCRIPT_INTERVAL_MAX_SECONDS}>`,
       'seconds after which a run counts as failed and is killed',
-      (s, t, env) => {
-        t.timeoutSeconds = integerValue(s, env, 1, SCRIPT_INTERVAL_MAX_SECONDS) ?? t.timeoutSeconds;
-      },
+      integerInto('timeoutSeconds', 1, SCRIPT_INTERVAL_MAX_SECONDS),
       { default: 'the interval' },
     ),
-    implemented(
-      'weight',
-      `<${-TRACK_WEIGHT_MAX}..${TRACK_WEIGHT_MAX}> [reverse]`,
+    weightKeyword(
+      TRACK_WEIGHT_MAX,
       'priority change while the script succeeds (>0) or fails (<0); 0: FAULT on failure',
-      (s, t, env) => {
-        const value = weightWithReverse(s, env, TRACK_WEIGHT_MAX);
-        if (value !== undefined) [t.weight, t.reverse] = [value.weight, value.reverse];
-      },
-      { default: '0' },
+      '0',
     ),
     implemented(
       'rise',
       `<1-${SCRIPT_RISE_FALL_MAX}>`,
       'consecutive successes before the check is OK',
-      (s, t, env) => {
-        t.rise = integerValue(s, env, 1, SCRIPT_RISE_FALL_MAX) ?? t.rise;
-      },
+      integerInto('rise', 1, SCRIPT_RISE_FALL_MAX),
       { default: '1' },
     ),
     implemented(
       'fall',
       `<1-${SCRIPT_RISE_FALL_MAX}>`,
       'consecutive failures before the check is KO',
-      (s, t, env) => {
-        t.fall = integerValue(s, env, 1, SCRIPT_RISE_FALL_MAX) ?? t.fall;
-      },
+      integerInto('fall', 1, SCRIPT_RISE_FALL_MAX),
       { default: '1' },
     ),
     implemented(
@@ -847,21 +916,13 @@ const scriptSection: SectionSpec<ScriptDraft> = {
       '<username> [groupname]',
       'user (and group) that runs the script',
       (s, t, env) => {
-        if (!env.ctx.noBlock(s) || !env.ctx.args(s, 1, 2, 'user USERNAME [GROUPNAME]')) return;
-        const [user, group] = s.args as [Token, Token | undefined];
-        t.user = group === undefined ? { user: user.text } : { user: user.text, group: group.text };
+        t.user = userValue(s, env, 'user USERNAME [GROUPNAME]') ?? t.user;
       },
       { default: 'script_user' },
     ),
-    implemented(
-      'init_fail',
-      '',
-      'the check starts as failed instead of OK',
-      (s, t, env) => {
-        if (flagValue(s, env)) t.initFail = true;
-      },
-      { default: 'off' },
-    ),
+    implemented('init_fail', '', 'the check starts as failed instead of OK', flagSets('initFail', true), {
+      default: 'off',
+    }),
   ],
 };
 
@@ -873,19 +934,12 @@ const trackFileSection: SectionSpec<TrackFileDraft> = {
       'file',
       '<PATH>',
       'file holding a number; weight × number is added to the priority',
-      (s, t, env) => {
-        t.file = stringValue(s, env, '<PATH>') ?? t.file;
-      },
+      stringInto('file', '<PATH>'),
     ),
-    implemented(
-      'weight',
-      `<${-TRACK_FILE_DEFINITION_WEIGHT_MAX}..${TRACK_FILE_DEFINITION_WEIGHT_MAX}> [reverse]`,
+    weightKeyword(
+      TRACK_FILE_DEFINITION_WEIGHT_MAX,
       'multiplier of the value read; 0: non-zero value means FAULT',
-      (s, t, env) => {
-        const value = weightWithReverse(s, env, TRACK_FILE_DEFINITION_WEIGHT_MAX);
-        if (value !== undefined) [t.weight, t.reverse] = [value.weight, value.reverse];
-      },
-      { default: '1' },
+      '1',
     ),
     implemented(
       'init_file',
@@ -938,51 +992,33 @@ const trackProcessSection: SectionSpec<TrackProcessDraft> = {
       },
       { default: 'exact' },
     ),
-    implemented(
-      'weight',
-      `<${-TRACK_FILE_WEIGHT_MAX}..${TRACK_FILE_WEIGHT_MAX}> [reverse]`,
-      'priority change with the process running (>0) or not (<0)',
-      (s, t, env) => {
-        const value = weightWithReverse(s, env, TRACK_FILE_WEIGHT_MAX);
-        if (value !== undefined) [t.weight, t.reverse] = [value.weight, value.reverse];
-      },
-      { default: '1' },
-    ),
+    weightKeyword(TRACK_FILE_WEIGHT_MAX, 'priority change with the process running (>0) or not (<0)', '1'),
     implemented(
       'quorum',
       '<0-65535>',
       'minimum number of processes for success',
-      (s, t, env) => {
-        t.quorum = integerValue(s, env, 0, 65535) ?? t.quorum;
-      },
+      integerInto('quorum', 0, 65535),
       { default: '1' },
     ),
     implemented(
       'quorum_max',
       '<0-65535>',
       'maximum number of processes for success',
-      (s, t, env) => {
-        t.quorumMax = integerValue(s, env, 0, 65535) ?? t.quorumMax;
-      },
+      integerInto('quorumMax', 0, 65535),
       { default: 'no maximum' },
     ),
     implemented(
       'fork_delay',
       '<seconds, decimal>',
       'wait after the quorum is gained before counting it up',
-      (s, t, env) => {
-        t.forkDelaySeconds = decimalValue(s, env, 0, SCRIPT_INTERVAL_MAX_SECONDS) ?? t.forkDelaySeconds;
-      },
+      decimalInto('forkDelaySeconds', 0, SCRIPT_INTERVAL_MAX_SECONDS),
       { default: '0' },
     ),
     implemented(
       'terminate_delay',
       '<seconds, decimal>',
       'wait after the quorum is lost before counting it down',
-      (s, t, env) => {
-        t.terminateDelaySeconds =
-          decimalValue(s, env, 0, SCRIPT_INTERVAL_MAX_SECONDS) ?? t.terminateDelaySeconds;
-      },
+      decimalInto('terminateDelaySeconds', 0, SCRIPT_INTERVAL_MAX_SECONDS),
       { default: '0' },
     ),
     implemented('delay', '<seconds, decimal>', 'sets both fork_delay and terminate_delay', (s, t, env) => {
@@ -993,9 +1029,7 @@ const trackProcessSection: SectionSpec<TrackProcessDraft> = {
       'full_command',
       '',
       'match the full command line instead of the process name',
-      (s, t, env) => {
-        if (flagValue(s, env)) t.fullCommand = true;
-      },
+      flagSets('fullCommand', true),
       { default: 'off' },
     ),
   ],
@@ -1048,19 +1082,6 @@ const authenticationSection: SectionSpec<InstanceDraft> = {
   ],
 };
 
-function vipList(key: 'vips' | 'excludedVips') {
-  return (s: Statement, t: InstanceDraft, env: Env): void => {
-    eachEntry(s, env, (entry) => {
-      const vip: VirtualAddress | undefined = parseVirtualAddress(
-        env.ctx,
-        entry,
-        `${s.keyword.text} of ${env.label}`,
-      );
-      if (vip !== undefined) t[key].push(vip);
-    });
-  };
-}
-
 function instanceAddress(key: 'unicastSrcIp' | 'mcastSrcIp' | 'mcastDstIp') {
   return (s: Statement, t: InstanceDraft, env: Env): void => {
     const token = one(s, env, '<IPADDR>');
@@ -1068,22 +1089,6 @@ function instanceAddress(key: 'unicastSrcIp' | 'mcastSrcIp' | 'mcastDstIp') {
     const parsed = env.ctx.address(token, s.keyword.text);
     if (parsed !== undefined) t[key] = { ...parsed, at: token.at };
   };
-}
-
-function boolInto(key: 'lowerPrioNoAdvert' | 'higherPrioSendAdvert' | 'strictMode' | 'skipCheckAdvAddr') {
-  return (s: Statement, t: InstanceDraft, env: Env): void => {
-    t[key] = env.ctx.optionalBool(s) ?? t[key];
-  };
-}
-
-function instanceGarp(
-  name: string,
-  field: keyof GarpConfig,
-  kind: 'delay' | 'repeat',
-  description: string,
-  global: string,
-) {
-  return garpKeyword<InstanceDraft>(name, field, kind, description, global, (t) => t.garp);
 }
 
 const instanceSection: SectionSpec<InstanceDraft> = {
@@ -1110,17 +1115,13 @@ const instanceSection: SectionSpec<InstanceDraft> = {
       'virtual_router_id',
       `<${VRID_MIN}-${VRID_MAX}>`,
       'VRID, unique per interface and address family (RFC 5798 §5.2.3)',
-      (s, t, env) => {
-        t.vrid = integerValue(s, env, VRID_MIN, VRID_MAX) ?? t.vrid;
-      },
+      integerInto('vrid', VRID_MIN, VRID_MAX),
     ),
     implemented(
       'priority',
       `<${PRIORITY_MIN}-${PRIORITY_MAX}>`,
       'election priority; 255 means address owner (RFC 5798 §5.2.4)',
-      (s, t, env) => {
-        t.priority = integerValue(s, env, PRIORITY_MIN, PRIORITY_MAX) ?? t.priority;
-      },
+      integerInto('priority', PRIORITY_MIN, PRIORITY_MAX),
       { default: '100' },
     ),
     implemented(
@@ -1135,40 +1136,27 @@ const instanceSection: SectionSpec<InstanceDraft> = {
       },
       { default: '1' },
     ),
-    implemented(
-      'version',
-      '<2|3>',
-      'VRRP version of this instance',
-      (s, t, env) => {
-        const value = integerValue(s, env, 2, 3);
-        if (value === 2 || value === 3) t.version = value;
-      },
-      { default: 'vrrp_version (3 for IPv6)' },
-    ),
+    implemented('version', '<2|3>', 'VRRP version of this instance', versionInto('version'), {
+      default: 'vrrp_version (3 for IPv6)',
+    }),
     implemented(
       'nopreempt',
       '',
       'a higher priority does not take over from a running MASTER (needs state BACKUP)',
-      (s, t, env) => {
-        if (flagValue(s, env)) t.preempt = false;
-      },
+      flagSets('preempt', false),
     ),
     implemented(
       'preempt',
       '',
       'take over from a lower-priority MASTER (the default; for compatibility)',
-      (s, t, env) => {
-        if (flagValue(s, env)) t.preempt = true;
-      },
+      flagSets('preempt', true),
       { default: 'on' },
     ),
     implemented(
       'preempt_delay',
       `<seconds 0-${PREEMPT_DELAY_MAX_SECONDS}>`,
       'delay before preempting at startup or on seeing a lower-priority MASTER',
-      (s, t, env) => {
-        t.preemptDelaySeconds = decimalValue(s, env, 0, PREEMPT_DELAY_MAX_SECONDS) ?? t.preemptDelaySeconds;
-      },
+      decimalInto('preemptDelaySeconds', 0, PREEMPT_DELAY_MAX_SECONDS),
       { default: '0' },
     ),
     implemented(
@@ -1186,68 +1174,36 @@ const instanceSection: SectionSpec<InstanceDraft> = {
       'virtual_ipaddress',
       '{ <IP>[/<LEN>] [brd <IP>] [dev <IF>] [scope <SCOPE>] [label <LABEL>] [no_track] ... }',
       'VIPs, all of one family; carried in adverts',
-      vipList('vips'),
+      listBlock(parseVirtualAddress, (t) => t.vips),
       { repeatable: true },
     ),
     implemented(
       'virtual_ipaddress_excluded',
       '{ same as virtual_ipaddress }',
       'VIPs not carried in adverts; may be of the other family',
-      vipList('excludedVips'),
+      listBlock(parseVirtualAddress, (t) => t.excludedVips),
       { repeatable: true },
     ),
     implemented(
       'virtual_routes',
       '{ [src <IP>] [to] <PREFIX> [via <IP>] [dev <IF>] [table <T>] [metric <N>] [no_track] ... }',
       'routes added as MASTER, removed otherwise',
-      (s, t, env) => {
-        eachEntry(s, env, (entry) => {
-          const route = parseVirtualRoute(env.ctx, entry, `virtual_routes of ${env.label}`);
-          if (route !== undefined) t.routes.push(route);
-        });
-      },
+      listBlock(parseVirtualRoute, (t) => t.routes),
       { repeatable: true },
     ),
     implemented(
       'virtual_rules',
       '{ [from <PREFIX>] [to <PREFIX>] [table <T>] [preference <N>] [no_track] ... }',
       'policy rules added as MASTER, removed otherwise',
-      (s, t, env) => {
-        eachEntry(s, env, (entry) => {
-          const rule = parseVirtualRule(env.ctx, entry, `virtual_rules of ${env.label}`);
-          if (rule !== undefined) t.rules.push(rule);
-        });
-      },
+      listBlock(parseVirtualRule, (t) => t.rules),
       { repeatable: true },
     ),
-    implemented(
-      'track_interface',
-      `{ <IFNAME> [weight <${-TRACK_WEIGHT_MAX}..${TRACK_WEIGHT_MAX}>] [reverse] ... }`,
-      'interfaces whose link state changes priority (weight) or causes FAULT (no weight)',
-      (s, t, env) => trackList(t.trackInterfaces, TRACK_WEIGHT_MAX, true)(s, env),
-      { repeatable: true },
-    ),
-    implemented(
-      'track_script',
-      `{ <SCRIPT> [weight <${-TRACK_WEIGHT_MAX}..${TRACK_WEIGHT_MAX}>] [reverse|noreverse] ... }`,
-      "vrrp_scripts to follow; weight defaults to the script's",
-      (s, t, env) => trackList(t.trackScripts, TRACK_WEIGHT_MAX, true)(s, env),
-      { repeatable: true },
-    ),
-    implemented(
-      'track_file',
-      `{ <TRACK_FILE> [weight <${-TRACK_FILE_WEIGHT_MAX}..${TRACK_FILE_WEIGHT_MAX}>] [reverse|noreverse] ... }`,
-      "track_files to follow; weight defaults to the file's",
-      (s, t, env) => trackList(t.trackFiles, TRACK_FILE_WEIGHT_MAX, true)(s, env),
-      { repeatable: true },
-    ),
-    implemented(
-      'track_process',
-      `{ <TRACK_PROCESS> [weight <${-TRACK_FILE_WEIGHT_MAX}..${TRACK_FILE_WEIGHT_MAX}>] [reverse|noreverse] ... }`,
-      "vrrp_track_processes to follow; weight defaults to the process's",
-      (s, t, env) => trackList(t.trackProcesses, TRACK_FILE_WEIGHT_MAX, true)(s, env),
-      { repeatable: true },
-    ),
+    ...trackKeywords<InstanceDraft>({
+      track_interface: 'interfaces whose link state changes priority (weight) or causes FAULT (no weight)',
+      track_script: "vrrp_scripts to follow; weight defaults to the script's",
+      track_file: "track_files to follow; weight defaults to the file's",
+      track_process: "vrrp_track_processes to follow; weight defaults to the process's",
+    }),
     implemented(
       'unicast_src_ip',
       '<IPADDR>',
@@ -1258,30 +1214,21 @@ const instanceSection: SectionSpec<InstanceDraft> = {
       'unicast_peer',
       '{ <IPADDR> [min_ttl <0-255>] [max_ttl <0-255>] ... }',
       'send adverts by unicast to these peers instead of multicast',
-      (s, t, env) => {
-        eachEntry(s, env, (entry) => {
-          const peer = parsePeer(env.ctx, entry, `unicast_peer of ${env.label}`);
-          if (peer !== undefined) t.unicastPeers.push(peer);
-        });
-      },
+      listBlock(parsePeer, (t) => t.unicastPeers),
       { repeatable: true },
     ),
     implemented(
       'unicast_ttl',
       '<0-255>',
       'TTL / hop limit of unicast adverts',
-      (s, t, env) => {
-        t.unicastTtl = integerValue(s, env, 0, TTL_MAX) ?? t.unicastTtl;
-      },
+      integerInto('unicastTtl', 0, TTL_MAX),
       { default: '255' },
     ),
     implemented(
       'check_unicast_src',
       '',
       'accept unicast adverts only from the configured peers',
-      (s, t, env) => {
-        if (flagValue(s, env)) t.checkUnicastSrc = true;
-      },
+      flagSets('checkUnicastSrc', true),
       { default: 'vrrp_check_unicast_src' },
     ),
     implemented(
@@ -1321,56 +1268,52 @@ const instanceSection: SectionSpec<InstanceDraft> = {
       'vmac_xmit_base',
       '',
       'with use_vmac, send and receive adverts on the base interface',
-      (s, t, env) => {
-        if (flagValue(s, env)) t.vmacXmitBase = true;
-      },
+      flagSets('vmacXmitBase', true),
       { default: 'off' },
     ),
     implemented(
       'dont_track_primary',
       '',
       "ignore the link state of the instance's own interface",
-      (s, t, env) => {
-        if (flagValue(s, env)) t.dontTrackPrimary = true;
-      },
+      flagSets('dontTrackPrimary', true),
       { default: 'off' },
     ),
-    instanceGarp(
+    garpKeyword(
       'garp_master_delay',
       'masterDelaySeconds',
       'delay',
       'as vrrp_garp_master_delay, for this instance',
       'vrrp_garp_master_delay',
     ),
-    instanceGarp(
+    garpKeyword(
       'garp_master_repeat',
       'masterRepeat',
       'repeat',
       'as vrrp_garp_master_repeat, for this instance',
       'vrrp_garp_master_repeat',
     ),
-    instanceGarp(
+    garpKeyword(
       'garp_master_refresh',
       'masterRefreshSeconds',
       'delay',
       'as vrrp_garp_master_refresh, for this instance',
       'vrrp_garp_master_refresh',
     ),
-    instanceGarp(
+    garpKeyword(
       'garp_master_refresh_repeat',
       'masterRefreshRepeat',
       'repeat',
       'as vrrp_garp_master_refresh_repeat, for this instance',
       'vrrp_garp_master_refresh_repeat',
     ),
-    instanceGarp(
+    garpKeyword(
       'garp_lower_prio_delay',
       'lowerPrioDelaySeconds',
       'delay',
       'as vrrp_garp_lower_prio_delay, for this instance',
       'vrrp_garp_lower_prio_delay',
     ),
-    instanceGarp(
+    garpKeyword(
       'garp_lower_prio_repeat',
       'lowerPrioRepeat',
       'repeat',
@@ -1395,14 +1338,10 @@ const instanceSection: SectionSpec<InstanceDraft> = {
       'accept',
       '',
       'accept mode (RFC 5798 §6.1): a non-owner MASTER accepts packets to the VIPs',
-      (s, t, env) => {
-        if (flagValue(s, env)) t.accept = true;
-      },
+      flagSets('accept', true),
       { default: 'on (strict mode: only for priority 255)' },
     ),
-    implemented('no_accept', '', 'clear accept mode', (s, t, env) => {
-      if (flagValue(s, env)) t.accept = false;
-    }),
+    implemented('no_accept', '', 'clear accept mode', flagSets('accept', false)),
     implemented(
       'strict_mode',
       '[<BOOL>]',
@@ -1418,40 +1357,12 @@ const instanceSection: SectionSpec<InstanceDraft> = {
       { default: 'vrrp_skip_check_adv_addr' },
     ),
     ...notifyKeywords<InstanceDraft>(),
-    {
-      ...implemented<InstanceDraft>(
-        'smtp_alert',
-        '[<BOOL>]',
-        'mail on transitions (parsed; tandem sends no mail)',
-        (s, t, env) => {
-          const value = env.ctx.optionalBool(s);
-          if (value !== undefined) t.smtpAlert = value;
-          if (value === true)
-            env.ctx.sink.warning(
-              s.keyword.at,
-              DiagnosticCodes.noEffect,
-              `smtp_alert in ${env.label} is accepted, but tandem sends no mail`,
-            );
-        },
-      ),
-      support: 'no-effect',
-    },
-    {
-      ...implemented<InstanceDraft>(
-        'native_ipv6',
-        '',
-        'deprecated in keepalived: the VIPs decide the family',
-        (s, _t, env) => {
-          if (flagValue(s, env))
-            env.ctx.sink.warning(
-              s.keyword.at,
-              DiagnosticCodes.deprecated,
-              `native_ipv6 is deprecated; the addresses decide the family`,
-            );
-        },
-      ),
-      support: 'no-effect',
-    },
+    smtpAlertKeyword<InstanceDraft>(),
+    deprecatedFlag<InstanceDraft>(
+      'native_ipv6',
+      'deprecated in keepalived: the VIPs decide the family',
+      `native_ipv6 is deprecated; the addresses decide the family`,
+    ),
     implemented(
       'lvs_sync_daemon_interface',
       '<IFNAME>',
@@ -1474,7 +1385,7 @@ const instanceSection: SectionSpec<InstanceDraft> = {
         };
       },
     ),
-    ...[
+    ...unsupportedKeywords<InstanceDraft>([
       ['vrf', 'VRFs'],
       ['use_vmac_addr', 'VMACs per VIP interface'],
       ['use_ipvlan', 'ipvlan interfaces'],
@@ -1491,7 +1402,7 @@ const instanceSection: SectionSpec<InstanceDraft> = {
       ['notify_deleted', 'DELETED notifications'],
       ['kernel_rx_buf_size', 'socket buffer sizes'],
       ['linkbeat_use_polling', 'link polling'],
-    ].map(([name, what]) => unsupported<InstanceDraft>(name as string, `not implemented: ${what as string}`)),
+    ]),
   ],
 };
 
@@ -1517,81 +1428,29 @@ const syncGroupSection: SectionSpec<SyncGroupDraft> = {
       },
       { repeatable: true },
     ),
-    implemented(
-      'track_interface',
-      `{ <IFNAME> [weight <${-TRACK_WEIGHT_MAX}..${TRACK_WEIGHT_MAX}>] [reverse] ... }`,
-      'as in vrrp_instance, for every member',
-      (s, t, env) => trackList(t.trackInterfaces, TRACK_WEIGHT_MAX, true)(s, env),
-      { repeatable: true },
-    ),
-    implemented(
-      'track_script',
-      `{ <SCRIPT> [weight <${-TRACK_WEIGHT_MAX}..${TRACK_WEIGHT_MAX}>] [reverse|noreverse] ... }`,
-      'as in vrrp_instance, for every member',
-      (s, t, env) => trackList(t.trackScripts, TRACK_WEIGHT_MAX, true)(s, env),
-      { repeatable: true },
-    ),
-    implemented(
-      'track_file',
-      `{ <TRACK_FILE> [weight <${-TRACK_FILE_WEIGHT_MAX}..${TRACK_FILE_WEIGHT_MAX}>] [reverse|noreverse] ... }`,
-      'as in vrrp_instance, for every member',
-      (s, t, env) => trackList(t.trackFiles, TRACK_FILE_WEIGHT_MAX, true)(s, env),
-      { repeatable: true },
-    ),
-    implemented(
-      'track_process',
-      `{ <TRACK_PROCESS> [weight <${-TRACK_FILE_WEIGHT_MAX}..${TRACK_FILE_WEIGHT_MAX}>] [reverse|noreverse] ... }`,
-      'as in vrrp_instance, for every member',
-      (s, t, env) => trackList(t.trackProcesses, TRACK_FILE_WEIGHT_MAX, true)(s, env),
-      { repeatable: true },
-    ),
+    ...trackKeywords<SyncGroupDraft>({
+      track_interface: 'as in vrrp_instance, for every member',
+      track_script: 'as in vrrp_instance, for every member',
+      track_file: 'as in vrrp_instance, for every member',
+      track_process: 'as in vrrp_instance, for every member',
+    }),
     ...notifyKeywords<SyncGroupDraft>(),
-    {
-      ...implemented<SyncGroupDraft>(
-        'smtp_alert',
-        '[<BOOL>]',
-        'mail on transitions (parsed; tandem sends no mail)',
-        (s, t, env) => {
-          const value = env.ctx.optionalBool(s);
-          if (value !== undefined) t.smtpAlert = value;
-          if (value === true)
-            env.ctx.sink.warning(
-              s.keyword.at,
-              DiagnosticCodes.noEffect,
-              `smtp_alert in ${env.label} is accepted, but tandem sends no mail`,
-            );
-        },
-      ),
-      support: 'no-effect',
-    },
-    {
-      ...implemented<SyncGroupDraft>(
-        'global_tracking',
-        '',
-        "deprecated in keepalived: use the group's own track_* blocks",
-        (s, _t, env) => {
-          if (flagValue(s, env))
-            env.ctx.sink.warning(
-              s.keyword.at,
-              DiagnosticCodes.deprecated,
-              `global_tracking is deprecated; it has no effect (use track_* in the sync group)`,
-            );
-        },
-      ),
-      support: 'no-effect',
-    },
+    smtpAlertKeyword<SyncGroupDraft>(),
+    deprecatedFlag<SyncGroupDraft>(
+      'global_tracking',
+      "deprecated in keepalived: use the group's own track_* blocks",
+      `global_tracking is deprecated; it has no effect (use track_* in the sync group)`,
+    ),
     implemented(
       'sync_group_tracking_weight',
       '',
       "keep the members' own tracking weights (otherwise they are set to 0)",
-      (s, t, env) => {
-        if (flagValue(s, env)) t.trackingWeight = true;
-      },
+      flagSets('trackingWeight', true),
       { default: 'off' },
     ),
-    unsupported('track_bfd', 'not implemented: BFD'),
-    unsupported('notify_deleted', 'not implemented: DELETED notifications'),
-    unsupported('notify_priority_changes', 'not implemented: priority-change notifications'),
+    unsupported('track_bfd', 'BFD'),
+    unsupported('notify_deleted', 'DELETED notifications'),
+    unsupported('notify_priority_changes', 'priority-change notifications'),
   ],
   // keepalived ignores instance names written directly in the block; build.ts decides what they were.
   onUnknown: (s, t) => {
@@ -1619,24 +1478,42 @@ function definedTwice(env: Env, kind: string, name: Token, earlier: Position | u
   return true;
 }
 
-function trackFileDefinition(s: Statement, _t: ConfigDraft, env: Env): void {
-  const name = named(s, env, s.keyword.text);
-  if (name === undefined || s.block === undefined) return;
-  if (definedTwice(env, 'track_file', name, env.draft.trackFiles.find((f) => f.name === name.text)?.at))
-    return;
-  if (s.keyword.text === 'vrrp_track_file') {
-    env.ctx.sink.warning(
-      s.keyword.at,
-      DiagnosticCodes.deprecated,
-      `vrrp_track_file is a deprecated synonym of track_file`,
-    );
-  }
-  const draft: TrackFileDraft = { name: name.text, at: name.at };
-  walkSection(s.block, trackFileSection, draft, { ...env, label: `track_file ${name.text}` });
-  env.draft.trackFiles.push(draft);
+/**
+ * `KIND NAME { ... }`: a named definition, unique by name, its block walked with its own section. A statement
+ * spelled other than KIND is keepalived's deprecated synonym (vrrp_track_file for track_file).
+ */
+function definition<D extends { name: string; at: Position }>(
+  kind: string,
+  section: SectionSpec<D>,
+  listOf: (draft: ConfigDraft) => D[],
+  create: (name: string, at: Position) => D,
+): Apply<ConfigDraft> {
+  return (s, d, env) => {
+    const name = named(s, env, s.keyword.text);
+    if (name === undefined || s.block === undefined) return;
+    const list = listOf(d);
+    if (definedTwice(env, kind, name, list.find((x) => x.name === name.text)?.at)) return;
+    if (s.keyword.text !== kind) {
+      env.ctx.sink.warning(
+        s.keyword.at,
+        DiagnosticCodes.deprecated,
+        `${s.keyword.text} is a deprecated synonym of ${kind}`,
+      );
+    }
+    const draft = create(name.text, name.at);
+    walkSection(s.block, section, draft, { ...env, label: `${kind} ${name.text}` });
+    list.push(draft);
+  };
 }
 
-const unsupportedTopLevel: [string, string][] = [
+const trackFileDefinition = definition(
+  'track_file',
+  trackFileSection,
+  (d) => d.trackFiles,
+  (name, at): TrackFileDraft => ({ name, at }),
+);
+
+const unsupportedTopLevel: readonly (readonly [string, string])[] = [
   ['virtual_server', 'the LVS side (virtual servers)'],
   ['virtual_server_group', 'the LVS side (virtual server groups)'],
   ['static_ipaddress', 'static addresses'],
@@ -1647,13 +1524,7 @@ const unsupportedTopLevel: [string, string][] = [
   ['bfd_instance', 'BFD'],
   ['garp_group', 'gratuitous ARP groups'],
   ['interface_up_down_delays', 'interface up/down debouncing'],
-  ['net_namespace', 'network namespaces'],
-  ['net_namespace_ipvs', 'network namespaces'],
-  ['namespace_with_ipsets', 'network namespaces'],
-  ['instance', 'named keepalived instances'],
-  ['use_pid_dir', 'pid directories'],
-  ['linkbeat_use_polling', 'link polling'],
-  ['child_wait_time', 'child processes'],
+  ...UNSUPPORTED_IN_GLOBAL_DEFS_OR_TOP_LEVEL,
 ];
 
 const topSection: SectionSpec<ConfigDraft> = {
@@ -1675,14 +1546,12 @@ const topSection: SectionSpec<ConfigDraft> = {
       'vrrp_script',
       'NAME { ... }',
       'a health check script',
-      (s, d, env) => {
-        const name = named(s, env, 'vrrp_script');
-        if (name === undefined || s.block === undefined) return;
-        if (definedTwice(env, 'vrrp_script', name, d.scripts.find((x) => x.name === name.text)?.at)) return;
-        const draft: ScriptDraft = { name: name.text, at: name.at, initFail: false };
-        walkSection(s.block, scriptSection, draft, { ...env, label: `vrrp_script ${name.text}` });
-        d.scripts.push(draft);
-      },
+      definition(
+        'vrrp_script',
+        scriptSection,
+        (d) => d.scripts,
+        (name, at): ScriptDraft => ({ name, at, initFail: false }),
+      ),
       { repeatable: true },
     ),
     implemented('track_file', 'NAME { ... }', 'a file whose number changes priority', trackFileDefinition, {
@@ -1702,58 +1571,29 @@ const topSection: SectionSpec<ConfigDraft> = {
       'vrrp_track_process',
       'NAME { ... }',
       'a process whose presence changes priority',
-      (s, d, env) => {
-        const name = named(s, env, 'vrrp_track_process');
-        if (name === undefined || s.block === undefined) return;
-        if (
-          definedTwice(
-            env,
-            'vrrp_track_process',
-            name,
-            d.trackProcesses.find((x) => x.name === name.text)?.at,
-          )
-        )
-          return;
-        const draft: TrackProcessDraft = { name: name.text, at: name.at, fullCommand: false };
-        walkSection(s.block, trackProcessSection, draft, {
-          ...env,
-          label: `vrrp_track_process ${name.text}`,
-        });
-        d.trackProcesses.push(draft);
-      },
+      definition(
+        'vrrp_track_process',
+        trackProcessSection,
+        (d) => d.trackProcesses,
+        (name, at): TrackProcessDraft => ({ name, at, fullCommand: false }),
+      ),
       { repeatable: true },
     ),
     implemented(
       'vrrp_instance',
       'NAME { ... }',
       'a virtual router',
-      (s, d, env) => {
-        const name = named(s, env, 'vrrp_instance');
-        if (name === undefined || s.block === undefined) return;
-        if (definedTwice(env, 'vrrp_instance', name, d.instances.find((x) => x.name === name.text)?.at))
-          return;
-        const draft = newInstanceDraft(name.text, name.at);
-        walkSection(s.block, instanceSection, draft, { ...env, label: `vrrp_instance ${name.text}` });
-        d.instances.push(draft);
-      },
+      definition('vrrp_instance', instanceSection, (d) => d.instances, newInstanceDraft),
       { repeatable: true },
     ),
     implemented(
       'vrrp_sync_group',
       'NAME { ... }',
       'instances that change state together',
-      (s, d, env) => {
-        const name = named(s, env, 'vrrp_sync_group');
-        if (name === undefined || s.block === undefined) return;
-        if (definedTwice(env, 'vrrp_sync_group', name, d.syncGroups.find((x) => x.name === name.text)?.at))
-          return;
-        const draft = newSyncGroupDraft(name.text, name.at);
-        walkSection(s.block, syncGroupSection, draft, { ...env, label: `vrrp_sync_group ${name.text}` });
-        d.syncGroups.push(draft);
-      },
+      definition('vrrp_sync_group', syncGroupSection, (d) => d.syncGroups, newSyncGroupDraft),
       { repeatable: true },
     ),
-    ...unsupportedTopLevel.map(([name, what]) => unsupported<ConfigDraft>(name, `not implemented: ${what}`)),
+    ...unsupportedKeywords<ConfigDraft>(unsupportedTopLevel),
   ],
 };
 
