@@ -124,15 +124,9 @@ function unsupportedKeywords<T>(rows: readonly (readonly [string, string])[]): K
   return rows.map(([name, what]) => unsupported<T>(name, what));
 }
 
-function ownKeyword<T>(
-  name: string,
-  syntax: string,
-  description: string,
-  apply: KeywordSpec<T>['apply'],
-  more: Partial<KeywordSpec<T>> = {},
-): KeywordSpec<T> {
-  return { name, origin: 'tandem', support: 'implemented', syntax, description, apply, ...more };
-}
+/** A keyword of tandem's own, not keepalived's. */
+const ownKeyword: typeof implemented = (name, syntax, description, apply, more = {}) =>
+  implemented(name, syntax, description, apply, { origin: 'tandem', ...more });
 
 // ---- value helpers shared by the handlers ----
 
@@ -542,9 +536,7 @@ const globalSection: SectionSpec<GlobalDraft> = {
       'notify_fifo_script',
       '<SCRIPT> [username [groupname]]',
       'script started to read notify_fifo',
-      (s, g, env) => {
-        g.notifyFifoScript = parseCommandWithUser(env.ctx, s) ?? g.notifyFifoScript;
-      },
+      commandInto('notifyFifoScript'),
     ),
     implemented(
       'vrrp_notify_fifo',
@@ -559,9 +551,7 @@ const globalSection: SectionSpec<GlobalDraft> = {
       'vrrp_notify_fifo_script',
       '<SCRIPT> [username [groupname]]',
       'script started to read vrrp_notify_fifo',
-      (s, g, env) => {
-        g.vrrpNotifyFifoScript = parseCommandWithUser(env.ctx, s) ?? g.vrrpNotifyFifoScript;
-      },
+      commandInto('vrrpNotifyFifoScript'),
     ),
     implemented(
       'lvs_sync_daemon',
@@ -768,6 +758,13 @@ function isMulticast(address: string): boolean {
   if (parsed.family === 6) return parsed.address.startsWith('ff');
   const first = Number(parsed.address.split('.')[0]);
   return first >= 224 && first <= 239;
+}
+
+/** notify_fifo_script, vrrp_notify_fifo_script: `<SCRIPT> [username [groupname]]`. */
+function commandInto(key: 'notifyFifoScript' | 'vrrpNotifyFifoScript'): Apply<GlobalDraft> {
+  return (s, g, env) => {
+    g[key] = parseCommandWithUser(env.ctx, s) ?? g[key];
+  };
 }
 
 function absolutePathInto(key: 'runtimeDir' | 'controlSocket'): Apply<GlobalDraft> {
