@@ -8,7 +8,10 @@
  *
  * Exports:
  *   openVrrp6(ifname, ifindex, joinGroup: boolean, onMessage(payload, source, destination, hopLimit)) -> handle
- *   sendVrrp6(handle, payload: Buffer, destination: string) -> bytes sent
+ *   sendVrrp6(handle, payload: Buffer, destination: string, source?: string) -> bytes sent
+ *     (the source goes in IPV6_PKTINFO: with a link-local VIP on the interface the kernel's own choice for
+ *     ff02::12 would be the VIP, and adverts must come from the router's own link-local address,
+ *     RFC 5798 §5.1.2.1; per-packet PKTINFO is honoured by raw sockets where the sticky option is not)
  *   closeVrrp6(handle)
  * Failures throw an Error whose `code` is 'TANDEM_EPACKET' and whose `errno`/`syscall` say what failed.
  */
@@ -18,6 +21,7 @@
 #include <net/if.h>
 #include <netinet/in.h>
 #include <node_api.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -64,9 +68,15 @@ static void deliver(receiver_t *receiver, const unsigned char *data, ssize_t len
   napi_create_string_utf8(env, destination_text, NAPI_AUTO_LENGTH, &argv[2]);
   napi_create_int32(env, hop_limit, &argv[3]);
   napi_get_reference_value(env, receiver->callback, &callback);
-  napi_get_undefined(env, &resource);
+  napi_get_global(env, &resource);
   /* make_callback runs the microtasks the handler queues, as any other I/O callback of Node does. */
-  napi_make_callback(env, receiver->context, resource, callback, 4, argv, &result);
+  if (napi_make_callback(env, receiver->context, resource, callback, 4, argv, &result) != napi_ok) {
+    /* A handler that threw: report it as Node reports any uncaught exception, not later at a random call. */
+    bool pending = false;
+    napi_value exception;
+    napi_is_exception_pending(env, &pending);
+    if (pending && napi_get_and_clear_last_exception(env, &exception) == napi_ok) napi_fatal_exception(env, exception);
+  }
   napi_close_handle_scope(env, scope);
 }
 
@@ -221,19 +231,34 @@ static napi_value open_vrrp6(napi_env env, napi_callback_info info) {
   return result;
 }
 
+static int read_ipv6_argument(napi_env env, napi_value value, const char *name, struct in6_addr *out) {
+  char text[INET6_ADDRSTRLEN + 1];
+  size_t length;
+  if (napi_get_value_string_utf8(env, value, text, sizeof(text), &length) != napi_ok ||
+      inet_pton(AF_INET6, text, out) != 1) {
+    char message[96];
+    snprintf(message, sizeof(message), "%s must be an IPv6 address", name);
+    napi_throw_type_error(env, "TANDEM_EPACKET", message);
+    return 0;
+  }
+  return 1;
+}
+
 static napi_value send_vrrp6(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3], result;
+  size_t argc = 4;
+  napi_value argv[4], result;
   void *data;
   size_t length;
   bool is_buffer = false;
-  char destination_text[INET6_ADDRSTRLEN + 1];
-  size_t destination_length;
+  napi_valuetype source_type = napi_undefined;
   struct sockaddr_in6 destination;
+  unsigned char control[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+  struct msghdr message;
+  struct iovec vector;
 
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   if (argc < 3) {
-    napi_throw_type_error(env, "TANDEM_EPACKET", "sendVrrp6(handle, payload, destination) needs 3 arguments");
+    napi_throw_type_error(env, "TANDEM_EPACKET", "sendVrrp6(handle, payload, destination[, source]) needs 3 arguments");
     return NULL;
   }
   receiver_t *receiver = unwrap(env, argv[0]);
@@ -245,16 +270,34 @@ static napi_value send_vrrp6(napi_env env, napi_callback_info info) {
   }
   memset(&destination, 0, sizeof(destination));
   destination.sin6_family = AF_INET6;
-  if (napi_get_value_string_utf8(env, argv[2], destination_text, sizeof(destination_text), &destination_length) !=
-          napi_ok ||
-      inet_pton(AF_INET6, destination_text, &destination.sin6_addr) != 1) {
-    napi_throw_type_error(env, "TANDEM_EPACKET", "destination must be an IPv6 address");
-    return NULL;
-  }
+  if (!read_ipv6_argument(env, argv[2], "destination", &destination.sin6_addr)) return NULL;
   /* Link-scoped destinations (ff02::12, fe80::/10 peers) need the interface as scope. */
   destination.sin6_scope_id = (uint32_t)receiver->ifindex;
-  ssize_t sent = sendto(receiver->fd, data, length, 0, (const struct sockaddr *)&destination, sizeof(destination));
-  if (sent < 0) return throw_errno(env, "sendto(AF_INET6, 112)", errno);
+
+  vector.iov_base = data;
+  vector.iov_len = length;
+  memset(&message, 0, sizeof(message));
+  message.msg_name = &destination;
+  message.msg_namelen = sizeof(destination);
+  message.msg_iov = &vector;
+  message.msg_iovlen = 1;
+  if (argc >= 4) napi_typeof(env, argv[3], &source_type);
+  if (source_type == napi_string) {
+    struct in6_pktinfo pktinfo;
+    memset(&pktinfo, 0, sizeof(pktinfo));
+    if (!read_ipv6_argument(env, argv[3], "source", &pktinfo.ipi6_addr)) return NULL;
+    pktinfo.ipi6_ifindex = (unsigned)receiver->ifindex;
+    memset(control, 0, sizeof(control));
+    message.msg_control = control;
+    message.msg_controllen = sizeof(control);
+    struct cmsghdr *header = CMSG_FIRSTHDR(&message);
+    header->cmsg_level = IPPROTO_IPV6;
+    header->cmsg_type = IPV6_PKTINFO;
+    header->cmsg_len = CMSG_LEN(sizeof(pktinfo));
+    memcpy(CMSG_DATA(header), &pktinfo, sizeof(pktinfo));
+  }
+  ssize_t sent = sendmsg(receiver->fd, &message, 0);
+  if (sent < 0) return throw_errno(env, "sendmsg(AF_INET6, 112)", errno);
   napi_create_int64(env, (int64_t)sent, &result);
   return result;
 }

@@ -25,7 +25,7 @@ export interface NativeAddon {
     joinGroup: boolean,
     onMessage: (payload: Buffer, source: string, destination: string, hopLimit: number) => void,
   ): Vrrp6Handle;
-  sendVrrp6(handle: Vrrp6Handle, payload: Buffer, destination: string): number;
+  sendVrrp6(handle: Vrrp6Handle, payload: Buffer, destination: string, source?: string): number;
   closeVrrp6(handle: Vrrp6Handle): void;
 }
 
