@@ -65,6 +65,44 @@ function valueAfter(ctx: Context, list: Token[], index: number, list_name: strin
   return value;
 }
 
+/**
+ * Steps through the words of an entry: `value()` takes the word after the current option as its value and
+ * reports a missing one. `ok` turns false on a wrong value; the entry is then dropped after the walk, so that
+ * one entry reports each of its problems.
+ */
+class EntryCursor {
+  index = 0;
+  ok = true;
+
+  constructor(
+    private readonly ctx: Context,
+    readonly tokens: Token[],
+    private readonly list: string,
+  ) {}
+
+  value(): Token | undefined {
+    const value = valueAfter(this.ctx, this.tokens, this.index, this.list);
+    if (value === undefined) this.ok = false;
+    else this.index++;
+    return value;
+  }
+
+  /** An ip-route / ip-rule option kept as written, `word VALUE` or a flag, onto `into`; false for other words. */
+  passThrough(
+    word: string,
+    withValue: ReadonlySet<string>,
+    flags: ReadonlySet<string>,
+    into: string[],
+  ): boolean {
+    if (withValue.has(word)) {
+      const value = this.value();
+      if (value !== undefined) into.push(word, value.text);
+    } else if (flags.has(word)) into.push(word);
+    else return false;
+    return true;
+  }
+}
+
 const SCOPES: ReadonlySet<string> = new Set(['global', 'site', 'link', 'host', 'nowhere']);
 const VIP_OPTIONS = ['brd', 'dev', 'scope', 'label', 'no_track'];
 /** keepalived VIP options tandem does not implement: with a value, and flags. */
@@ -228,33 +266,27 @@ function keepalivedSkips(ctx: Context, at: Position, message: string): void {
 /** `[type] [src <IP>] [to] <PREFIX> [via|gw <IP>] [or <IP>] [dev <IF>] [scope S] [table T] [metric N] [no_track] ...` */
 export function parseVirtualRoute(ctx: Context, entry: Statement, list: string): VirtualRoute | undefined {
   if (!isLine(ctx, entry, list)) return undefined;
-  const tokens = words(entry);
+  const cursor = new EntryCursor(ctx, words(entry), list);
+  const tokens = cursor.tokens;
   const route: Partial<VirtualRoute> & { via: string[]; options: string[] } = {
     via: [],
     options: [],
     noTrack: false,
   };
   let forcedFamily6 = false;
-  let ok = true;
   let destinationToken: Token | undefined;
-  for (let i = 0; i < tokens.length; i++) {
-    const token = tokens[i] as Token;
+  for (; cursor.index < tokens.length; cursor.index++) {
+    const token = tokens[cursor.index] as Token;
     const text = token.text;
-    if (i === 0 && ROUTE_TYPES.has(text)) {
+    if (cursor.index === 0 && ROUTE_TYPES.has(text)) {
       route.type = text;
       continue;
     }
-    const takeValue = (): Token | undefined => {
-      const value = valueAfter(ctx, tokens, i, list);
-      if (value === undefined) ok = false;
-      else i++;
-      return value;
-    };
     const takeAddress = (what: string): string | undefined => {
-      const value = takeValue();
+      const value = cursor.value();
       if (value === undefined) return undefined;
       const parsed = ctx.prefix(value, what);
-      if (parsed === undefined) ok = false;
+      if (parsed === undefined) cursor.ok = false;
       return parsed?.address;
     };
     switch (text) {
@@ -262,7 +294,7 @@ export function parseVirtualRoute(ctx: Context, entry: Statement, list: string):
         route.src = takeAddress(`src of route`);
         break;
       case 'to': {
-        const value = takeValue();
+        const value = cursor.value();
         if (value !== undefined) destinationToken = value;
         break;
       }
@@ -276,27 +308,28 @@ export function parseVirtualRoute(ctx: Context, entry: Statement, list: string):
             `'${text}' in routes is deprecated in keepalived; use '${text === 'gw' ? 'via' : 'nexthop'}'`,
           );
         }
-        if (tokens[i + 1]?.text === 'inet6' || tokens[i + 1]?.text === 'inet') i++;
+        const next = tokens[cursor.index + 1]?.text;
+        if (next === 'inet6' || next === 'inet') cursor.index++;
         const via = takeAddress(`gateway of route`);
         if (via !== undefined) route.via.push(via);
         break;
       }
       case 'dev':
       case 'oif': {
-        const value = takeValue();
+        const value = cursor.value();
         if (value !== undefined) route.dev = ctx.interfaceName(value, 'dev of route');
         break;
       }
       case 'table':
       case 'scope': {
-        const value = takeValue();
+        const value = cursor.value();
         if (value !== undefined) route[text] = value.text;
         break;
       }
       case 'metric':
       case 'priority':
       case 'preference': {
-        const value = takeValue();
+        const value = cursor.value();
         if (value !== undefined) route.metric = ctx.integer(value, 0, 4294967295, `${text} of route`);
         break;
       }
@@ -308,17 +341,11 @@ export function parseVirtualRoute(ctx: Context, entry: Statement, list: string):
         break;
       case 'track_group':
         unsupportedOption(ctx, token, list);
-        i++;
+        cursor.index++;
         break;
       default:
-        if (ROUTE_VALUE_OPTIONS.has(text)) {
-          const value = takeValue();
-          if (value !== undefined) route.options.push(text, value.text);
-        } else if (ROUTE_FLAGS.has(text)) {
-          route.options.push(text);
-        } else if (destinationToken === undefined && !/^[a-z_]+$/.test(text)) {
-          destinationToken = token;
-        } else if (destinationToken === undefined && text === 'default') {
+        if (cursor.passThrough(text, ROUTE_VALUE_OPTIONS, ROUTE_FLAGS, route.options)) break;
+        if (destinationToken === undefined && (!/^[a-z_]+$/.test(text) || text === 'default')) {
           destinationToken = token;
         } else {
           unknownOption(ctx, token, list, ROUTE_OPTIONS);
@@ -344,7 +371,7 @@ export function parseVirtualRoute(ctx: Context, entry: Statement, list: string):
     route.destination = destination.text;
     family = destination.family;
   }
-  if (!ok) return undefined;
+  if (!cursor.ok) return undefined;
   const result: VirtualRoute = {
     raw: raw(entry),
     family,
@@ -409,23 +436,17 @@ const RULE_OPTIONS = [
 /** ip-rule syntax: `from <PREFIX>|all to <PREFIX>|all table T preference N ...` */
 export function parseVirtualRule(ctx: Context, entry: Statement, list: string): VirtualRule | undefined {
   if (!isLine(ctx, entry, list)) return undefined;
-  const tokens = words(entry);
+  const cursor = new EntryCursor(ctx, words(entry), list);
+  const tokens = cursor.tokens;
   const rule: Partial<VirtualRule> & { options: string[] } = { options: [], noTrack: false };
   let family: 4 | 6 | undefined;
-  let ok = true;
-  for (let i = 0; i < tokens.length; i++) {
-    const token = tokens[i] as Token;
+  for (; cursor.index < tokens.length; cursor.index++) {
+    const token = tokens[cursor.index] as Token;
     const text = token.text;
-    const takeValue = (): Token | undefined => {
-      const value = valueAfter(ctx, tokens, i, list);
-      if (value === undefined) ok = false;
-      else i++;
-      return value;
-    };
     switch (text) {
       case 'from':
       case 'to': {
-        const value = takeValue();
+        const value = cursor.value();
         if (value === undefined) break;
         if (value.text === 'all') {
           rule[text] = 'all';
@@ -442,7 +463,7 @@ export function parseVirtualRule(ctx: Context, entry: Statement, list: string): 
       }
       case 'table':
       case 'lookup': {
-        const value = takeValue();
+        const value = cursor.value();
         if (value !== undefined) rule.table = value.text;
         break;
       }
@@ -450,7 +471,7 @@ export function parseVirtualRule(ctx: Context, entry: Statement, list: string): 
       case 'priority':
       case 'pref':
       case 'prio': {
-        const value = takeValue();
+        const value = cursor.value();
         if (value !== undefined) rule.preference = ctx.integer(value, 0, 4294967295, `${text} of rule`);
         break;
       }
@@ -462,21 +483,17 @@ export function parseVirtualRule(ctx: Context, entry: Statement, list: string): 
         break;
       case 'track_group':
         unsupportedOption(ctx, token, list);
-        i++;
+        cursor.index++;
         break;
       default:
         if (RULE_ACTIONS.has(text)) rule.action = text;
-        else if (RULE_VALUE_OPTIONS.has(text)) {
-          const value = takeValue();
-          if (value !== undefined) rule.options.push(text, value.text);
-        } else if (RULE_FLAGS.has(text)) rule.options.push(text);
-        else {
+        else if (!cursor.passThrough(text, RULE_VALUE_OPTIONS, RULE_FLAGS, rule.options)) {
           unknownOption(ctx, token, list, RULE_OPTIONS);
           return undefined;
         }
     }
   }
-  if (!ok) return undefined;
+  if (!cursor.ok) return undefined;
   if (rule.preference === undefined) {
     // keepalived assigns one and warns "This is probably not what you want" (keepalived.conf(5), NOTE).
     ctx.sink.warning(
@@ -515,11 +532,8 @@ export function parseTrack(
   for (let i = 0; i < tokens.length; i++) {
     const token = tokens[i] as Token;
     if (token.text === 'weight') {
-      const value = tokens[i + 1];
-      if (value === undefined) {
-        ctx.error(token.at, `option 'weight' in ${list} needs a value`);
-        return undefined;
-      }
+      const value = valueAfter(ctx, tokens, i, list);
+      if (value === undefined) return undefined;
       i++;
       track.weight = ctx.integer(value, -weightMax, weightMax, `weight of ${entry.keyword.text}`);
       ok &&= track.weight !== undefined;
@@ -543,11 +557,8 @@ export function parsePeer(ctx: Context, entry: Statement, list: string): PeerDra
   for (let i = 0; i < tokens.length; i++) {
     const token = tokens[i] as Token;
     if (token.text === 'min_ttl' || token.text === 'max_ttl') {
-      const value = tokens[i + 1];
-      if (value === undefined) {
-        ctx.error(token.at, `option '${token.text}' in ${list} needs a value`);
-        return undefined;
-      }
+      const value = valueAfter(ctx, tokens, i, list);
+      if (value === undefined) return undefined;
       i++;
       const ttl = ctx.integer(value, 0, TTL_MAX, token.text);
       if (ttl === undefined) ok = false;
