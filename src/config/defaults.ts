@@ -68,6 +68,10 @@ export const DEFAULT_TRACK_PROCESS_QUORUM = 1;
 /** The man page (unicast_peer min_ttl/max_ttl, unicast_ttl): 0-255. */
 export const TTL_MAX = 255;
 
+/** ip-route(8) metric and ip-rule(8) preference are 32-bit unsigned (the kernel's u32). */
+export const ROUTE_METRIC_MAX = 4294967295;
+export const RULE_PREFERENCE_MAX = 4294967295;
+
 /** The man page (lvs_sync_daemon): syncid 0-255, maxlen 1-65507, port 1-65535 (default 8848), ttl 1-255. */
 export const LVS_SYNC_ID_MAX = 255;
 export const LVS_SYNC_MAXLEN_MAX = 65507;

@@ -16,7 +16,7 @@ import type {
   VirtualRoute,
   VirtualRule,
 } from './schema.js';
-import { TTL_MAX } from './defaults.js';
+import { ROUTE_METRIC_MAX, RULE_PREFERENCE_MAX, TTL_MAX } from './defaults.js';
 import { closest, parsePrefix, splitCommand } from './values.js';
 
 /** The words of an entry: its first token and its arguments. */
@@ -330,7 +330,7 @@ export function parseVirtualRoute(ctx: Context, entry: Statement, list: string):
       case 'priority':
       case 'preference': {
         const value = cursor.value();
-        if (value !== undefined) route.metric = ctx.integer(value, 0, 4294967295, `${text} of route`);
+        if (value !== undefined) route.metric = ctx.integer(value, 0, ROUTE_METRIC_MAX, `${text} of route`);
         break;
       }
       case 'no_track':
@@ -472,7 +472,8 @@ export function parseVirtualRule(ctx: Context, entry: Statement, list: string): 
       case 'pref':
       case 'prio': {
         const value = cursor.value();
-        if (value !== undefined) rule.preference = ctx.integer(value, 0, 4294967295, `${text} of rule`);
+        if (value !== undefined)
+          rule.preference = ctx.integer(value, 0, RULE_PREFERENCE_MAX, `${text} of rule`);
         break;
       }
       case 'no_track':
