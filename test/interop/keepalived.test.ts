@@ -432,12 +432,14 @@ async function keepalivedMaster(pair: Pair, variant: Variant): Promise<number> {
   const status = await tandem.instance(INSTANCE);
   assert.ok((status.counters.advertsReceived as number) > 0, 'tandem received keepalived adverts');
   if (kadAddress) assert.equal(status.masterAddress, kadAddress, 'tandem knows keepalived as the master');
-  else
+  else {
     assert.match(
       String(status.masterAddress),
       /^fe80::/,
       'the IPv6 master is known by its link-local address',
     );
+    assert.ok(!variant.vips.includes(String(status.masterAddress)), 'not by a VIP');
+  }
   assertNoWireDisagreement(status.counters, 'tandem as BACKUP');
   assertKeepalivedAccepted(kad, 'keepalived as MASTER');
 
