@@ -12,7 +12,9 @@
  * own link-local address (RFC 5798 §5.1.2.1), the one the other routers know it by. The IPv6 checksum is
  * computed here over the pseudo-header of the header actually sent; received IPv6 checksums are verified by the
  * kernel (IPV6_CHECKSUM, RFC 3542 §3.1). Received IPv4 packets carry their header, so the TTL check is explicit;
- * IPv6 asks for the hop limit floor with IPV6_MINHOPCOUNT.
+ * IPv6 sets IPV6_MINHOPCOUNT, but Linux does not apply it to raw sockets (an advert with hop limit 1 is
+ * delivered; see the native IPv6 socket of 390dc4e, which reads the hop limit): the RFC 5798 §7.1 hop-limit
+ * check is not enforced on this path.
  */
 import raw, { type Socket as RawSocket } from 'raw-socket';
 import { type Family, formatIPv4, parseAddress } from './address.js';
