@@ -33,6 +33,7 @@
 #define VRRP_PROTOCOL 112
 #define VRRP_CHECKSUM_OFFSET 6
 #define VRRP_HOP_LIMIT 255
+#define VRRP_TRAFFIC_CLASS 0xc0
 /* A v3 IPv6 message is at most 8 + 255 * 16 bytes. */
 #define RECEIVE_BUFFER 4104
 
@@ -186,6 +187,8 @@ static napi_value open_vrrp6(napi_env env, napi_callback_info info) {
   else if (set_int(fd, IPPROTO_IPV6, IPV6_MULTICAST_HOPS, VRRP_HOP_LIMIT) < 0) failed = "IPV6_MULTICAST_HOPS";
   else if (set_int(fd, IPPROTO_IPV6, IPV6_UNICAST_HOPS, VRRP_HOP_LIMIT) < 0) failed = "IPV6_UNICAST_HOPS";
   else if (set_int(fd, IPPROTO_IPV6, IPV6_MULTICAST_LOOP, 0) < 0) failed = "IPV6_MULTICAST_LOOP";
+  /* Traffic class 0xc0, internetwork control: what keepalived sends adverts with. */
+  else if (set_int(fd, IPPROTO_IPV6, IPV6_TCLASS, VRRP_TRAFFIC_CLASS) < 0) failed = "IPV6_TCLASS";
   else if (set_int(fd, IPPROTO_IPV6, IPV6_MULTICAST_IF, ifindex) < 0) failed = "IPV6_MULTICAST_IF";
   else if (set_int(fd, IPPROTO_IPV6, IPV6_RECVHOPLIMIT, 1) < 0) failed = "IPV6_RECVHOPLIMIT";
   else if (set_int(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, 1) < 0) failed = "IPV6_RECVPKTINFO";

@@ -344,11 +344,7 @@ export class InstanceRuntime {
         : [this.config.mcastDstIp];
     await Promise.all(
       destinations.map((destination) =>
-        this.socket.send(
-          this.encodeAdvert(priority, destination),
-          destination,
-          this.config.family === 4 ? this.sourceAddress : undefined,
-        ),
+        this.socket.send(this.encodeAdvert(priority, destination), destination, this.sourceAddress),
       ),
     );
   }
