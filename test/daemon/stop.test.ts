@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Lab, requireRoot, waitFor, withLab } from '../helpers/netns.js';
+import { type Lab, requireRoot, run, waitFor, withLab } from '../helpers/netns.js';
 import { startAgent } from '../helpers/agents.js';
 
 const VIP = '192.0.2.100';
@@ -59,6 +59,38 @@ test('stale VIPs are removed before the election; a VIP removed from outside whi
       message: 'VIP restored',
     });
     assert.ok(agent.logs.some((line) => line.msg === 'VIP removed from outside while MASTER; restoring it'));
+
+    // `tandem status` reads the same control socket, as JSON and as a table.
+    const cli = (...args: string[]) =>
+      run(lab.nodeArgv('src/cli.ts', 'status', '--runtime-dir', agent.runtimeDir, ...args));
+    const json = JSON.parse((await cli('--json')).stdout) as { instances: Record<string, unknown>[] };
+    assert.deepEqual(Object.keys(json.instances[0] ?? {}).sort(), [
+      'counters',
+      'effectivePriority',
+      'family',
+      'faults',
+      'interface',
+      'lastTransition',
+      'masterAddress',
+      'name',
+      'priority',
+      'sourceAddress',
+      'state',
+      'timeInStateSeconds',
+      'version',
+      'vips',
+      'vrid',
+    ]);
+    assert.equal(json.instances[0]?.masterAddress, '192.0.2.1');
+    const table = (await cli()).stdout;
+    assert.match(table, /^INSTANCE\s+INTERFACE\s+VRID\s+VER\s+STATE\s+PRIO\s+EFF\s+MASTER/);
+    assert.match(table, /VI_1\s+eth0\/v4\s+61\s+3\s+MASTER\s+200\s+200\s+192\.0\.2\.1\s/);
+    assert.match(table, /VI_1: advertsSent=\d+ advertsReceived=0/);
+    const missing = await run(lab.nodeArgv('src/cli.ts', 'status', '--socket', '/nonexistent/tandem.sock'), {
+      allowFailure: true,
+    });
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /TANDEM_ECONTROL_CONNECT: cannot reach the agent/);
     assert.equal(await agent.stop(), 0);
     assert.equal((await vips(lab, a)).includes(VIP), false, 'released on stop');
   });
