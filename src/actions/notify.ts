@@ -49,6 +49,15 @@ export function hookCommands(commands: NotifyCommands, event: HookEvent): string
   return lists;
 }
 
+/** SIGKILL to a whole process group: a hook and everything it started. */
+export function killGroup(pid: number): void {
+  try {
+    process.kill(-pid, 'SIGKILL');
+  } catch {
+    // The group is already gone.
+  }
+}
+
 export interface RunResult {
   argv: string[];
   exitCode: number | null;
@@ -60,7 +69,14 @@ export interface RunResult {
 /** Runs one command in its own process group; on timeout the whole group gets SIGKILL. */
 export function runHook(
   argv: string[],
-  options: { timeoutMs: number; env?: NodeJS.ProcessEnv; uid?: number; gid?: number },
+  options: {
+    timeoutMs: number;
+    env?: NodeJS.ProcessEnv;
+    uid?: number;
+    gid?: number;
+    /** Told the process group id (= the child's PID) while it runs, `undefined` once it is gone. */
+    onGroup?: (pid: number | undefined) => void;
+  },
 ): Promise<RunResult> {
   return new Promise((resolve) => {
     const [file, ...args] = argv;
@@ -76,22 +92,19 @@ export function runHook(
       ...(options.uid !== undefined ? { uid: options.uid } : {}),
       ...(options.gid !== undefined ? { gid: options.gid } : {}),
     });
+    if (child.pid !== undefined) options.onGroup?.(child.pid);
     const timer = setTimeout(() => {
       timedOut = true;
-      if (child.pid !== undefined) {
-        try {
-          process.kill(-child.pid, 'SIGKILL');
-        } catch {
-          // The group is already gone.
-        }
-      }
+      if (child.pid !== undefined) killGroup(child.pid);
     }, options.timeoutMs);
     child.once('error', (error) => {
       clearTimeout(timer);
+      options.onGroup?.(undefined);
       resolve({ argv, exitCode: null, signal: null, timedOut, error });
     });
     child.once('exit', (exitCode, signal) => {
       clearTimeout(timer);
+      options.onGroup?.(undefined);
       resolve({ argv, exitCode, signal, timedOut });
     });
   });
@@ -104,6 +117,8 @@ export function runHook(
 export class HookQueue {
   private tail: Promise<void> = Promise.resolve();
   private pending = 0;
+  private running: number | undefined;
+  private terminated = false;
 
   constructor(
     private readonly commands: NotifyCommands,
@@ -124,8 +139,10 @@ export class HookQueue {
     this.pending++;
     this.tail = this.tail.then(async () => {
       for (const argv of lists) {
+        if (this.terminated) break;
         const result = await runHook(argv, {
           timeoutMs: this.options.timeoutMs,
+          onGroup: (pid) => (this.running = pid),
           ...(this.options.env ? { env: this.options.env(event) } : {}),
         });
         if (result.timedOut)
@@ -146,5 +163,16 @@ export class HookQueue {
   /** Resolves when every queued hook has finished. */
   drain(): Promise<void> {
     return this.tail;
+  }
+
+  /**
+   * The agent is exiting: kill the running hook's process group and run nothing more, so the stop leaves no
+   * process behind. Returns whether a hook was still running.
+   */
+  terminate(): boolean {
+    this.terminated = true;
+    const running = this.running;
+    if (running !== undefined) killGroup(running);
+    return running !== undefined;
   }
 }

@@ -123,6 +123,11 @@ export class Agent {
     log.info({}, 'tandem stopped');
   }
 
+  /** For an immediate exit: kill running hooks so nothing outlives the agent. */
+  abandonHooks(): void {
+    for (const runtime of this.runtimes) runtime.abandonHooks();
+  }
+
   status(): AgentStatus {
     return {
       pid: process.pid,

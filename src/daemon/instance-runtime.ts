@@ -389,7 +389,7 @@ export class InstanceRuntime {
     this.socket.unregister(this.config.vrid);
   }
 
-  /** Resolves when queued hooks have run, or after `timeoutMs`, whichever is first. */
+  /** Waits up to `timeoutMs` for the queued hooks, then ends whatever still runs: a stop leaves nothing behind. */
   async drainHooks(timeoutMs: number): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
@@ -399,6 +399,13 @@ export class InstanceRuntime {
       }),
     ]);
     clearTimeout(timer);
+    this.abandonHooks();
+  }
+
+  /** Kills a hook still running (its whole process group) and drops the queue; for exiting. */
+  abandonHooks(): void {
+    if (this.hooks.terminate())
+      this.log.warn({ queued: this.hooks.queued }, 'notify hook killed: the agent is exiting');
   }
 
   status(): InstanceStatus {

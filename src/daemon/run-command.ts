@@ -56,6 +56,7 @@ export const runCommand: CommandModule<object, RunArguments> = {
       signals++;
       if (signals > 1) {
         log.warn({ signal }, 'second signal: exiting at once');
+        agent.abandonHooks();
         process.exit(1);
       }
       log.info({ signal }, 'stopping: handing over');

@@ -104,7 +104,8 @@ test('SIGTERM runs notify_stop; a second SIGTERM during the stop exits at once w
     const quick = join(directory, 'quick.sh');
     writeFileSync(quick, `#!/bin/sh\necho "$@" > ${marker}\n`);
     const slow = join(directory, 'slow.sh');
-    writeFileSync(slow, '#!/bin/sh\nsleep 30\n');
+    const slowPid = join(directory, 'slow.pid');
+    writeFileSync(slow, `#!/bin/sh\necho $$ > ${slowPid}\nexec sleep 30\n`);
     chmodSync(quick, 0o755);
     chmodSync(slow, 0o755);
     await withLab(async (lab) => {
@@ -136,6 +137,9 @@ test('SIGTERM runs notify_stop; a second SIGTERM during the stop exits at once w
       const hurried = await second.exited;
       assert.equal(hurried.code, 1);
       assert.ok(hurried.at - again < 300, `exited ${hurried.at - again} ms after the second SIGTERM`);
+      // Nothing outlives the agent: the hook it was waiting for was killed with it.
+      const pid = Number(readFileSync(slowPid, 'utf8'));
+      await waitFor(() => !existsSync(`/proc/${pid}`), { timeoutMs: 2000, message: `hook ${pid} gone` });
     });
   } finally {
     rmSync(directory, { recursive: true, force: true });
