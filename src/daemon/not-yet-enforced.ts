@@ -1,11 +1,13 @@
 /**
  * Configuration the loader accepts but the agent does not act on yet (tracking, sync groups, FIFOs, LVS sync
- * daemon, VMAC, script users). Running with it would be a silent misconfiguration: a `track_script` that
+ * daemon, VMAC, script users, a multicast group other than RFC 5798's). Running with it would be a silent misconfiguration: a `track_script` that
  * never lowers the priority is worse than an error. `tandem run` refuses such a configuration, naming each
  * place; `--lenient` runs anyway with a warning for each.
  */
 import type { Diagnostic, Position } from '../config/diagnostics.js';
 import type { TandemConfig } from '../config/schema.js';
+import { canonicalAddress } from '../vrrp/address.js';
+import { VRRP_GROUP_IPV4, VRRP_GROUP_IPV6 } from '../vrrp/packet.js';
 
 export const NOT_YET_ENFORCED_CODE = 'TANDEM_ECONFIG_NOT_ENFORCED';
 
@@ -25,6 +27,14 @@ export function notYetEnforced(config: TandemConfig, lenient: boolean, file: str
       if (list.length > 0) found.push({ at, what: `${keyword} of ${where}` });
     }
     if (instance.useVmac) found.push({ at, what: `use_vmac of ${where}` });
+    // Adverts would go to another group, but the socket joins only the RFC 5798 group: peers would be deaf.
+    const standardGroup = instance.family === 4 ? VRRP_GROUP_IPV4 : VRRP_GROUP_IPV6;
+    if (instance.unicastPeers.length === 0 && canonicalAddress(instance.mcastDstIp) !== standardGroup) {
+      found.push({
+        at,
+        what: `multicast group ${instance.mcastDstIp} of ${where} (mcast_dst_ip / vrrp_mcast_group)`,
+      });
+    }
   }
   for (const group of config.syncGroups)
     found.push({ at: group.source, what: `vrrp_sync_group ${group.name}` });

@@ -44,6 +44,14 @@ test('tandem run refuses configuration it accepts but does not enforce yet, nami
       instances: config.instances.map((instance) => ({ ...instance, trackScripts: [] })),
     };
     assert.deepEqual(notYetEnforced(plain, false, file), []);
+    const otherGroup = {
+      ...plain,
+      instances: plain.instances.map((instance) => ({ ...instance, mcastDstIp: '224.0.0.19' })),
+    };
+    assert.match(
+      notYetEnforced(otherGroup, false, file)[0]?.message ?? '',
+      /^multicast group 224\.0\.0\.19 of vrrp_instance VI_1/,
+    );
   } finally {
     rmSync(directory, { recursive: true, force: true });
   }
