@@ -9,22 +9,9 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Input, type InstanceParameters, initialState, step } from '../../src/vrrp/fsm.js';
 import type { VrrpAdvertisement } from '../../src/vrrp/packet.js';
+import { DEFAULT_PARAMETERS } from '../helpers/parameters.js';
 
 const CASES = join(import.meta.dirname, 'cases');
-
-export const DEFAULT_PARAMETERS: InstanceParameters = {
-  version: 3,
-  family: 4,
-  vrid: 1,
-  priority: 100,
-  advertIntervalCentiseconds: 100,
-  preempt: true,
-  preemptDelayMicroseconds: 0,
-  primaryAddress: '192.0.2.2',
-  acceptMode: false,
-  lowerPriorityNoAdvert: false,
-  higherPrioritySendAdvert: false,
-};
 
 interface Header {
   rfc: string;

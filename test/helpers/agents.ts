@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { controlRequest } from '../../src/daemon/control.js';
 import type { AgentStatus } from '../../src/daemon/agent.js';
 import type { InstanceStatus } from '../../src/daemon/instance-runtime.js';
-import { type Lab, waitFor } from './netns.js';
+import { type ExitInfo, type Lab, exitOf, readLines, waitFor } from './netns.js';
 
 export interface LogLine {
   level: number;
@@ -31,32 +31,23 @@ export interface LogLine {
 export class AgentProcess {
   readonly logs: LogLine[] = [];
   readonly stderr: string[] = [];
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>;
+  readonly exited: Promise<ExitInfo>;
 
   constructor(
     readonly name: string,
     readonly child: ChildProcess,
     readonly directory: string,
   ) {
-    let buffered = '';
-    child.stdout?.setEncoding('utf8');
-    child.stdout?.on('data', (chunk: string) => {
-      buffered += chunk;
-      for (let newline = buffered.indexOf('\n'); newline !== -1; newline = buffered.indexOf('\n')) {
-        const line = buffered.slice(0, newline);
-        buffered = buffered.slice(newline + 1);
-        try {
-          this.logs.push(JSON.parse(line) as LogLine);
-        } catch {
-          this.stderr.push(`(stdout, not JSON) ${line}`);
-        }
+    readLines(child.stdout, (line) => {
+      try {
+        this.logs.push(JSON.parse(line) as LogLine);
+      } catch {
+        this.stderr.push(`(stdout, not JSON) ${line}`);
       }
     });
     child.stderr?.setEncoding('utf8');
     child.stderr?.on('data', (chunk: string) => this.stderr.push(chunk));
-    this.exited = new Promise((resolve) =>
-      child.once('exit', (code, signal) => resolve({ code, signal, at: Date.now() })),
-    );
+    this.exited = exitOf(child);
   }
 
   get runtimeDir(): string {

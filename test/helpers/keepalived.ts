@@ -19,7 +19,7 @@ import { spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Lab, waitFor } from './netns.js';
+import { type ExitInfo, type Lab, exitOf, readLines, waitFor } from './netns.js';
 
 /** One line keepalived logged, with the time (epoch ms) this process received it. */
 export interface KeepalivedLine {
@@ -54,34 +54,24 @@ export class KeepalivedProcess {
   readonly lines: KeepalivedLine[] = [];
   readonly transitions: KeepalivedTransition[] = [];
   readonly stdout: string[] = [];
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>;
+  readonly exited: Promise<ExitInfo>;
 
   constructor(
     readonly name: string,
     readonly child: ChildProcess,
     readonly directory: string,
   ) {
-    let buffered = '';
-    const onData = (chunk: string) => {
-      const at = Date.now();
-      buffered += chunk;
-      for (let newline = buffered.indexOf('\n'); newline !== -1; newline = buffered.indexOf('\n')) {
-        const text = buffered.slice(0, newline);
-        buffered = buffered.slice(newline + 1);
-        this.lines.push({ at, text });
-        const match = TRANSITION.exec(text);
-        if (match) this.transitions.push({ instance: match[1] as string, state: match[2] as string, at });
-      }
-    };
     // keepalived -l logs to stderr; stdout gets block-buffered copies of some of the same lines, read apart so
     // that no state is counted twice or stamped late.
-    child.stderr?.setEncoding('utf8');
-    child.stderr?.on('data', onData);
+    readLines(child.stderr, (text) => {
+      const at = Date.now();
+      this.lines.push({ at, text });
+      const match = TRANSITION.exec(text);
+      if (match) this.transitions.push({ instance: match[1] as string, state: match[2] as string, at });
+    });
     child.stdout?.setEncoding('utf8');
     child.stdout?.on('data', (chunk: string) => this.stdout.push(chunk));
-    this.exited = new Promise((resolve) =>
-      child.once('exit', (code, signal) => resolve({ code, signal, at: Date.now() })),
-    );
+    this.exited = exitOf(child);
   }
 
   get configFile(): string {

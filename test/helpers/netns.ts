@@ -357,6 +357,37 @@ export class Lab {
   }
 }
 
+/** Calls `onLine` with each complete line of `stream` (a child's stdout or stderr) as it arrives. */
+export function readLines(
+  stream: NodeJS.ReadableStream | null | undefined,
+  onLine: (line: string) => void,
+): void {
+  let buffered = '';
+  stream?.setEncoding('utf8');
+  stream?.on('data', (chunk: string) => {
+    buffered += chunk;
+    for (let newline = buffered.indexOf('\n'); newline !== -1; newline = buffered.indexOf('\n')) {
+      const line = buffered.slice(0, newline);
+      buffered = buffered.slice(newline + 1);
+      onLine(line);
+    }
+  });
+}
+
+export interface ExitInfo {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  /** Date.now() when the exit was seen. */
+  at: number;
+}
+
+/** Resolves when `child` exits, with how and when. */
+export function exitOf(child: ChildProcess): Promise<ExitInfo> {
+  return new Promise((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal, at: Date.now() })),
+  );
+}
+
 /** Runs `body` with a fresh lab and always cleans it up, even when `body` throws. */
 export async function withLab<T>(body: (lab: Lab) => Promise<T>): Promise<T> {
   const lab = new Lab();

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { type Clock, type InstanceActions, VrrpInstance } from '../../src/vrrp/instance.js';
 import type { InstanceParameters } from '../../src/vrrp/fsm.js';
 import type { DecodedAdvertisement } from '../../src/vrrp/packet.js';
+import { DEFAULT_PARAMETERS } from '../helpers/parameters.js';
 
 /** A clock the test moves by hand; deferred callbacks run only when the test says so (the check phase). */
 class ManualClock implements Clock {
@@ -41,19 +42,7 @@ class ManualClock implements Clock {
   }
 }
 
-const PARAMS: InstanceParameters = {
-  version: 3,
-  family: 4,
-  vrid: 9,
-  priority: 100,
-  advertIntervalCentiseconds: 100,
-  preempt: true,
-  preemptDelayMicroseconds: 0,
-  primaryAddress: '192.0.2.2',
-  acceptMode: false,
-  lowerPriorityNoAdvert: false,
-  higherPrioritySendAdvert: false,
-};
+const PARAMS: InstanceParameters = { ...DEFAULT_PARAMETERS, vrid: 9 };
 
 function recorder(overrides: Partial<InstanceActions> = {}) {
   const calls: string[] = [];

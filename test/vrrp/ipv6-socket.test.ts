@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { requireRoot, waitFor, withLab } from '../helpers/netns.js';
+import { readLines, requireRoot, waitFor, withLab } from '../helpers/netns.js';
 import { decode } from '../../src/vrrp/packet.js';
 
 // A v3 IPv6 advert (VRID 54) as keepalived sends it; the checksum field is refilled by the sending kernel.
@@ -47,16 +47,9 @@ test('IPv6 VRRP socket: hop limit reported, chosen source used, kernel checksum'
     );
     const received: Received[] = [];
     let ready = false;
-    let buffered = '';
-    listener.stdout?.setEncoding('utf8');
-    listener.stdout?.on('data', (chunk: string) => {
-      buffered += chunk;
-      for (let newline = buffered.indexOf('\n'); newline !== -1; newline = buffered.indexOf('\n')) {
-        const line = buffered.slice(0, newline);
-        buffered = buffered.slice(newline + 1);
-        if (line === 'ready') ready = true;
-        else received.push(JSON.parse(line) as Received);
-      }
+    readLines(listener.stdout, (line) => {
+      if (line === 'ready') ready = true;
+      else received.push(JSON.parse(line) as Received);
     });
     await waitFor(() => ready, { message: 'listener ready' });
 
