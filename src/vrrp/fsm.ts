@@ -70,6 +70,7 @@ export type TransitionReason =
   | 'higher-priority-advert'
   | 'fault-raised'
   | 'fault-cleared'
+  | 'sync-group'
   | 'shutdown';
 
 export type DiscardReason =
@@ -84,7 +85,12 @@ export type Input =
   | { type: 'startup' }
   | { type: 'shutdown' }
   | { type: 'advert-received'; advert: VrrpAdvertisement; source: string }
-  | { type: 'master-down-expired' }
+  /** `held`: a sync group keeps this member BACKUP because another member still hears a master. */
+  | { type: 'master-down-expired'; held?: boolean }
+  /** keepalived vrrp_sync_group: another member became MASTER, this one follows. */
+  | { type: 'group-master' }
+  /** keepalived vrrp_sync_group: another member yielded to a higher priority, this one follows. */
+  | { type: 'group-backup' }
   | { type: 'advert-due' }
   | { type: 'preempt-delay-expired' }
   | { type: 'priority-changed'; priority: number }
@@ -419,7 +425,22 @@ export function step(state: FsmState, input: Input): StepResult {
       // RFC 5798 §6.4.2: "If the Master_Down_Timer fires, then: Send an ADVERTISEMENT, broadcast gratuitous
       // ARP / send unsolicited ND NA, Set the Adver_Timer, Transition to the {Master} state". A stale expiry
       // in another state changes nothing.
-      return state.state === 'BACKUP' ? transition(state, 'MASTER', 'master-down-expired') : stay(state);
+      if (state.state !== 'BACKUP') return stay(state);
+      // keepalived vrrp_sync_group: members change together, so a member whose group-mate still hears a
+      // master waits another Master_Down_Interval instead of splitting the group across two boxes.
+      if (input.held) {
+        return stay(state, [
+          { type: 'arm-timer', timer: 'master-down', microseconds: masterDownInterval(state) },
+        ]);
+      }
+      return transition(state, 'MASTER', 'master-down-expired');
+    case 'group-master':
+      // keepalived vrrp_sync_group: the group goes MASTER together, with the RFC 5798 §6.4.2 entry actions.
+      return state.state === 'BACKUP' ? transition(state, 'MASTER', 'sync-group') : stay(state);
+    case 'group-backup':
+      // keepalived vrrp_sync_group: the group leaves MASTER together, as on a higher-priority advert
+      // (RFC 5798 §6.4.3), with Master_Down_Timer armed from this member's own view.
+      return state.state === 'MASTER' ? transition(state, 'BACKUP', 'sync-group') : stay(state);
     case 'advert-due':
       // RFC 5798 §6.4.3: "If the Adver_Timer fires, then: Send an ADVERTISEMENT, Reset the Adver_Timer".
       return state.state === 'MASTER'

@@ -100,6 +100,13 @@ export class VrrpInstance {
   private idleWaiters: (() => void)[] = [];
   private enteredStateAt: number;
   private lastTransition: Transition | undefined;
+  /**
+   * Told after an input changed the state or the fault causes, with the transition if there was one, once its
+   * effects ran (a sync group follows its members through this).
+   */
+  onChange: ((transition: Transition | undefined) => void) | undefined;
+  /** Asked when Master_Down_Timer expires: true keeps this member BACKUP (a sync group's hold rule). */
+  masterDownHeld: (() => boolean) | undefined;
   readonly counters: InstanceCounters = {
     advertsSent: 0,
     advertsReceived: 0,
@@ -128,6 +135,22 @@ export class VrrpInstance {
 
   get params(): InstanceParameters {
     return this.fsm.params;
+  }
+
+  get faults(): readonly string[] {
+    return this.fsm.faults;
+  }
+
+  /** BACKUP with a master heard and its Master_Down_Timer still running: a live master exists. */
+  hearsMaster(): boolean {
+    return (
+      this.fsm.state === 'BACKUP' && this.fsm.masterAddress !== undefined && this.timers.has('master-down')
+    );
+  }
+
+  /** Inputs from a sync group: follow another member to MASTER or BACKUP. */
+  follow(direction: 'group-master' | 'group-backup'): void {
+    this.enqueue({ input: { type: direction } });
   }
 
   snapshot(): InstanceSnapshot {
@@ -199,7 +222,11 @@ export class VrrpInstance {
           continue;
         }
         if (item.timer !== undefined) this.timers.delete(item.timer);
-        await this.process(item.input);
+        const input: Input =
+          item.input.type === 'master-down-expired' && this.masterDownHeld?.()
+            ? { ...item.input, held: true }
+            : item.input;
+        await this.process(input);
       }
     } finally {
       this.running = false;
@@ -229,6 +256,7 @@ export class VrrpInstance {
       );
     }
     for (const effect of result.effects) await this.execute(effect);
+    if (result.transition || previous.faults !== this.fsm.faults) this.onChange?.(result.transition);
   }
 
   private async execute(effect: Effect): Promise<void> {
