@@ -213,20 +213,40 @@ function ipv6Backend(interfaceName: string, ifindex: number, multicast: boolean,
 /** One VRRP socket on one interface for one family, shared by every instance there. */
 export class VrrpSocket {
   private readonly handlers = new Map<number, PacketHandler>();
-  private readonly backend: Backend;
+  private backend: Backend;
+  private currentIfindex: number;
   readonly counters: SocketCounters = { received: 0, unknownVrid: 0, malformedIp: 0, sendErrors: 0 };
 
   constructor(
     readonly interfaceName: string,
-    readonly ifindex: number,
+    ifindex: number,
     readonly family: Family,
     readonly options: { multicast: boolean; log: TransportLogger },
   ) {
+    this.currentIfindex = ifindex;
+    this.backend = this.open(ifindex);
+  }
+
+  get ifindex(): number {
+    return this.currentIfindex;
+  }
+
+  private open(ifindex: number): Backend {
     const deliver: Deliver = (packet) => this.onPacket(packet);
-    this.backend =
-      family === 4
-        ? ipv4Backend(interfaceName, ifindex, options.multicast, deliver, options.log)
-        : ipv6Backend(interfaceName, ifindex, options.multicast, deliver);
+    return this.family === 4
+      ? ipv4Backend(this.interfaceName, ifindex, this.options.multicast, deliver, this.options.log)
+      : ipv6Backend(this.interfaceName, ifindex, this.options.multicast, deliver);
+  }
+
+  /**
+   * The interface was deleted and created again under the same name: SO_BINDTODEVICE and the group membership
+   * named the old index, so the socket is opened again on the new one. Registered instances stay registered.
+   */
+  rebind(ifindex: number): void {
+    const next = this.open(ifindex);
+    this.backend.close();
+    this.backend = next;
+    this.currentIfindex = ifindex;
   }
 
   get multicast(): boolean {
