@@ -41,6 +41,7 @@ import type {
   FifoConfig,
   GarpConfig,
   GlobalConfig,
+  ServiceConfig,
   SyncGroupConfig,
   TandemConfig,
   Track,
@@ -124,16 +125,48 @@ export function buildConfig(draft: ConfigDraft, sink: DiagnosticSink, mainFile: 
     return [config];
   });
 
+  const services = draft.services.flatMap((d): ServiceConfig[] => {
+    const service: ServiceConfig = {
+      name: d.name,
+      source: d.at,
+      timeoutSeconds: d.timeoutSeconds ?? global.notifyTimeoutSeconds,
+    };
+    if (d.onMaster !== undefined) service.onMaster = d.onMaster;
+    if (d.onBackup !== undefined) service.onBackup = d.onBackup;
+    if (d.onFault !== undefined) service.onFault = d.onFault;
+    if (d.onStop !== undefined) service.onStop = d.onStop;
+    if (!service.onMaster && !service.onBackup && !service.onFault && !service.onStop) {
+      sink.error(
+        d.at,
+        DiagnosticCodes.missing,
+        `tandem_service ${d.name} has none of on_master, on_backup, on_fault, on_stop`,
+      );
+      return [];
+    }
+    return [service];
+  });
+
   const references = {
     scripts: new Map(scripts.map((s) => [s.name, s])),
     files: new Map(trackFiles.map((f) => [f.name, f])),
     processes: new Map(trackProcesses.map((p) => [p.name, p])),
+    services: new Map(services.map((s) => [s.name, s])),
   };
   const instances = draft.instances.flatMap((d) => {
     const built = buildInstance(d, global, references, sink);
     return built === undefined ? [] : [built];
   });
   checkUniqueVrids(draft.instances, instances, sink);
+  // Only on an otherwise valid file: after a misspelt reference, the error says it all.
+  for (const service of sink.errorCount === 0 ? services : []) {
+    if (!draft.instances.some((i) => i.services.some((s) => s.name === service.name))) {
+      sink.warning(
+        service.source,
+        DiagnosticCodes.noEffect,
+        `tandem_service ${service.name} is not named by any vrrp_instance; its commands never run`,
+      );
+    }
+  }
   const syncGroups = buildSyncGroups(draft.syncGroups, draft.instances, instances, references, sink);
 
   const fifos = [global.notifyFifo, global.vrrpNotifyFifo].filter((f) => f !== undefined);
@@ -160,7 +193,7 @@ export function buildConfig(draft: ConfigDraft, sink: DiagnosticSink, mainFile: 
       'no vrrp_instance is defined; tandem has nothing to run',
     );
   }
-  return { global, scripts, trackFiles, trackProcesses, instances, syncGroups };
+  return { global, scripts, trackFiles, trackProcesses, instances, syncGroups, services };
 }
 
 function buildGlobal(draft: ConfigDraft): GlobalConfig {
@@ -217,6 +250,33 @@ interface References {
   scripts: Map<string, VrrpScriptConfig>;
   files: Map<string, TrackFileConfig>;
   processes: Map<string, TrackProcessConfig>;
+  services: Map<string, ServiceConfig>;
+}
+
+/** An instance's `tandem_service` names: each must name a block; a repeat is dropped with a warning. */
+function resolveServices(
+  d: InstanceDraft,
+  services: Map<string, ServiceConfig>,
+  sink: DiagnosticSink,
+): string[] {
+  const names: string[] = [];
+  for (const { name, at } of d.services) {
+    if (!services.has(name)) {
+      const hint = closestName(name, services.keys());
+      sink.error(
+        at,
+        DiagnosticCodes.reference,
+        `tandem_service of vrrp_instance ${d.name} refers to tandem_service '${name}', which is not defined${hint === undefined ? '' : ` (did you mean '${hint}'?)`}`,
+      );
+    } else if (names.includes(name)) {
+      sink.warning(
+        at,
+        DiagnosticCodes.noEffect,
+        `tandem_service '${name}' is named twice in vrrp_instance ${d.name}; its commands run once`,
+      );
+    } else names.push(name);
+  }
+  return names;
 }
 
 /** Resolves a track list against the definitions: unknown names are errors, weights default to the definition's. */
@@ -548,6 +608,7 @@ function buildInstance(
         d.unicastPeers.some((p) => p.minTtl !== undefined || p.maxTtl !== undefined)),
     notify: d.notify,
     smtpAlert: d.smtpAlert ?? global.smtp.alert,
+    services: resolveServices(d, references.services, sink),
   };
   if (d.interface !== undefined) instance.interface = d.interface;
   if (d.unicastSrcIp !== undefined) instance.unicastSrcIp = d.unicastSrcIp.address;

@@ -150,6 +150,8 @@ export interface InstanceDraft extends TrackListsDraft {
   checkUnicastSrc?: boolean;
   notify: NotifyDraft;
   smtpAlert?: boolean;
+  /** `tandem_service NAME...` lines, resolved against the blocks in build.ts. */
+  services: { name: string; at: Position }[];
 }
 
 export interface SyncGroupDraft extends TrackListsDraft {
@@ -163,6 +165,16 @@ export interface SyncGroupDraft extends TrackListsDraft {
   trackingWeight: boolean;
 }
 
+export interface ServiceDraft {
+  name: string;
+  at: Position;
+  onMaster?: Command;
+  onBackup?: Command;
+  onFault?: Command;
+  onStop?: Command;
+  timeoutSeconds?: number;
+}
+
 export interface ConfigDraft {
   global: GlobalDraft;
   scripts: ScriptDraft[];
@@ -170,6 +182,7 @@ export interface ConfigDraft {
   trackProcesses: TrackProcessDraft[];
   instances: InstanceDraft[];
   syncGroups: SyncGroupDraft[];
+  services: ServiceDraft[];
   /** Where SMTP settings were first seen, to warn once that tandem sends no mail. */
   smtpWarned: boolean;
 }
@@ -182,6 +195,7 @@ export function newConfigDraft(): ConfigDraft {
     trackProcesses: [],
     instances: [],
     syncGroups: [],
+    services: [],
     smtpWarned: false,
   };
 }
@@ -205,6 +219,7 @@ export function newInstanceDraft(name: string, at: Position): InstanceDraft {
     dontTrackPrimary: false,
     garp: {},
     notify: {},
+    services: [],
   };
 }
 

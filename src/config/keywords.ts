@@ -13,6 +13,7 @@ import {
   type InstanceDraft,
   type NotifyDraft,
   type ScriptDraft,
+  type ServiceDraft,
   type SyncGroupDraft,
   type TrackFileDraft,
   type TrackListsDraft,
@@ -1032,6 +1033,46 @@ const trackProcessSection: SectionSpec<TrackProcessDraft> = {
   ],
 };
 
+// ---- tandem_service (tandem's own) ----
+
+function serviceCommandKeyword(
+  name: string,
+  key: 'onMaster' | 'onBackup' | 'onFault' | 'onStop',
+  description: string,
+): KeywordSpec<ServiceDraft> {
+  return ownKeyword(
+    name,
+    '<COMMAND>|"<COMMAND> <ARGS>" [username [groupname]]',
+    description,
+    (s, t, env) => {
+      t[key] = parseCommandWithUser(env.ctx, s) ?? t[key];
+    },
+    { default: 'none: the service is left as it is' },
+  );
+}
+
+const serviceSection: SectionSpec<ServiceDraft> = {
+  id: 'tandem_service',
+  title: 'tandem_service NAME',
+  keywords: [
+    serviceCommandKeyword(
+      'on_master',
+      'onMaster',
+      'command run when an instance naming the service becomes MASTER',
+    ),
+    serviceCommandKeyword('on_backup', 'onBackup', 'command run when such an instance becomes BACKUP'),
+    serviceCommandKeyword('on_fault', 'onFault', 'command run when such an instance enters FAULT'),
+    serviceCommandKeyword('on_stop', 'onStop', 'command run when tandem stops such an instance'),
+    ownKeyword(
+      'timeout',
+      `<seconds 1-${NOTIFY_TIMEOUT_MAX_SECONDS}>`,
+      'time one command may run before its process group is killed',
+      integerInto('timeoutSeconds', 1, NOTIFY_TIMEOUT_MAX_SECONDS),
+      { default: 'tandem_notify_timeout' },
+    ),
+  ],
+};
+
 // ---- vrrp_instance ----
 
 const authenticationSection: SectionSpec<InstanceDraft> = {
@@ -1354,6 +1395,17 @@ const instanceSection: SectionSpec<InstanceDraft> = {
       { default: 'vrrp_skip_check_adv_addr' },
     ),
     ...notifyKeywords<InstanceDraft>(),
+    ownKeyword(
+      'tandem_service',
+      '<SERVICE> [SERVICE...]',
+      "tandem_service blocks whose commands run on this instance's transitions, after its notify scripts",
+      (s, t, env) => {
+        if (!env.ctx.noBlock(s) || !env.ctx.args(s, 1, Infinity, 'tandem_service SERVICE [SERVICE...]'))
+          return;
+        for (const token of s.args) t.services.push({ name: token.text, at: token.at });
+      },
+      { repeatable: true },
+    ),
     smtpAlertKeyword<InstanceDraft>(),
     deprecatedFlag<InstanceDraft>(
       'native_ipv6',
@@ -1590,6 +1642,18 @@ const topSection: SectionSpec<ConfigDraft> = {
       definition('vrrp_sync_group', syncGroupSection, (d) => d.syncGroups, newSyncGroupDraft),
       { repeatable: true },
     ),
+    ownKeyword(
+      'tandem_service',
+      'NAME { ... }',
+      'a service that follows the VIPs: a command per transition of the instances naming it',
+      definition(
+        'tandem_service',
+        serviceSection,
+        (d) => d.services,
+        (name, at): ServiceDraft => ({ name, at }),
+      ),
+      { repeatable: true },
+    ),
     ...unsupportedKeywords<ConfigDraft>(unsupportedTopLevel),
   ],
 };
@@ -1604,6 +1668,7 @@ export const SECTIONS: readonly SectionSpec<never>[] = [
   instanceSection,
   authenticationSection,
   syncGroupSection,
+  serviceSection,
 ] as unknown as readonly SectionSpec<never>[];
 
 export const TOP_SECTION = topSection;

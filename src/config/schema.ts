@@ -24,6 +24,8 @@ export interface TandemConfig {
   trackProcesses: TrackProcessConfig[];
   instances: VrrpInstanceConfig[];
   syncGroups: SyncGroupConfig[];
+  /** tandem's `tandem_service` blocks: services that follow the VIPs of the instances naming them. */
+  services: ServiceConfig[];
 }
 
 export interface GarpConfig {
@@ -205,6 +207,22 @@ export interface NotifyConfig {
   any?: Command;
 }
 
+/**
+ * A service that follows the VIPs (tandem's `tandem_service NAME { ... }`): a command per state the instance
+ * enters, run through the instance's hook queue after its notify scripts. A missing command means "leave the
+ * service as it is" on that transition (e.g. keep a proxy running on BACKUP).
+ */
+export interface ServiceConfig {
+  name: string;
+  source: Position;
+  onMaster?: Command;
+  onBackup?: Command;
+  onFault?: Command;
+  onStop?: Command;
+  /** How long one command may run before its process group is killed (default: tandem_notify_timeout). */
+  timeoutSeconds: number;
+}
+
 export interface VrrpInstanceConfig extends TrackLists {
   name: string;
   source: Position;
@@ -245,6 +263,8 @@ export interface VrrpInstanceConfig extends TrackLists {
   notify: NotifyConfig;
   smtpAlert: boolean;
   syncGroup?: string;
+  /** The `tandem_service` blocks this instance drives, by name, in the order written. */
+  services: string[];
 }
 
 export interface SyncGroupConfig extends TrackLists {

@@ -58,6 +58,7 @@ test('a minimal instance gets keepalived defaults', () => {
     checkUnicastSrc: false,
     notify: {},
     smtpAlert: false,
+    services: [],
   });
   assert.deepEqual(config.global, {
     enableScriptSecurity: false,
