@@ -10,8 +10,21 @@ import { spawn } from 'node:child_process';
 
 export type HookState = 'MASTER' | 'BACKUP' | 'FAULT' | 'STOP';
 
+/** The only PATH a hook gets (no variable of the agent's environment leaks into a script). */
+export const HOOK_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
 export interface HookCommand {
   argv: string[];
+  /** Run as this user and group (resolved from the command's user, `script_user`, or keepalived_script). */
+  uid?: number;
+  gid?: number;
+}
+
+/** One process a hook event starts: its argv and whom it runs as. */
+export interface HookRun {
+  argv: string[];
+  uid?: number;
+  gid?: number;
 }
 
 export interface NotifyCommands {
@@ -36,17 +49,36 @@ export interface HookEvent {
 
 /** The argv lists one event runs, in keepalived's order: the state's own script, then the generic one. */
 export function hookCommands(commands: NotifyCommands, event: HookEvent): string[][] {
+  return hookRuns(commands, event).map((run) => run.argv);
+}
+
+/**
+ * What one event runs, in keepalived's order, each with its user: the state's own script with exactly its
+ * configured argv, then the generic one with `INSTANCE|GROUP NAME STATE PRIORITY` appended (keepalived passes
+ * 0 as a group's priority: the caller puts it in the event).
+ */
+export function hookRuns(commands: NotifyCommands, event: HookEvent): HookRun[] {
   const specific = {
     MASTER: commands.master,
     BACKUP: commands.backup,
     FAULT: commands.fault,
     STOP: commands.stop,
   }[event.state];
-  const lists: string[][] = [];
-  if (specific) lists.push([...specific.argv]);
-  if (commands.any)
-    lists.push([...commands.any.argv, event.kind, event.name, event.state, String(event.priority)]);
-  return lists;
+  const runs: HookRun[] = [];
+  if (specific) runs.push(withIdentity(specific, [...specific.argv]));
+  if (commands.any) {
+    const argv = [...commands.any.argv, event.kind, event.name, event.state, String(event.priority)];
+    runs.push(withIdentity(commands.any, argv));
+  }
+  return runs;
+}
+
+function withIdentity(command: HookCommand, argv: string[]): HookRun {
+  return {
+    argv,
+    ...(command.uid !== undefined ? { uid: command.uid } : {}),
+    ...(command.gid !== undefined ? { gid: command.gid } : {}),
+  };
 }
 
 /** SIGKILL to a whole process group: a hook and everything it started. */
@@ -88,7 +120,7 @@ export function runHook(
     const child = spawn(file, args, {
       detached: true,
       stdio: 'ignore',
-      env: options.env ?? { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' },
+      env: options.env ?? { PATH: HOOK_PATH },
       ...(options.uid !== undefined ? { uid: options.uid } : {}),
       ...(options.gid !== undefined ? { gid: options.gid } : {}),
     });
@@ -134,14 +166,16 @@ export class HookQueue {
   }
 
   push(event: HookEvent): void {
-    const lists = hookCommands(this.commands, event);
-    if (lists.length === 0) return;
+    const runs = hookRuns(this.commands, event);
+    if (runs.length === 0) return;
     this.pending++;
     this.tail = this.tail.then(async () => {
-      for (const argv of lists) {
+      for (const { argv, uid, gid } of runs) {
         if (this.terminated) break;
         const result = await runHook(argv, {
           timeoutMs: this.options.timeoutMs,
+          ...(uid !== undefined ? { uid } : {}),
+          ...(gid !== undefined ? { gid } : {}),
           onGroup: (pid) => (this.running = pid),
           ...(this.options.env ? { env: this.options.env(event) } : {}),
         });
