@@ -38,7 +38,7 @@ function scriptConfig(overrides: Partial<VrrpScriptConfig> = {}): VrrpScriptConf
 class ScriptedRunner {
   started = 0;
   private finishers: ((result: RunResult) => void)[] = [];
-  run: ScriptRunner = (argv) => {
+  run: ScriptRunner = () => {
     this.started++;
     return new Promise((resolve) => this.finishers.push(resolve));
   };
