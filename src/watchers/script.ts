@@ -11,7 +11,7 @@
  * (failed from the start, so `rise` successes are needed). The first run always decides an 'unknown' script.
  */
 import type { VrrpScriptConfig } from '../config/schema.js';
-import { type RunResult, runHook } from '../actions/notify.js';
+import { killGroup, type RunResult, runHook } from '../actions/notify.js';
 import { type Clock, systemClock } from '../vrrp/instance.js';
 import type { CheckState } from './tracking.js';
 import { type EntryLookup, type Identity, resolveIdentity, systemLookup } from './identity.js';
@@ -109,13 +109,7 @@ export class ScriptTracker {
     this.generation++;
     if (this.timer !== undefined) this.clock.clearTimer(this.timer);
     this.timer = undefined;
-    if (this.runningGroup !== undefined) {
-      try {
-        process.kill(-this.runningGroup, 'SIGKILL');
-      } catch {
-        // Already gone.
-      }
-    }
+    if (this.runningGroup !== undefined) killGroup(this.runningGroup);
   }
 
   private tick(): void {
