@@ -210,3 +210,26 @@ test('script: runs as the configured user (or script_user)', async () => {
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('script: stop kills a run still going, with its group', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tandem-script-stop-'));
+  try {
+    const pidFile = join(dir, 'child.pid');
+    const tracker = new ScriptTracker(
+      scriptConfig({
+        command: { argv: ['/bin/sh', '-c', `sleep 300 & echo $! > ${pidFile}; wait`] },
+        intervalSeconds: 60,
+        timeoutSeconds: 60,
+      }),
+    );
+    tracker.start();
+    const child = Number(
+      await waitFor(() => readFileSync(pidFile, 'utf8').trim(), { message: 'the child pid' }),
+    );
+    tracker.stop();
+    await waitFor(() => isGone(child), { message: 'the running script killed at stop' });
+    assert.equal(tracker.state, 'unknown', 'a run killed by stop decides nothing');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
