@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { httpGetFrom, startHaproxy } from '../helpers/haproxy.js';
+import { haproxyService, httpGetFrom, startHaproxy } from '../helpers/haproxy.js';
 import { requireRoot, waitFor, withLab } from '../helpers/netns.js';
 
 const VIP = '192.0.2.100';
@@ -48,5 +48,38 @@ test('haproxy in each balancer answers the client with its name, wherever the VI
     assert.equal(await httpGetFrom(lab, client, URL, 500), undefined);
     assert.equal(proxy1.child.exitCode, null, 'haproxy b1 still runs');
     await proxy1.stop();
+  });
+});
+
+test('the hook scripts for a tandem_service start haproxy as a daemon where the VIP is, and stop it', async () => {
+  requireRoot();
+  await withLab(async (lab) => {
+    const sw = await lab.bridge('sw');
+    const b1 = await lab.namespace('b1');
+    const client = await lab.namespace('c');
+    await lab.connect(b1, sw, { addresses: ['192.0.2.1/24', `${VIP}/24`] });
+    await lab.connect(client, sw, { addresses: ['192.0.2.10/24'] });
+    const service = await haproxyService(lab, b1, 'b1', { bind: VIP });
+
+    assert.equal(service.pid(), undefined, 'nothing runs before on_master');
+    assert.equal(await httpGetFrom(lab, client, URL, 500), undefined);
+
+    // Run as the agent runs them: inside the balancer's namespace, and they return once haproxy is up.
+    await lab.exec(b1, [service.start]);
+    const pid = service.pid();
+    assert.ok(pid !== undefined, 'haproxy runs as a daemon after the start script returned');
+    await waitFor(async () => (await httpGetFrom(lab, client, URL, 500))?.body === 'b1', {
+      timeoutMs: 5000,
+      message: 'the daemon answers with b1',
+    });
+    // A second MASTER event (or a reload) does not start a second haproxy.
+    await lab.exec(b1, [service.start]);
+    assert.equal(service.pid(), pid);
+
+    await lab.exec(b1, [service.stop]);
+    await waitFor(() => service.pid() === undefined, { timeoutMs: 5000, message: 'haproxy stopped' });
+    assert.equal(await httpGetFrom(lab, client, URL, 500), undefined);
+    // Stopping what is already stopped is not an error (BACKUP at startup runs on_backup).
+    await lab.exec(b1, [service.stop]);
   });
 });

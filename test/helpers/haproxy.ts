@@ -6,11 +6,16 @@
  *   const answer = await httpGetFrom(lab, client, `http://${VIP}/`);   // { status: 200, body: 'b1' }
  *   await proxy.stop();                                                 // also killed by the lab's cleanup
  *
+ * For tandem's own hooks, `haproxyService` writes a start and a stop script instead, for a `tandem_service`
+ * block to run: `on_master` starts haproxy as a daemon (`-D -p PIDFILE`) unless it runs, `on_backup` /
+ * `on_fault` / `on_stop` stop it, so haproxy runs only where the VIP is (cold standby) and only because the
+ * agent ran its hooks. The lab's cleanup kills a daemon left running, by the PID in its file.
+ *
  * Binding the VIP before it is on any interface of the namespace needs `net.ipv4.ip_nonlocal_bind=1` there
  * (set by `startHaproxy` when `bind` is an IPv4 address): that is how a balancer runs its proxy on the backup,
  * ready for the VIP. The configuration file lives in a private temporary directory removed at cleanup.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isIPv4 } from 'node:net';
@@ -96,6 +101,78 @@ export async function startHaproxy(
     { timeoutMs: 10_000, message: `haproxy ${name} listening on port ${port} (${stderr})` },
   );
   return handle;
+}
+
+export interface HaproxyService {
+  /** Script for `on_master`: starts haproxy as a daemon unless it already runs. */
+  start: string;
+  /** Script for `on_backup`, `on_fault`, `on_stop`: stops it if it runs. */
+  stop: string;
+  pidFile: string;
+  /** The daemon's PID while it runs (checked in /proc: the PID is haproxy's), else undefined. */
+  pid(): number | undefined;
+}
+
+/** The daemon PID written to `pidFile`, if that process is alive and is haproxy. */
+function runningHaproxy(pidFile: string): number | undefined {
+  if (!existsSync(pidFile)) return undefined;
+  const pid = Number(readFileSync(pidFile, 'utf8').trim().split('\n')[0]);
+  if (!Number.isInteger(pid) || pid <= 0) return undefined;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // comm is in parentheses, the state follows it: a zombie is not running.
+    const match = /^\d+ \((.*)\) (\S)/.exec(stat);
+    return match?.[1] === 'haproxy' && match[2] !== 'Z' ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Writes haproxy's configuration and the start/stop scripts a `tandem_service` block runs in namespace `ns`
+ * (the agent's hooks run where the agent runs). Nothing is started here.
+ */
+export async function haproxyService(
+  lab: Lab,
+  ns: string,
+  name: string,
+  options: HaproxyOptions = {},
+): Promise<HaproxyService> {
+  const bind = options.bind ?? '*';
+  const port = options.port ?? 80;
+  if (isIPv4(bind)) await lab.sysctl(ns, 'net.ipv4.ip_nonlocal_bind', '1');
+  const directory = mkdtempSync(join(tmpdir(), `tandem-haproxy-${name}-`));
+  const configFile = join(directory, 'haproxy.cfg');
+  const pidFile = join(directory, 'haproxy.pid');
+  const start = join(directory, 'start');
+  const stop = join(directory, 'stop');
+  writeFileSync(configFile, haproxyConfig(bind, port, options.body ?? name));
+  writeFileSync(
+    start,
+    [
+      '#!/bin/sh',
+      `if [ -f '${pidFile}' ] && kill -0 "$(cat '${pidFile}')" 2>/dev/null; then exit 0; fi`,
+      `exec haproxy -f '${configFile}' -D -p '${pidFile}'`,
+      '',
+    ].join('\n'),
+  );
+  writeFileSync(
+    stop,
+    [
+      '#!/bin/sh',
+      `if [ -f '${pidFile}' ]; then kill "$(cat '${pidFile}')" 2>/dev/null; rm -f '${pidFile}'; fi`,
+      'exit 0',
+      '',
+    ].join('\n'),
+  );
+  chmodSync(start, 0o755);
+  chmodSync(stop, 0o755);
+  lab.onCleanup(() => {
+    const pid = runningHaproxy(pidFile);
+    if (pid !== undefined) process.kill(pid, 'SIGKILL');
+    rmSync(directory, { recursive: true, force: true });
+  });
+  return { start, stop, pidFile, pid: () => runningHaproxy(pidFile) };
 }
 
 export interface HttpAnswer {
