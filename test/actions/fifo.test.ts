@@ -157,12 +157,13 @@ test('a reader gets exactly the bytes written, in order', async () => {
   try {
     const path = join(directory, 'notify.fifo');
     const writer = await FifoWriter.open({ path });
-    reader = spawn('cat', [path], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const cat = spawn('cat', [path], { stdio: ['ignore', 'pipe', 'inherit'] });
+    reader = cat;
     const chunks: Buffer[] = [];
-    reader.stdout?.on('data', (chunk: Buffer) => chunks.push(chunk));
-    const exited = exitOf(reader);
-    // Lines written before cat has the FIFO open would still be read, but its open must come before our close.
-    await waitFor(() => readerHasOpened(reader.pid, path), { message: 'cat opened the FIFO' });
+    cat.stdout.on('data', (chunk: Buffer) => chunks.push(chunk));
+    const exited = exitOf(cat);
+    // cat's open must come before our close: a FIFO nobody holds open loses what is in it.
+    await waitFor(() => readerHasOpened(cat.pid, path), { message: 'cat opened the FIFO' });
     const events = [
       { kind: 'GROUP', name: 'G1', state: 'BACKUP', priority: 0 },
       { kind: 'INSTANCE', name: 'VI_1', state: 'BACKUP', priority: 100 },
