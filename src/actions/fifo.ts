@@ -20,7 +20,8 @@ import { dirname, isAbsolute } from 'node:path';
 import { promisify } from 'node:util';
 import { TandemError } from '../errors.js';
 import { HOOK_PATH, type HookLogger, type HookState } from './notify.js';
-import { insecurePathReason } from './script-security.js';
+import type { FifoConfig, GlobalConfig } from '../config/schema.js';
+import { type AccountFiles, insecurePathReason, resolveUser, scriptIdentity } from './script-security.js';
 
 /** The state words keepalived writes; the last three belong to options tandem does not implement yet. */
 export type FifoState = HookState | 'MASTER_RX_LOWER_PRI' | 'MASTER_PRIORITY' | 'BACKUP_PRIORITY';
@@ -64,6 +65,27 @@ export interface FifoWriterOptions {
   log?: HookLogger;
   /** Overrides FIFO_SCRIPT_GRACE_MS. */
   scriptGraceMs?: number;
+}
+
+/**
+ * FifoWriter options for `notify_fifo` / `vrrp_notify_fifo` as configured: the owner from `FIFO [user
+ * [group]]`, the script (with the FIFO path appended at start) run as its user like every script. Throws
+ * UnknownAccountError for a user or group that does not exist.
+ */
+export function fifoWriterOptions(
+  fifo: FifoConfig,
+  global: Pick<GlobalConfig, 'scriptUser'>,
+  log?: HookLogger,
+  accounts: AccountFiles = {},
+): FifoWriterOptions {
+  const options: FifoWriterOptions = { path: fifo.path };
+  if (fifo.user !== undefined) options.owner = resolveUser(fifo.user, fifo.group, accounts);
+  if (fifo.script !== undefined) {
+    const { uid, gid } = scriptIdentity(fifo.script, global, accounts);
+    options.script = { argv: [...fifo.script.argv], uid, gid };
+  }
+  if (log !== undefined) options.log = log;
+  return options;
 }
 
 const silent: HookLogger = { info() {}, warn() {} };

@@ -20,8 +20,8 @@ import { accessSync, constants, lstatSync, readFileSync, realpathSync, statSync,
 import { join } from 'node:path';
 import { TandemError } from '../errors.js';
 import type { Position, Severity } from '../config/diagnostics.js';
-import type { Command, GlobalConfig, TandemConfig } from '../config/schema.js';
-import { HOOK_PATH, type HookEvent } from './notify.js';
+import type { Command, GlobalConfig, NotifyConfig, TandemConfig } from '../config/schema.js';
+import { HOOK_PATH, type HookCommand, type HookEvent, type NotifyCommands } from './notify.js';
 
 /** stat(2) mode bits Node's fs.constants does not name: sticky, set-user-id, set-group-id. */
 const S_ISVTX = 0o1000;
@@ -124,6 +124,30 @@ export function scriptIdentity(
     if (!(error instanceof UnknownAccountError)) throw error;
     return { uid: process.geteuid?.() ?? 0, gid: process.getegid?.() ?? 0, from: 'agent' };
   }
+}
+
+/** A command with the uid/gid it runs as, for HookQueue and runHook; throws UnknownAccountError. */
+export function hookCommand(
+  command: Command,
+  global: Pick<GlobalConfig, 'scriptUser'>,
+  files: AccountFiles = {},
+): HookCommand {
+  const { uid, gid } = scriptIdentity(command, global, files);
+  return { argv: [...command.argv], uid, gid };
+}
+
+/** An instance's or sync group's notify scripts, each with its user resolved, for a HookQueue. */
+export function notifyCommands(
+  notify: NotifyConfig,
+  global: Pick<GlobalConfig, 'scriptUser'>,
+  files: AccountFiles = {},
+): NotifyCommands {
+  const commands: NotifyCommands = {};
+  for (const key of ['master', 'backup', 'fault', 'stop', 'any'] as const) {
+    const command = notify[key];
+    if (command) commands[key] = hookCommand(command, global, files);
+  }
+  return commands;
 }
 
 /**

@@ -16,7 +16,13 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FifoError, FifoWriter, PIPE_BUF_BYTES, fifoLine } from '../../src/actions/fifo.js';
+import {
+  FifoError,
+  FifoWriter,
+  PIPE_BUF_BYTES,
+  fifoLine,
+  fifoWriterOptions,
+} from '../../src/actions/fifo.js';
 import { exitOf, requireRoot, waitFor } from '../helpers/netns.js';
 
 /** Linux's default pipe capacity (pipe(7)): 16 pages. */
@@ -262,4 +268,26 @@ test('a FIFO with an owner is given to it (mode 0640 for its group)', async () =
   } finally {
     cleanup();
   }
+});
+
+test('fifoWriterOptions: the configured owner and the script with its user', () => {
+  assert.deepEqual(
+    fifoWriterOptions(
+      {
+        path: '/run/tandem/notify.fifo',
+        user: 'nobody',
+        group: 'root',
+        script: { argv: ['/usr/local/bin/reader', '-q'] },
+      },
+      { scriptUser: { user: 'nobody' } },
+    ),
+    {
+      path: '/run/tandem/notify.fifo',
+      owner: { uid: 65534, gid: 0 },
+      script: { argv: ['/usr/local/bin/reader', '-q'], uid: 65534, gid: 65534 },
+    },
+  );
+  assert.deepEqual(fifoWriterOptions({ path: '/run/tandem/notify.fifo' }, {}), {
+    path: '/run/tandem/notify.fifo',
+  });
 });

@@ -10,6 +10,7 @@ import {
   checkScriptSecurity,
   hookEnvironment,
   insecurePathReason,
+  notifyCommands,
   resolveGroup,
   resolveUser,
   scriptIdentity,
@@ -352,4 +353,21 @@ test('a hook runs as the uid/gid of its command, with exactly the minimal enviro
   } finally {
     cleanup();
   }
+});
+
+test('notifyCommands gives each notify script the uid/gid it runs as', () => {
+  const notify = {
+    master: { argv: ['/bin/m', 'x'] },
+    fault: { argv: ['/bin/f'], user: 'root' },
+    any: { argv: ['/bin/n'], user: 'nobody', group: 'root' },
+  };
+  assert.deepEqual(notifyCommands(notify, { scriptUser: { user: 'nobody' } }), {
+    master: { argv: ['/bin/m', 'x'], uid: NOBODY, gid: NOBODY },
+    fault: { argv: ['/bin/f'], uid: 0, gid: 0 },
+    any: { argv: ['/bin/n'], uid: NOBODY, gid: 0 },
+  });
+  assert.throws(
+    () => notifyCommands({ stop: { argv: ['/bin/s'], user: 'no-such-user-here' } }, {}),
+    UnknownAccountError,
+  );
 });
