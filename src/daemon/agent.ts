@@ -10,8 +10,11 @@ import type { TandemConfig } from '../config/schema.js';
 import { type Clock, systemClock } from '../vrrp/instance.js';
 import { VrrpSocket } from '../vrrp/transport.js';
 import { ControlServer } from './control.js';
-import { InstanceRuntime, type InstanceStatus } from './instance-runtime.js';
+import { InstanceRuntime, type InstanceStatus, drainWithin } from './instance-runtime.js';
 import { ensureRuntimeDir } from './runtime-dir.js';
+import { HookQueue } from '../actions/notify.js';
+import { SyncGroup } from '../vrrp/sync-group.js';
+import { TrackerRegistry } from '../watchers/registry.js';
 
 /** DESIGN.md: a graceful stop finishes within 1 s; hooks get what is left of it after the critical work. */
 const STOP_HOOK_BUDGET_MS = 600;
@@ -42,6 +45,9 @@ export class Agent {
   private readonly clock: Clock;
   private readonly startedAt: number;
   private stopping: Promise<void> | undefined;
+  private registry: TrackerRegistry | undefined;
+  private readonly syncGroups: SyncGroup[] = [];
+  private readonly groupHooks: HookQueue[] = [];
   readonly runtimeDir: string;
   readonly controlSocketPath: string;
 
@@ -91,6 +97,19 @@ export class Agent {
       this.runtimes.push(runtime);
     }
     for (const runtime of this.runtimes) await runtime.removeStale();
+    this.registry = new TrackerRegistry(this.config, this.netlink, { clock: this.clock, log });
+    await this.registry.start();
+    this.followInterfaces(this.registry);
+    this.formSyncGroups();
+    // The first election waits for the first result of every tracked script (bounded by their timeouts).
+    await Promise.all(
+      this.runtimes.map((runtime) =>
+        runtime.startTracking(
+          this.registry as TrackerRegistry,
+          this.config.syncGroups.find((group) => group.members.includes(runtime.config.name)),
+        ),
+      ),
+    );
     this.control = new ControlServer(this.controlSocketPath, { status: () => this.status() });
     await this.control.listen();
     const delayMs = this.config.global.startupDelaySeconds * 1000;
@@ -105,6 +124,53 @@ export class Agent {
     );
   }
 
+  /** A deleted and re-created interface gets a new index: sockets and announcements move to it. */
+  private followInterfaces(registry: TrackerRegistry): void {
+    const names = new Set([...this.sockets.values()].map((socket) => socket.interfaceName));
+    for (const name of names) {
+      registry.links.track(name, (state) => {
+        if (!state.exists || state.ifindex === undefined) return;
+        const ifindex = state.ifindex;
+        const sockets = [...this.sockets.values()].filter((socket) => socket.interfaceName === name);
+        if (sockets.every((socket) => socket.ifindex === ifindex)) return;
+        void this.netlink.linkByName(name).then(
+          (link) => {
+            for (const socket of sockets) if (socket.ifindex !== link.index) socket.rebind(link.index);
+            for (const runtime of this.runtimes)
+              if (runtime.link.name === name) runtime.interfaceRecreated(link);
+          },
+          (error: unknown) =>
+            this.options.log.error({ interface: name, err: error }, 'cannot follow a re-created interface'),
+        );
+      });
+    }
+  }
+
+  /** keepalived vrrp_sync_group: members share fate; the group's own hooks run on its state changes. */
+  private formSyncGroups(): void {
+    for (const group of this.config.syncGroups) {
+      const members = group.members.flatMap((name) =>
+        this.runtimes.filter((runtime) => runtime.config.name === name),
+      );
+      const hooks = new HookQueue(group.notify, {
+        timeoutMs: this.config.global.notifyTimeoutSeconds * 1000,
+        log: this.options.log.child({ syncGroup: group.name }),
+      });
+      this.groupHooks.push(hooks);
+      this.syncGroups.push(
+        new SyncGroup(
+          group.name,
+          members.map((runtime) => runtime.instance),
+          (state) => {
+            this.options.log.info({ syncGroup: group.name, state }, `sync group ${group.name} is ${state}`);
+            // keepalived reports a group's priority as 0 (there is no group priority).
+            hooks.push({ kind: 'GROUP', name: group.name, state, priority: 0 });
+          },
+        ),
+      );
+    }
+  }
+
   /** Hands over and cleans up; idempotent, so a second call waits for the first. */
   stop(): Promise<void> {
     this.stopping ??= this.stopNow();
@@ -114,7 +180,11 @@ export class Agent {
   private async stopNow(): Promise<void> {
     const { log } = this.options;
     await Promise.all(this.runtimes.map((runtime) => runtime.stop()));
-    await Promise.all(this.runtimes.map((runtime) => runtime.drainHooks(STOP_HOOK_BUDGET_MS)));
+    this.registry?.stop();
+    await Promise.all([
+      ...this.runtimes.map((runtime) => runtime.drainHooks(STOP_HOOK_BUDGET_MS)),
+      ...this.groupHooks.map((hooks) => drainWithin(hooks, STOP_HOOK_BUDGET_MS)),
+    ]);
     for (const socket of this.sockets.values()) socket.close();
     this.sockets.clear();
     this.packetSocket?.close();
@@ -126,6 +196,7 @@ export class Agent {
   /** For an immediate exit: kill running hooks so nothing outlives the agent. */
   abandonHooks(): void {
     for (const runtime of this.runtimes) runtime.abandonHooks();
+    for (const hooks of this.groupHooks) hooks.terminate();
   }
 
   status(): AgentStatus {

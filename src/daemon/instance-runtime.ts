@@ -13,7 +13,15 @@ import {
   type VirtualRouteConfig,
   type VirtualRuleConfig,
 } from '../actions/vip.js';
-import type { VirtualAddress, VirtualRoute, VirtualRule, VrrpInstanceConfig } from '../config/schema.js';
+import type {
+  TrackLists,
+  VirtualAddress,
+  VirtualRoute,
+  VirtualRule,
+  VrrpInstanceConfig,
+} from '../config/schema.js';
+import type { TrackerRegistry } from '../watchers/registry.js';
+import { InstanceTracking } from '../watchers/tracking.js';
 import { TandemError } from '../errors.js';
 import { canonicalAddress, isIPv6LinkLocal } from '../vrrp/address.js';
 import type { InstanceParameters, VrrpState } from '../vrrp/fsm.js';
@@ -26,6 +34,17 @@ import type { VrrpSocket } from '../vrrp/transport.js';
 const MICROSECONDS_PER_SECOND = 1_000_000;
 /** At most one log line per discard reason and instance in this window (DESIGN.md: rate-limited). */
 const DISCARD_LOG_INTERVAL_MICROSECONDS = 10 * MICROSECONDS_PER_SECOND;
+
+/** Waits for a hook queue at most `timeoutMs`, then ends what still runs. */
+export async function drainWithin(hooks: HookQueue, timeoutMs: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    hooks.drain(),
+    new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs))),
+  ]);
+  clearTimeout(timer);
+  hooks.terminate();
+}
 
 export class InstanceSetupError extends TandemError {
   constructor(instance: string, message: string) {
@@ -182,6 +201,9 @@ export class InstanceRuntime {
   private readonly advertAddresses: string[];
   private readonly policy: ReceivePolicy;
   private readonly lastDiscardLog = new Map<string, number>();
+  /** Where announcements go; updated in place when the interface is re-created with a new index. */
+  private readonly garpInterface: { name: string; index: number; mac: string };
+  private tracking: InstanceTracking | undefined;
 
   private constructor(
     readonly config: VrrpInstanceConfig,
@@ -191,6 +213,7 @@ export class InstanceRuntime {
     private readonly deps: RuntimeDependencies,
     private readonly log: PinoLogger,
   ) {
+    this.garpInterface = { name: link.name, index: link.index, mac: link.mac };
     const params: InstanceParameters = {
       version: config.version,
       family: config.family,
@@ -228,7 +251,7 @@ export class InstanceRuntime {
     });
     const sender = new GarpSender({
       socket: deps.packetSocket,
-      iface: { name: link.name, index: link.index, mac: link.mac },
+      iface: this.garpInterface,
       vips: allVips.filter((vip) => vip.dev === undefined || vip.dev === link.name).map((vip) => vip.address),
       logger: log,
     });
@@ -378,11 +401,39 @@ export class InstanceRuntime {
     await this.vips.removeStale();
   }
 
+  /**
+   * Follows the instance's tracked interfaces, scripts, files and processes (and its sync group's): priority
+   * changes and faults go to the state machine. Resolves once every tracked script has a first result, so the
+   * first election uses real health, not a guess.
+   */
+  startTracking(registry: TrackerRegistry, group: TrackLists | undefined): Promise<void> {
+    this.tracking = new InstanceTracking(
+      this.config,
+      registry,
+      {
+        onPriority: (priority) => this.instance.setEffectivePriority(priority),
+        onFault: (cause) => this.instance.raiseFault(cause),
+        onFaultCleared: (cause) => this.instance.clearFault(cause),
+      },
+      group ? { group } : {},
+    );
+    this.tracking.start();
+    return this.tracking.settled();
+  }
+
+  /** The interface came back under a new index (and maybe a new MAC): announce through the new one. */
+  interfaceRecreated(link: LinkInfo): void {
+    this.garpInterface.index = link.index;
+    this.garpInterface.mac = link.mac;
+    this.log.warn({ ifindex: link.index }, 'interface re-created; socket and announcements moved to it');
+  }
+
   start(): void {
     this.instance.start();
   }
 
   async stop(): Promise<void> {
+    this.tracking?.stop();
     await this.instance.stop();
     this.garp.stop();
     this.vips.unwatch();
@@ -391,15 +442,9 @@ export class InstanceRuntime {
 
   /** Waits up to `timeoutMs` for the queued hooks, then ends whatever still runs: a stop leaves nothing behind. */
   async drainHooks(timeoutMs: number): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      this.hooks.drain(),
-      new Promise<void>((resolve) => {
-        timer = setTimeout(resolve, timeoutMs);
-      }),
-    ]);
-    clearTimeout(timer);
-    this.abandonHooks();
+    await drainWithin(this.hooks, timeoutMs);
+    if (this.hooks.queued > 0)
+      this.log.warn({ queued: this.hooks.queued }, 'notify hook killed: the agent is exiting');
   }
 
   /** Kills a hook still running (its whole process group) and drops the queue; for exiting. */

@@ -1,8 +1,8 @@
 /**
- * Configuration the loader accepts but the agent does not act on yet (tracking, sync groups, FIFOs, LVS sync
- * daemon, VMAC, script users, a multicast group other than RFC 5798's). Running with it would be a silent misconfiguration: a `track_script` that
- * never lowers the priority is worse than an error. `tandem run` refuses such a configuration, naming each
- * place; `--lenient` runs anyway with a warning for each.
+ * Configuration the loader accepts but the agent does not act on yet (services, FIFOs, LVS sync daemon, VMAC,
+ * script users, a multicast group other than RFC 5798's). Running with it would be a silent misconfiguration:
+ * a service hook that never runs is worse than an error. `tandem run` refuses such a configuration, naming
+ * each place; `--lenient` runs anyway with a warning for each.
  */
 import type { Diagnostic, Position } from '../config/diagnostics.js';
 import type { TandemConfig } from '../config/schema.js';
@@ -17,15 +17,7 @@ export function notYetEnforced(config: TandemConfig, lenient: boolean, file: str
   for (const instance of config.instances) {
     const at = instance.source;
     const where = `vrrp_instance ${instance.name}`;
-    const tracks = [
-      ['track_interface', instance.trackInterfaces],
-      ['track_script', instance.trackScripts],
-      ['track_file', instance.trackFiles],
-      ['track_process', instance.trackProcesses],
-    ] as const;
-    for (const [keyword, list] of tracks) {
-      if (list.length > 0) found.push({ at, what: `${keyword} of ${where}` });
-    }
+    if (instance.services.length > 0) found.push({ at, what: `tandem_service of ${where}` });
     if (instance.useVmac) found.push({ at, what: `use_vmac of ${where}` });
     // Adverts would go to another group, but the socket joins only the RFC 5798 group: peers would be deaf.
     const standardGroup = instance.family === 4 ? VRRP_GROUP_IPV4 : VRRP_GROUP_IPV6;
@@ -36,8 +28,6 @@ export function notYetEnforced(config: TandemConfig, lenient: boolean, file: str
       });
     }
   }
-  for (const group of config.syncGroups)
-    found.push({ at: group.source, what: `vrrp_sync_group ${group.name}` });
   const { global } = config;
   if (global.notifyFifo) found.push({ at: top, what: 'notify_fifo' });
   if (global.vrrpNotifyFifo) found.push({ at: top, what: 'vrrp_notify_fifo' });

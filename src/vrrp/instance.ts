@@ -20,6 +20,7 @@ import {
   type TransitionReason,
   type VrrpState,
   initialState,
+  masterDownInterval,
   step,
 } from './fsm.js';
 import type { DecodedAdvertisement } from './packet.js';
@@ -100,6 +101,8 @@ export class VrrpInstance {
   private idleWaiters: (() => void)[] = [];
   private enteredStateAt: number;
   private lastTransition: Transition | undefined;
+  /** When an advert of a live master was last accepted in BACKUP; cleared by priority 0 and by leaving BACKUP. */
+  private lastMasterAdvertAt: number | undefined;
   /**
    * Told after an input changed the state or the fault causes, with the transition if there was one, once its
    * effects ran (a sync group follows its members through this).
@@ -141,11 +144,14 @@ export class VrrpInstance {
     return this.fsm.faults;
   }
 
-  /** BACKUP with a master heard and its Master_Down_Timer still running: a live master exists. */
+  /**
+   * BACKUP and a master's advert accepted within the last Master_Down_Interval: a live master exists. A held
+   * expiry re-arms the timer without hearing anything, so the timer alone would let two held members of a
+   * sync group hold each other for ever; the time of the last accepted advert does not.
+   */
   hearsMaster(): boolean {
-    return (
-      this.fsm.state === 'BACKUP' && this.fsm.masterAddress !== undefined && this.timers.has('master-down')
-    );
+    if (this.fsm.state !== 'BACKUP' || this.lastMasterAdvertAt === undefined) return false;
+    return this.clock.nowMicroseconds() - this.lastMasterAdvertAt < masterDownInterval(this.fsm);
   }
 
   /** Inputs from a sync group: follow another member to MASTER or BACKUP. */
@@ -255,8 +261,22 @@ export class VrrpInstance {
         'effective priority changed',
       );
     }
+    this.noteMasterAdvert(input, result.effects);
     for (const effect of result.effects) await this.execute(effect);
     if (result.transition || previous.faults !== this.fsm.faults) this.onChange?.(result.transition);
+  }
+
+  private noteMasterAdvert(input: Input, effects: readonly Effect[]): void {
+    if (this.fsm.state !== 'BACKUP') {
+      this.lastMasterAdvertAt = undefined;
+      return;
+    }
+    if (input.type !== 'advert-received') return;
+    // RFC 5798 §6.4.2: priority 0 is the master leaving; an accepted advert re-arms Master_Down_Timer.
+    if (input.advert.priority === 0) this.lastMasterAdvertAt = undefined;
+    else if (effects.some((effect) => effect.type === 'arm-timer' && effect.timer === 'master-down')) {
+      this.lastMasterAdvertAt = this.clock.nowMicroseconds();
+    }
   }
 
   private async execute(effect: Effect): Promise<void> {

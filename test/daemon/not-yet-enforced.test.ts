@@ -14,16 +14,11 @@ test('tandem run refuses configuration it accepts but does not enforce yet, nami
     writeFileSync(
       file,
       [
-        'vrrp_script chk {',
-        '  script "/bin/true"',
-        '}',
         'vrrp_instance VI_1 {',
         '  interface eth0',
         '  virtual_router_id 30',
         '  priority 100',
-        '  track_script {',
-        '    chk',
-        '  }',
+        '  use_vmac',
         '  virtual_ipaddress {',
         '    192.0.2.10/24',
         '  }',
@@ -35,13 +30,13 @@ test('tandem run refuses configuration it accepts but does not enforce yet, nami
     assert.ok(config);
     const strict = notYetEnforced(config, false, file).map(formatDiagnostic);
     assert.deepEqual(strict, [
-      `${file}:4:15: error: track_script of vrrp_instance VI_1 is accepted by the configuration but not enforced by this version of the agent; refusing to run (use --lenient to run without it)`,
+      `${file}:1:15: error: use_vmac of vrrp_instance VI_1 is accepted by the configuration but not enforced by this version of the agent; refusing to run (use --lenient to run without it)`,
     ]);
     const lenient = notYetEnforced(config, true, file);
     assert.equal(lenient[0]?.severity, 'warning');
     const plain = {
       ...config,
-      instances: config.instances.map((instance) => ({ ...instance, trackScripts: [] })),
+      instances: config.instances.map((instance) => ({ ...instance, useVmac: undefined })),
     };
     assert.deepEqual(notYetEnforced(plain, false, file), []);
     const otherGroup = {
