@@ -317,9 +317,19 @@ export class NetlinkAdapter implements RtNetlink {
     }
   }
 
+  /** The request in flight; requests wait for it (see `#call`). */
+  #tail: Promise<unknown> = Promise.resolve();
+
+  /**
+   * One request at a time on the socket: the netlink package matches replies to requests by sequence number,
+   * but two dumps in flight interleave their multipart replies and it fails with "Multipart message not
+   * terminated properly" (seen with two instances claiming VIPs while the link watcher re-listed links).
+   */
   async #call<T>(operation: string, run: () => Promise<T>): Promise<T> {
+    const turn = this.#tail.then(run, run);
+    this.#tail = turn.catch(() => undefined);
     try {
-      return await run();
+      return await turn;
     } catch (error) {
       throw new NetlinkError(operation, error);
     }

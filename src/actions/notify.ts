@@ -25,7 +25,12 @@ export interface HookRun {
   argv: string[];
   uid?: number;
   gid?: number;
+  /** Its own timeout (a service's `timeout`); the queue's otherwise. */
+  timeoutMs?: number;
 }
+
+/** What one event runs, in order: notify scripts, or everything an instance runs (LVS, services, notify). */
+export type HookSource = NotifyCommands | ((event: HookEvent) => HookRun[]);
 
 export interface NotifyCommands {
   master?: HookCommand;
@@ -153,7 +158,7 @@ export class HookQueue {
   private terminated = false;
 
   constructor(
-    private readonly commands: NotifyCommands,
+    private readonly source: HookSource,
     private readonly options: {
       timeoutMs: number;
       log: HookLogger;
@@ -166,14 +171,14 @@ export class HookQueue {
   }
 
   push(event: HookEvent): void {
-    const runs = hookRuns(this.commands, event);
+    const runs = typeof this.source === 'function' ? this.source(event) : hookRuns(this.source, event);
     if (runs.length === 0) return;
     this.pending++;
     this.tail = this.tail.then(async () => {
-      for (const { argv, uid, gid } of runs) {
+      for (const { argv, uid, gid, timeoutMs } of runs) {
         if (this.terminated) break;
         const result = await runHook(argv, {
-          timeoutMs: this.options.timeoutMs,
+          timeoutMs: timeoutMs ?? this.options.timeoutMs,
           ...(uid !== undefined ? { uid } : {}),
           ...(gid !== undefined ? { gid } : {}),
           onGroup: (pid) => (this.running = pid),

@@ -221,6 +221,18 @@ export function scriptEntries(config: TandemConfig, fallback: Position): ScriptE
     }
   for (const script of config.scripts)
     entries.push({ what: `vrrp_script ${script.name}`, command: script.command, at: script.source });
+  const serviceKeywords = [
+    ['onMaster', 'on_master'],
+    ['onBackup', 'on_backup'],
+    ['onFault', 'on_fault'],
+    ['onStop', 'on_stop'],
+  ] as const;
+  for (const service of config.services)
+    for (const [key, keyword] of serviceKeywords) {
+      const command = service[key];
+      if (command)
+        entries.push({ what: `${keyword} of tandem_service ${service.name}`, command, at: service.source });
+    }
   const fifoScripts = [
     ['notify_fifo_script', config.global.notifyFifo?.script],
     ['vrrp_notify_fifo_script', config.global.vrrpNotifyFifo?.script],

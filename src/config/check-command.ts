@@ -5,8 +5,10 @@
  */
 import type { CommandModule } from 'yargs';
 import { configOptions, loadOptionsOf, type ConfigArguments } from './cli-options.js';
-import { formatDiagnostic } from './diagnostics.js';
+import { checkScriptSecurity } from '../actions/script-security.js';
+import { type Diagnostic, formatDiagnostic } from './diagnostics.js';
 import { loadConfig, type LoadOptions } from './loader.js';
+import type { TandemConfig } from './schema.js';
 
 interface CheckArguments extends ConfigArguments {
   print?: string;
@@ -18,9 +20,28 @@ export interface CheckOutput {
   exitCode: 0 | 1;
 }
 
+/**
+ * The configuration and every diagnostic about it: the loader's, then keepalived's script security rules, which
+ * look at the files and accounts of this machine (`tandem check` and `tandem run` both use this).
+ */
+export function checkConfig(
+  file: string,
+  options: LoadOptions,
+): { config?: TandemConfig; diagnostics: Diagnostic[] } {
+  const result = loadConfig(file, options);
+  if (!result.config) return result;
+  const security = checkScriptSecurity(result.config, {
+    fallback: { file, line: 1, column: 1 },
+  }) as Diagnostic[];
+  const diagnostics = [...result.diagnostics, ...security];
+  return diagnostics.some((diagnostic) => diagnostic.severity === 'error')
+    ? { diagnostics }
+    : { config: result.config, diagnostics };
+}
+
 /** The command's work without the process: testable, and reusable by `tandem run` for its startup check. */
 export function runCheck(file: string, options: LoadOptions & { print?: 'json' }): CheckOutput {
-  const result = loadConfig(file, options);
+  const result = checkConfig(file, options);
   const stderr = result.diagnostics.map((d) => formatDiagnostic(d) + '\n').join('');
   const valid = result.config !== undefined;
   const stdout = valid && options.print === 'json' ? JSON.stringify(result.config, null, 2) + '\n' : '';

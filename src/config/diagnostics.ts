@@ -21,6 +21,8 @@ export interface Diagnostic extends Position {
 
 /** Stable codes, one per class of problem. Tests and scripts rely on them. */
 export const DiagnosticCodes = {
+  /** enable_script_security: a script others could change, or one that would run as the wrong user. */
+  scriptSecurity: 'TANDEM_ECONFIG_SCRIPT_SECURITY',
   /** The main file or an included file cannot be read. */
   io: 'TANDEM_ECONFIG_IO',
   /** Lexical or block structure problem: unterminated quote, unbalanced braces. */

@@ -12,7 +12,9 @@ import { VrrpSocket } from '../vrrp/transport.js';
 import { ControlServer } from './control.js';
 import { InstanceRuntime, type InstanceStatus, drainWithin } from './instance-runtime.js';
 import { ensureRuntimeDir } from './runtime-dir.js';
+import { FifoWriter, fifoWriterOptions } from '../actions/fifo.js';
 import { HookQueue } from '../actions/notify.js';
+import { hookEnvironment, notifyCommands } from '../actions/script-security.js';
 import { SyncGroup } from '../vrrp/sync-group.js';
 import { TrackerRegistry } from '../watchers/registry.js';
 
@@ -48,6 +50,7 @@ export class Agent {
   private registry: TrackerRegistry | undefined;
   private readonly syncGroups: SyncGroup[] = [];
   private readonly groupHooks: HookQueue[] = [];
+  private readonly fifos: FifoWriter[] = [];
   readonly runtimeDir: string;
   readonly controlSocketPath: string;
 
@@ -68,6 +71,9 @@ export class Agent {
     const { log } = this.options;
     ensureRuntimeDir(this.runtimeDir);
     this.packetSocket = openPacketSocket();
+    for (const fifo of [this.config.global.notifyFifo, this.config.global.vrrpNotifyFifo]) {
+      if (fifo) this.fifos.push(await FifoWriter.open(fifoWriterOptions(fifo, this.config.global, log)));
+    }
     const multicastOn = new Set(
       this.config.instances
         .filter((instance) => instance.unicastPeers.length === 0)
@@ -90,7 +96,8 @@ export class Agent {
           netlink: this.netlink,
           packetSocket: this.packetSocket,
           clock: this.clock,
-          notifyTimeoutMs: this.config.global.notifyTimeoutSeconds * 1000,
+          config: this.config,
+          fifos: this.fifos,
         },
         log,
       );
@@ -152,9 +159,10 @@ export class Agent {
       const members = group.members.flatMap((name) =>
         this.runtimes.filter((runtime) => runtime.config.name === name),
       );
-      const hooks = new HookQueue(group.notify, {
+      const hooks = new HookQueue(notifyCommands(group.notify, this.config.global), {
         timeoutMs: this.config.global.notifyTimeoutSeconds * 1000,
         log: this.options.log.child({ syncGroup: group.name }),
+        env: (event) => hookEnvironment(event, []),
       });
       this.groupHooks.push(hooks);
       this.syncGroups.push(
@@ -164,7 +172,9 @@ export class Agent {
           (state) => {
             this.options.log.info({ syncGroup: group.name, state }, `sync group ${group.name} is ${state}`);
             // keepalived reports a group's priority as 0 (there is no group priority).
-            hooks.push({ kind: 'GROUP', name: group.name, state, priority: 0 });
+            const event = { kind: 'GROUP' as const, name: group.name, state, priority: 0 };
+            for (const fifo of this.fifos) fifo.writeEvent(event);
+            hooks.push(event);
           },
         ),
       );
@@ -187,6 +197,7 @@ export class Agent {
     ]);
     for (const socket of this.sockets.values()) socket.close();
     this.sockets.clear();
+    await Promise.all(this.fifos.map((fifo) => fifo.close()));
     this.packetSocket?.close();
     await this.control?.close();
     this.netlink.close();

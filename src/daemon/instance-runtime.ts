@@ -6,7 +6,11 @@
 import type { Logger as PinoLogger } from 'pino';
 import { GarpScheduler, GarpSender, type PacketSocket } from '../actions/garp.js';
 import type { AddressInfo, LinkInfo, RtNetlink } from '../actions/netlink.js';
-import { HookQueue, type HookState } from '../actions/notify.js';
+import type { FifoWriter } from '../actions/fifo.js';
+import { lvsCommands } from '../actions/lvs.js';
+import { HookQueue, type HookEvent, type HookRun, type HookState, hookRuns } from '../actions/notify.js';
+import { serviceHooks } from '../actions/proxy.js';
+import { hookCommand, hookEnvironment, notifyCommands } from '../actions/script-security.js';
 import {
   type VipConfig,
   VipManager,
@@ -14,6 +18,7 @@ import {
   type VirtualRuleConfig,
 } from '../actions/vip.js';
 import type {
+  TandemConfig,
   TrackLists,
   VirtualAddress,
   VirtualRoute,
@@ -34,6 +39,32 @@ import type { VrrpSocket } from '../vrrp/transport.js';
 const MICROSECONDS_PER_SECOND = 1_000_000;
 /** At most one log line per discard reason and instance in this window (DESIGN.md: rate-limited). */
 const DISCARD_LOG_INTERVAL_MICROSECONDS = 10 * MICROSECONDS_PER_SECOND;
+
+/**
+ * Everything one instance runs on a transition, in this order, one at a time: the LVS sync daemon role switch
+ * (connection state first), the services that follow the VIP, then the notify scripts (the state's own, then
+ * the generic one), each as the user keepalived's rules give it.
+ */
+export function instanceHookSource(
+  instance: VrrpInstanceConfig,
+  config: TandemConfig,
+): (event: HookEvent) => HookRun[] {
+  const notify = notifyCommands(instance.notify, config.global);
+  const lvs =
+    config.global.lvsSyncDaemon?.instance === instance.name ? config.global.lvsSyncDaemon : undefined;
+  let previous: HookState | undefined;
+  return (event) => {
+    const lvsRuns = lvs
+      ? lvsCommands(lvs, event.state, previous, instance.vrid).map((argv) => ({ argv }))
+      : [];
+    previous = event.state;
+    const serviceRuns = serviceHooks(config.services, instance.services, event.state).map((hook) => ({
+      ...hookCommand(hook.command, config.global),
+      timeoutMs: hook.timeoutMs,
+    }));
+    return [...lvsRuns, ...serviceRuns, ...hookRuns(notify, event)];
+  };
+}
 
 /** Waits for a hook queue at most `timeoutMs`, then ends what still runs. */
 export async function drainWithin(hooks: HookQueue, timeoutMs: number): Promise<void> {
@@ -57,7 +88,10 @@ export interface RuntimeDependencies {
   netlink: RtNetlink;
   packetSocket: PacketSocket;
   clock: Clock;
-  notifyTimeoutMs: number;
+  /** The whole configuration: global_defs (script_user, lvs_sync_daemon, notify timeout) and the services. */
+  config: TandemConfig;
+  /** notify_fifo / vrrp_notify_fifo writers, each told every transition as keepalived writes it. */
+  fifos: readonly FifoWriter[];
 }
 
 export interface InstanceStatus {
@@ -265,16 +299,10 @@ export class InstanceRuntime {
         refreshRepeat: config.garp.masterRefreshRepeat,
       },
     });
-    this.hooks = new HookQueue(config.notify, {
-      timeoutMs: deps.notifyTimeoutMs,
+    this.hooks = new HookQueue(instanceHookSource(config, deps.config), {
+      timeoutMs: deps.config.global.notifyTimeoutSeconds * 1000,
       log,
-      env: (event) => ({
-        PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
-        TANDEM_INSTANCE: event.name,
-        TANDEM_STATE: event.state,
-        TANDEM_PRIORITY: String(event.priority),
-        TANDEM_VIPS: allVips.map(vipText).join(' '),
-      }),
+      env: (event) => hookEnvironment(event, allVips.map(vipText)),
     });
     this.instance = new VrrpInstance(
       config.name,
@@ -310,8 +338,11 @@ export class InstanceRuntime {
         },
         notify: (event) => {
           const state = HOOK_STATE[event.state];
-          if (state)
-            this.hooks.push({ kind: 'INSTANCE', name: config.name, state, priority: event.priority });
+          if (!state) return;
+          const hookEvent = { kind: 'INSTANCE' as const, name: config.name, state, priority: event.priority };
+          // The FIFO line goes out at once (a non-blocking write); the scripts wait their turn in the queue.
+          for (const fifo of deps.fifos) fifo.writeEvent(hookEvent);
+          this.hooks.push(hookEvent);
         },
       },
       log,

@@ -1,7 +1,7 @@
 /**
- * Configuration the loader accepts but the agent does not act on yet (services, FIFOs, LVS sync daemon, VMAC,
- * script users, a multicast group other than RFC 5798's). Running with it would be a silent misconfiguration:
- * a service hook that never runs is worse than an error. `tandem run` refuses such a configuration, naming
+ * Configuration the loader accepts but the agent does not act on yet (VMAC, an LVS sync daemon that follows no
+ * instance, a multicast group other than RFC 5798's). Running with it would be a silent misconfiguration:
+ * a VMAC interface that is never created is worse than an error. `tandem run` refuses such a configuration, naming
  * each place; `--lenient` runs anyway with a warning for each.
  */
 import type { Diagnostic, Position } from '../config/diagnostics.js';
@@ -17,7 +17,6 @@ export function notYetEnforced(config: TandemConfig, lenient: boolean, file: str
   for (const instance of config.instances) {
     const at = instance.source;
     const where = `vrrp_instance ${instance.name}`;
-    if (instance.services.length > 0) found.push({ at, what: `tandem_service of ${where}` });
     if (instance.useVmac) found.push({ at, what: `use_vmac of ${where}` });
     // Adverts would go to another group, but the socket joins only the RFC 5798 group: peers would be deaf.
     const standardGroup = instance.family === 4 ? VRRP_GROUP_IPV4 : VRRP_GROUP_IPV6;
@@ -29,10 +28,10 @@ export function notYetEnforced(config: TandemConfig, lenient: boolean, file: str
     }
   }
   const { global } = config;
-  if (global.notifyFifo) found.push({ at: top, what: 'notify_fifo' });
-  if (global.vrrpNotifyFifo) found.push({ at: top, what: 'vrrp_notify_fifo' });
-  if (global.lvsSyncDaemon) found.push({ at: top, what: 'lvs_sync_daemon' });
-  if (global.scriptUser) found.push({ at: top, what: 'script_user (notify scripts would run as root)' });
+  // keepalived's checker runs both sync daemons when no instance is named; tandem has no checker process.
+  if (global.lvsSyncDaemon && global.lvsSyncDaemon.instance === undefined) {
+    found.push({ at: top, what: 'lvs_sync_daemon without an instance' });
+  }
   return found.map(({ at, what }) => ({
     ...at,
     severity: lenient ? 'warning' : 'error',

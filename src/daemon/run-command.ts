@@ -7,7 +7,7 @@ import pino from 'pino';
 import type { CommandModule } from 'yargs';
 import { configOptions, loadOptionsOf, type ConfigArguments } from '../config/cli-options.js';
 import { formatDiagnostic } from '../config/diagnostics.js';
-import { loadConfig } from '../config/loader.js';
+import { checkConfig } from '../config/check-command.js';
 import { Agent } from './agent.js';
 import { notYetEnforced } from './not-yet-enforced.js';
 
@@ -31,7 +31,7 @@ export const runCommand: CommandModule<object, RunArguments> = {
         choices: ['trace', 'debug', 'info', 'warn', 'error', 'fatal'],
       }),
   handler: async (argv) => {
-    const result = loadConfig(argv.file, loadOptionsOf(argv));
+    const result = checkConfig(argv.file, loadOptionsOf(argv));
     for (const diagnostic of result.diagnostics) process.stderr.write(formatDiagnostic(diagnostic) + '\n');
     if (!result.config) {
       process.exitCode = 1;

@@ -229,5 +229,12 @@ ${instance('VI_IN', 'eth1', 62, priority, '198.51.100.100/24')}
     }
     assert.ok((await addresses(lab, a, 'eth0')).includes('192.0.2.100'));
     assert.ok((await addresses(lab, a, 'eth1')).includes('198.51.100.100'));
+    for (const agent of [agentA, agentB]) {
+      assert.deepEqual(
+        agent.logs.filter((line) => line.level >= 50),
+        [],
+        `${agent.name} logged no error`,
+      );
+    }
   });
 });
