@@ -332,9 +332,10 @@ export class InstanceRuntime {
           }
         },
         announce: async () => {
-          // Becoming MASTER starts the bursts; a re-announcement while MASTER (split brain healed) adds a round.
-          if (this.garp.running) sender.sendRound();
-          else this.garp.start();
+          // Becoming MASTER starts the bursts. A re-announcement while MASTER (a lower-priority advert: a split
+          // brain healing) sends keepalived's garp_lower_prio_repeat rounds at once.
+          if (!this.garp.running) this.garp.start();
+          else for (let round = 0; round < config.garp.lowerPrioRepeat; round++) sender.sendRound();
         },
         notify: (event) => {
           const state = HOOK_STATE[event.state];
