@@ -1,0 +1,194 @@
+/**
+ * tandem against keepalived 2.2 (Debian's package), daemon against daemon: the same keepalived.conf (two
+ * instances in a sync group, a notify script for every state plus the generic one, `notify_fifo` and
+ * `vrrp_notify_fifo`) runs once under keepalived and once under `tandem run`, each alone in its own namespace,
+ * and both are driven BACKUP -> MASTER -> FAULT (link down) -> BACKUP -> MASTER (link up) -> STOP (SIGTERM).
+ * What each daemon wrote to its FIFOs and which notify scripts it ran are captured the same way, and compared:
+ * - FIFO bytes, per instance and per group, in order, and the same total length (no other line). How the lines
+ *   of different names interleave is not compared: keepalived writes a group's line after its members' lines
+ *   (except the group's first BACKUP, before them), while tandem writes it as soon as every member's state
+ *   machine is in the state, which may be before the last member's own line;
+ * - notify argv: keepalived forks a transition's scripts without waiting for them, so their records may land in
+ *   any order; compared as a multiset, and per instance/group for the generic script (one per transition).
+ * tandem runs an instance's hooks one at a time, the state's own script before the generic one, so its record
+ * is in exactly the order hookCommands gives; that is asserted too.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { hookCommands, type HookEvent, type HookState } from '../../src/actions/notify.js';
+import { formatDiagnostic, loadConfig, memoryFileSystem } from '../../src/config/index.js';
+import { type AgentProcess, startAgent } from '../helpers/agents.js';
+import { type KeepalivedProcess, keepalivedVersion, startKeepalived } from '../helpers/keepalived.js';
+import { type Lab, requireRoot, withLab } from '../helpers/netns.js';
+import { type NotifyCapture, type NotifyCapturePaths, captureNotifies } from '../helpers/notify-capture.js';
+
+const INSTANCES = [
+  { name: 'VI_1', vrid: 51, priority: 100, vip: '192.0.2.100/24' },
+  { name: 'VI_2', vrid: 52, priority: 150, vip: '192.0.2.101/24' },
+] as const;
+const GROUP = 'G1';
+const NAMES = [...INSTANCES.map((instance) => instance.name), GROUP];
+/** The states every member and the group go through in this drive, in order. */
+const STATES: HookState[] = ['BACKUP', 'MASTER', 'FAULT', 'BACKUP', 'MASTER', 'STOP'];
+/** BACKUP -> MASTER takes Master_Down_Interval (3 × 0.5 s + skew) on a silent link; room for both daemons. */
+const STATE_TIMEOUT_MS = 10_000;
+
+function keepalivedConf(paths: NotifyCapturePaths): string {
+  const recorder = paths.recorder;
+  const lines = [
+    'global_defs {',
+    '    script_user root',
+    '    vrrp_version 3',
+    `    notify_fifo ${paths.notifyFifo}`,
+    `    vrrp_notify_fifo ${paths.vrrpNotifyFifo}`,
+    '}',
+    `vrrp_sync_group ${GROUP} {`,
+    '    group {',
+    ...INSTANCES.map((instance) => `        ${instance.name}`),
+    '    }',
+    `    notify "${recorder} group-any"`,
+    `    notify_master "${recorder} group-master"`,
+    '}',
+  ];
+  for (const [index, instance] of INSTANCES.entries()) {
+    lines.push(
+      `vrrp_instance ${instance.name} {`,
+      '    state BACKUP',
+      '    interface eth0',
+      `    virtual_router_id ${instance.vrid}`,
+      `    priority ${instance.priority}`,
+      '    advert_int 0.5',
+      '    virtual_ipaddress {',
+      `        ${instance.vip}`,
+      '    }',
+    );
+    // Only the first member has notify scripts: the second shows that FIFO lines come from every instance.
+    if (index === 0)
+      lines.push(
+        `    notify_master "${recorder} master 'two words'"`,
+        `    notify_backup "${recorder} backup"`,
+        `    notify_fault ${recorder}`,
+        `    notify_stop "${recorder} stop"`,
+        `    notify "${recorder} any"`,
+      );
+    lines.push('}');
+  }
+  return lines.join('\n') + '\n';
+}
+
+/** A namespace with eth0 on a veth pair wholly inside it: eth0 can go down and up, nothing answers on it. */
+async function isolatedHost(lab: Lab, name: string): Promise<string> {
+  const ns = await lab.namespace(name);
+  await lab.exec(ns, ['ip', 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'peer0']);
+  await lab.exec(ns, ['ip', 'addr', 'add', '192.0.2.1/24', 'dev', 'eth0']);
+  await lab.exec(ns, ['ip', 'link', 'set', 'peer0', 'up']);
+  await lab.exec(ns, ['ip', 'link', 'set', 'eth0', 'up']);
+  return ns;
+}
+
+interface Drivable {
+  waitForState(instance: string, state: string, timeoutMs?: number): Promise<unknown>;
+}
+
+/** The drive both daemons get: MASTER, link down (FAULT), link up (BACKUP, then MASTER); STOP follows. */
+function drive(lab: Lab, ns: string) {
+  const bothIn = async (daemon: Drivable, state: string) => {
+    for (const instance of INSTANCES) await daemon.waitForState(instance.name, state, STATE_TIMEOUT_MS);
+  };
+  return async (daemon: Drivable) => {
+    await bothIn(daemon, 'MASTER');
+    await lab.exec(ns, ['ip', 'link', 'set', 'eth0', 'down']);
+    await bothIn(daemon, 'FAULT');
+    await lab.exec(ns, ['ip', 'link', 'set', 'eth0', 'up']);
+    await bothIn(daemon, 'MASTER');
+  };
+}
+
+/** The lines of `bytes` (each with its newline) that are about `name`. */
+function linesAbout(bytes: Buffer, name: string): string {
+  const lines = bytes.toString('latin1').match(/[^\n]*\n/g) ?? [];
+  return lines.filter((line) => line.includes(` "${name}" `)).join('');
+}
+
+/** Every notify argv with the capture's private directory made comparable. */
+function argvOf(capture: NotifyCapture<unknown>): string[][] {
+  return capture.notifies.map((argv) => argv.map((arg) => capture.normalized(arg)));
+}
+
+function describeCapture(what: string, capture: NotifyCapture<unknown>): string {
+  return `${what} wrote:\n${capture.notifyFifo.toString('latin1')}ran: ${JSON.stringify(argvOf(capture))}`;
+}
+
+test('tandem run writes the FIFO lines and runs the notify argv keepalived 2.2 does, for the same config and transitions', async () => {
+  requireRoot();
+  assert.match(keepalivedVersion(), /^Keepalived v2\.2\./);
+  await withLab(async (lab) => {
+    const kadNs = await isolatedHost(lab, 'kad');
+    const tandemNs = await isolatedHost(lab, 'tandem');
+    const keepalived = await captureNotifies<KeepalivedProcess>(
+      lab,
+      keepalivedConf,
+      (text) => startKeepalived(lab, kadNs, text, 'kad-fifo'),
+      drive(lab, kadNs),
+    );
+    const tandem = await captureNotifies<AgentProcess>(
+      lab,
+      keepalivedConf,
+      (text) => startAgent(lab, tandemNs, text, 'tandem-fifo'),
+      drive(lab, tandemNs),
+    );
+    assert.equal(await tandem.daemon.exited.then((exit) => exit.code), 0, 'tandem exited 0 on SIGTERM');
+    const context = `${describeCapture('keepalived', keepalived)}\n${describeCapture('tandem', tandem)}\ntandem log: ${tandem.daemon.describe()}`;
+
+    // The very same config text, but for the directory each capture made.
+    assert.equal(tandem.normalized(tandem.config), keepalived.normalized(keepalived.config));
+
+    // FIFO: both daemons write the same bytes to both FIFOs; per instance and per group, the same lines in order.
+    assert.ok(
+      keepalived.notifyFifo.equals(keepalived.vrrpNotifyFifo),
+      `keepalived's two FIFOs agree: ${context}`,
+    );
+    assert.ok(tandem.notifyFifo.equals(tandem.vrrpNotifyFifo), `tandem's two FIFOs agree: ${context}`);
+    for (const name of NAMES) {
+      const lines = linesAbout(keepalived.notifyFifo, name);
+      assert.equal(lines.split('\n').length - 1, STATES.length, `${name}: a line per transition: ${context}`);
+      assert.equal(linesAbout(tandem.notifyFifo, name), lines, `${name}: ${context}`);
+    }
+    assert.equal(tandem.notifyFifo.length, keepalived.notifyFifo.length, `no other line: ${context}`);
+
+    // Notify scripts: the same runs with the same argv (argv[0] is the recorder in either directory).
+    const sorted = (lists: string[][]) => lists.map((argv) => JSON.stringify(argv)).sort();
+    assert.deepEqual(sorted(argvOf(tandem)), sorted(argvOf(keepalived)), context);
+    // The generic script's runs of one instance or group follow the transitions, in both daemons.
+    const generic = (lists: string[][], name: string) => lists.filter((argv) => argv.at(-3) === name);
+    for (const name of ['VI_1', GROUP]) {
+      assert.equal(generic(argvOf(keepalived), name).length, STATES.length, `${name}: ${context}`);
+      assert.deepEqual(
+        generic(argvOf(tandem), name),
+        generic(argvOf(keepalived), name),
+        `${name}: ${context}`,
+      );
+    }
+
+    // tandem runs one instance's (or group's) scripts strictly in order: the state's own, then the generic one.
+    const loaded = loadConfig('keepalived.conf', {
+      configId: 'tandem',
+      files: memoryFileSystem({ 'keepalived.conf': tandem.config }),
+    });
+    assert.ok(loaded.config, loaded.diagnostics.map(formatDiagnostic).join('\n'));
+    const first = loaded.config.instances.find((instance) => instance.name === 'VI_1');
+    const group = loaded.config.syncGroups.find((syncGroup) => syncGroup.name === GROUP);
+    assert.ok(first && group);
+    const inOrder = (notify: typeof first.notify, event: Omit<HookEvent, 'state'>) =>
+      STATES.flatMap((state) => hookCommands(notify, { ...event, state }));
+    const vi1 = inOrder(first.notify, { kind: 'INSTANCE', name: 'VI_1', priority: 100 });
+    const g1 = inOrder(group.notify, { kind: 'GROUP', name: GROUP, priority: 0 });
+    const isGroupRun = (argv: string[]) => argv[1]?.startsWith('group-') === true;
+    assert.deepEqual(
+      tandem.notifies.filter((argv) => !isGroupRun(argv)),
+      vi1,
+      `VI_1 in order: ${context}`,
+    );
+    assert.deepEqual(tandem.notifies.filter(isGroupRun), g1, `${GROUP} in order: ${context}`);
+  });
+});
