@@ -1,7 +1,8 @@
 /**
  * `tandem run -f FILE`: load the configuration (the same loader as `tandem check`), start the agent in the
  * foreground with pino JSON logs on stdout. SIGTERM / SIGINT hand over (priority-0 adverts), release the VIPs
- * and exit 0; a second signal exits at once with status 1. SIGHUP is logged and ignored until reload lands.
+ * and exit 0; a second signal exits at once with status 1. SIGHUP reloads the file: unchanged instances keep
+ * running untouched, changed ones restart, and an invalid file changes nothing.
  */
 import pino from 'pino';
 import type { CommandModule } from 'yargs';
@@ -70,9 +71,21 @@ export const runCommand: CommandModule<object, RunArguments> = {
     };
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
-    process.on('SIGHUP', () =>
-      log.warn({}, 'SIGHUP: reload is not implemented yet; configuration unchanged'),
-    );
+    process.on('SIGHUP', () => {
+      // Reload: the same checks as at start; an invalid file changes nothing and is said in the log.
+      const reloaded = checkConfig(argv.file, loadOptionsOf(argv));
+      const problems = [
+        ...reloaded.diagnostics,
+        ...(reloaded.config ? notYetEnforced(reloaded.config, argv.lenient, argv.file) : []),
+      ];
+      for (const diagnostic of problems) process.stderr.write(formatDiagnostic(diagnostic) + '\n');
+      const errors = problems.filter((diagnostic) => diagnostic.severity === 'error').map(formatDiagnostic);
+      if (!reloaded.config || errors.length > 0) {
+        log.error({ errors }, 'reload refused: the configuration has errors; the running one stays');
+        return;
+      }
+      agent.reload(reloaded.config).catch((error: unknown) => log.error({ err: error }, 'reload failed'));
+    });
     try {
       await agent.start();
     } catch (error) {

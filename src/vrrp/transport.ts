@@ -221,7 +221,7 @@ export class VrrpSocket {
     readonly interfaceName: string,
     ifindex: number,
     readonly family: Family,
-    readonly options: { multicast: boolean; log: TransportLogger },
+    private options: { multicast: boolean; log: TransportLogger },
   ) {
     this.currentIfindex = ifindex;
     this.backend = this.open(ifindex);
@@ -239,11 +239,20 @@ export class VrrpSocket {
   }
 
   /**
-   * The interface was deleted and created again under the same name: SO_BINDTODEVICE and the group membership
-   * named the old index, so the socket is opened again on the new one. Registered instances stay registered.
+   * The interface was deleted and created again under the same name (SO_BINDTODEVICE and the group membership
+   * named the old index), or a reload added a multicast instance to a unicast-only socket: the socket is
+   * opened again. Registered instances stay registered.
    */
-  rebind(ifindex: number): void {
-    const next = this.open(ifindex);
+  rebind(ifindex: number, changes: { multicast?: boolean } = {}): void {
+    const previous = this.options;
+    this.options = { ...previous, ...changes };
+    let next: Backend;
+    try {
+      next = this.open(ifindex);
+    } catch (error) {
+      this.options = previous;
+      throw error;
+    }
     this.backend.close();
     this.backend = next;
     this.currentIfindex = ifindex;
