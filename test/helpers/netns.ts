@@ -1,421 +1,47 @@
 /**
- * Network-namespace lab for integration tests: throwaway namespaces joined by a bridge, commands run inside
- * them, and cleanup that always happens.
+ * Network-namespace lab for integration tests. The lab itself lives in `netns-lab/netns.ts` (the drills of
+ * `tandem lab` use it too); this file re-exports it and adds what only tests need.
  *
  *   import { requireRoot, withLab, waitFor } from '../helpers/netns.js';
  *
  *   test('two hosts on one segment', async () => {
  *     requireRoot();                                   // fails loudly (assert) when not root
  *     await withLab(async (lab) => {
- *       const sw = await lab.bridge('sw');             // a namespace holding bridge br0
- *       const a = await lab.namespace('a');            // a namespace with lo up
- *       const eth = await lab.connect(a, sw, { ifname: 'eth0', addresses: ['192.0.2.1/24'] });
- *       await lab.exec(a, ['ping', '-c1', '192.0.2.2']);               // argv, never a shell string
- *       const links = await lab.execJson(a, ['ip', '-j', 'link']);
- *       const agent = lab.spawn(a, lab.nodeArgv('test/x/fixture.ts'));  // killed at cleanup
- *       await waitFor(async () => (await lab.exec(a, ['ip', 'addr'])).stdout.includes('192.0.2.9'));
+ *       const sw = await lab.bridge('sw');
+ *       const a = await lab.namespace('a');
+ *       await lab.connect(a, sw, { ifname: 'eth0', addresses: ['192.0.2.1/24'] });
  *     });                                             // namespaces deleted, processes killed, even on failure
  *   });
  *
- * Rules this file enforces for every test that uses it (see the project's network hygiene):
- * - namespace names are `tdm-<pid>-<random>-<name>`, so parallel runs and other engineers never collide;
- * - interfaces are created directly inside the lab's namespaces (veth pairs are made in the bridge namespace
- *   with their peer moved straight into the host namespace): nothing ever appears in the caller's namespace;
- * - `withLab` kills every spawned process (by PID) and deletes every namespace in `finally`; a process exit
- *   handler does the same synchronously if the test process dies first;
- * - nothing sleeps for a fixed time: use `waitFor` (poll against a deadline) or wait on an event.
- *
- * Use documentation ranges only (192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24, 2001:db8::/32).
+ * See netns-lab/netns.ts for the rules it enforces (unique names, nothing in the caller's namespace, cleanup
+ * always, no fixed sleeps).
  */
 import assert from 'node:assert/strict';
-import { execFile, execFileSync, spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
+import { isRoot } from '../../netns-lab/netns.js';
 
-/** The repository root, used as the working directory of processes started in a namespace. */
-export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+export {
+  type Bridge,
+  type Capture,
+  type ConnectOptions,
+  type ExecOptions,
+  type ExecResult,
+  type ExitInfo,
+  type Port,
+  type WaitOptions,
+  Lab,
+  REPO_ROOT,
+  exitOf,
+  parsePcap,
+  readLines,
+  run,
+  waitFor,
+  withLab,
+} from '../../netns-lab/netns.js';
 
 /** Asserts that the test runs as root (namespaces, raw sockets and netlink writes need it). */
 export function requireRoot(): void {
-  assert.equal(
-    process.getuid?.(),
-    0,
+  assert.ok(
+    isRoot(),
     'this test needs root (network namespaces, raw sockets, netlink); run it as root, as CI does',
   );
-}
-
-export interface WaitOptions {
-  timeoutMs?: number;
-  intervalMs?: number;
-  /** Said in the timeout error, e.g. 'VIP restored on eth0'. */
-  message?: string;
-}
-
-/**
- * Polls `probe` until it returns a truthy value (returned) or the deadline passes (throws, with the last
- * value or error seen). Errors thrown by the probe count as "not yet".
- */
-export async function waitFor<T>(
-  probe: () => T | Promise<T>,
-  { timeoutMs = 5000, intervalMs = 20, message = 'condition' }: WaitOptions = {},
-): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value) return value as NonNullable<T>;
-      last = value;
-    } catch (error) {
-      last = error;
-    }
-    if (Date.now() >= deadline) {
-      const detail = last instanceof Error ? last.message : JSON.stringify(last);
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${message}; last result: ${detail}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, intervalMs));
-  }
-}
-
-export interface ExecResult {
-  stdout: string;
-  stderr: string;
-}
-
-export interface ExecOptions {
-  /** Resolve instead of throwing when the command exits non-zero. */
-  allowFailure?: boolean;
-  timeoutMs?: number;
-  input?: string;
-}
-
-/** Runs argv (no shell) and collects its output; throws with stderr when it fails. */
-export function run(
-  argv: readonly string[],
-  options: ExecOptions = {},
-): Promise<ExecResult & { code: number }> {
-  const [command, ...args] = argv;
-  assert.ok(command, 'run() needs a command');
-  return new Promise((resolve, reject) => {
-    const child = execFile(
-      command,
-      args,
-      { cwd: REPO_ROOT, timeout: options.timeoutMs ?? 30_000, maxBuffer: 64 * 1024 * 1024, encoding: 'utf8' },
-      (error, stdout, stderr) => {
-        const code = error ? (typeof error.code === 'number' ? error.code : -1) : 0;
-        if (error && !options.allowFailure) {
-          reject(new Error(`${argv.join(' ')} failed (${error.message.trim()}): ${stderr.trim()}`));
-          return;
-        }
-        resolve({ stdout, stderr, code });
-      },
-    );
-    if (options.input !== undefined) child.stdin?.end(options.input);
-  });
-}
-
-export interface Bridge {
-  /** The namespace holding the bridge. */
-  ns: string;
-  ifname: string;
-}
-
-export interface Port {
-  /** The namespace the interface is in. */
-  ns: string;
-  ifname: string;
-  index: number;
-  mac: string;
-  /** The veth peer's name inside the bridge namespace (set it down to cut this host off). */
-  bridgePort: string;
-}
-
-export interface ConnectOptions {
-  /** Interface name inside the host namespace (default eth0). */
-  ifname?: string;
-  /** CIDR addresses to add, IPv4 or IPv6. IPv6 ones are added with nodad so they are usable at once. */
-  addresses?: readonly string[];
-  mac?: string;
-}
-
-export interface Capture {
-  /** Resolves once tcpdump is listening: send the traffic after this. */
-  ready: Promise<void>;
-  /** Resolves with the captured frames once `count` packets matched (tcpdump exits). */
-  frames: Promise<Buffer[]>;
-}
-
-const liveLabs = new Set<Lab>();
-process.once('exit', () => {
-  for (const lab of liveLabs) lab.cleanupSync();
-});
-
-export class Lab {
-  /** `tdm-<pid>-<random>`: the prefix of every namespace of this lab. */
-  readonly id = `tdm-${process.pid}-${randomBytes(3).toString('hex')}`;
-  readonly #namespaces: string[] = [];
-  readonly #children = new Set<ChildProcess>();
-  readonly #cleanups: (() => void)[] = [];
-  #portCounter = 0;
-
-  constructor() {
-    liveLabs.add(this);
-  }
-
-  /** Creates a namespace `<id>-<name>` with loopback up and returns its full name. */
-  async namespace(name: string): Promise<string> {
-    assert.match(name, /^[a-z0-9-]{1,20}$/, `namespace name ${name} must be short lower-case words`);
-    const ns = `${this.id}-${name}`;
-    await run(['ip', 'netns', 'add', ns]);
-    this.#namespaces.push(ns);
-    await run(['ip', '-n', ns, 'link', 'set', 'lo', 'up']);
-    return ns;
-  }
-
-  /**
-   * Creates a namespace holding a bridge (STP off, so ports forward at once; multicast snooping off, so
-   * VRRP and neighbour-discovery multicast reaches every port).
-   */
-  async bridge(name: string, ifname = 'br0'): Promise<Bridge> {
-    const ns = await this.namespace(name);
-    await run([
-      'ip',
-      '-n',
-      ns,
-      'link',
-      'add',
-      ifname,
-      'type',
-      'bridge',
-      'stp_state',
-      '0',
-      'mcast_snooping',
-      '0',
-    ]);
-    await run(['ip', '-n', ns, 'link', 'set', ifname, 'up']);
-    return { ns, ifname };
-  }
-
-  /** Connects namespace `ns` to `bridge` through a veth pair; returns the host-side interface. */
-  async connect(ns: string, bridge: Bridge, options: ConnectOptions = {}): Promise<Port> {
-    const ifname = options.ifname ?? 'eth0';
-    const bridgePort = `p${++this.#portCounter}`;
-    const b = bridge.ns;
-    await run([
-      'ip',
-      '-n',
-      b,
-      'link',
-      'add',
-      bridgePort,
-      'type',
-      'veth',
-      'peer',
-      'name',
-      ifname,
-      'netns',
-      ns,
-    ]);
-    await run(['ip', '-n', b, 'link', 'set', bridgePort, 'master', bridge.ifname, 'up']);
-    if (options.mac !== undefined) await run(['ip', '-n', ns, 'link', 'set', ifname, 'address', options.mac]);
-    for (const address of options.addresses ?? []) {
-      const extra = address.includes(':') ? ['nodad'] : [];
-      await run(['ip', '-n', ns, 'addr', 'add', address, 'dev', ifname, ...extra]);
-    }
-    await run(['ip', '-n', ns, 'link', 'set', ifname, 'up']);
-    const [link] = (await this.execJson(ns, ['ip', '-j', 'link', 'show', 'dev', ifname])) as {
-      ifindex: number;
-      address: string;
-    }[];
-    assert.ok(link, `interface ${ifname} exists in ${ns}`);
-    return { ns, ifname, index: link.ifindex, mac: link.address, bridgePort };
-  }
-
-  /** Runs argv inside namespace `ns`. */
-  exec(ns: string, argv: readonly string[], options?: ExecOptions): Promise<ExecResult & { code: number }> {
-    return run(['ip', 'netns', 'exec', ns, ...argv], options);
-  }
-
-  /** Runs argv inside `ns` and parses its stdout as JSON (for `ip -j ...`). */
-  async execJson(ns: string, argv: readonly string[]): Promise<unknown> {
-    const { stdout } = await this.exec(ns, argv);
-    return stdout.trim() === '' ? [] : JSON.parse(stdout);
-  }
-
-  /** Sets a sysctl inside `ns`, e.g. `lab.sysctl(a, 'net.ipv4.conf.eth0.arp_accept', '1')`. */
-  async sysctl(ns: string, key: string, value: string): Promise<void> {
-    await this.exec(ns, ['sysctl', '-q', '-w', `${key}=${value}`]);
-  }
-
-  /** Starts argv inside `ns` (stdio piped by default); it is killed at cleanup if still running. */
-  spawn(ns: string, argv: readonly string[], options: SpawnOptions = {}): ChildProcess {
-    const child = spawn('ip', ['netns', 'exec', ns, ...argv], { cwd: REPO_ROOT, stdio: 'pipe', ...options });
-    this.#children.add(child);
-    child.once('exit', () => this.#children.delete(child));
-    return child;
-  }
-
-  /** argv that runs a TypeScript file with this Node.js through tsx, from the repository root. */
-  nodeArgv(script: string, ...args: string[]): string[] {
-    return [process.execPath, '--import', 'tsx', script, ...args];
-  }
-
-  /**
-   * Captures `count` frames matching a tcpdump `filter` on `ifname` inside `ns`. Await `ready` before sending;
-   * `frames` rejects if tcpdump fails or `timeoutMs` passes first.
-   */
-  capture(ns: string, ifname: string, filter: string, count = 1, timeoutMs = 10_000): Capture {
-    const child = this.spawn(ns, [
-      'tcpdump',
-      '-i',
-      ifname,
-      '-c',
-      String(count),
-      '-U',
-      '-n',
-      '-w',
-      '-',
-      filter,
-    ]);
-    const chunks: Buffer[] = [];
-    let stderr = '';
-    child.stdout?.on('data', (chunk: Buffer) => chunks.push(chunk));
-    const ready = new Promise<void>((resolve, reject) => {
-      child.stderr?.on('data', (chunk: Buffer) => {
-        stderr += chunk.toString();
-        if (stderr.includes('listening on')) resolve();
-      });
-      child.once('exit', () => reject(new Error(`tcpdump exited before listening: ${stderr}`)));
-    });
-    const frames = new Promise<Buffer[]>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        child.kill('SIGKILL');
-        reject(
-          new Error(`no ${count} frame(s) matching "${filter}" on ${ns}/${ifname} within ${timeoutMs} ms`),
-        );
-      }, timeoutMs);
-      child.once('exit', (code) => {
-        clearTimeout(timer);
-        if (code !== 0) reject(new Error(`tcpdump exited with ${code}: ${stderr}`));
-        else resolve(parsePcap(Buffer.concat(chunks)));
-      });
-    });
-    // Whoever awaits only one of them must not leave the other as an unhandled rejection.
-    ready.catch(() => undefined);
-    frames.catch(() => undefined);
-    return { ready, frames };
-  }
-
-  /** Registers `callback` to run at cleanup, after the spawned processes are gone (e.g. remove temp files). */
-  onCleanup(callback: () => void): void {
-    this.#cleanups.push(callback);
-  }
-
-  /** Kills spawned processes (by PID) and deletes the namespaces; collects and rethrows failures. */
-  async cleanup(): Promise<void> {
-    const failures: string[] = [];
-    await Promise.all(
-      [...this.#children].map(
-        (child) =>
-          new Promise<void>((resolve) => {
-            if (child.exitCode !== null || child.signalCode !== null) return resolve();
-            child.once('exit', () => resolve());
-            // `ip netns exec` execs the command, so this PID is the process itself.
-            child.kill('SIGKILL');
-          }),
-      ),
-    );
-    this.#children.clear();
-    for (const callback of this.#cleanups.splice(0)) {
-      try {
-        callback();
-      } catch (error) {
-        failures.push(`cleanup callback: ${String(error)}`);
-      }
-    }
-    for (const ns of this.#namespaces.splice(0).reverse()) {
-      const { code, stderr } = await run(['ip', 'netns', 'del', ns], { allowFailure: true });
-      if (code !== 0) failures.push(`${ns}: ${stderr.trim()}`);
-    }
-    liveLabs.delete(this);
-    if (failures.length > 0) throw new Error(`lab cleanup failed: ${failures.join('; ')}`);
-  }
-
-  /** Last-resort synchronous cleanup from the process exit handler. */
-  cleanupSync(): void {
-    for (const child of this.#children) {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    }
-    for (const ns of this.#namespaces.splice(0)) {
-      try {
-        execFileSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
-      } catch {
-        // Nothing more can be done while exiting.
-      }
-    }
-    liveLabs.delete(this);
-  }
-}
-
-/** Calls `onLine` with each complete line of `stream` (a child's stdout or stderr) as it arrives. */
-export function readLines(
-  stream: NodeJS.ReadableStream | null | undefined,
-  onLine: (line: string) => void,
-): void {
-  let buffered = '';
-  stream?.setEncoding('utf8');
-  stream?.on('data', (chunk: string) => {
-    buffered += chunk;
-    for (let newline = buffered.indexOf('\n'); newline !== -1; newline = buffered.indexOf('\n')) {
-      const line = buffered.slice(0, newline);
-      buffered = buffered.slice(newline + 1);
-      onLine(line);
-    }
-  });
-}
-
-export interface ExitInfo {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  /** Date.now() when the exit was seen. */
-  at: number;
-}
-
-/** Resolves when `child` exits, with how and when. */
-export function exitOf(child: ChildProcess): Promise<ExitInfo> {
-  return new Promise((resolve) =>
-    child.once('exit', (code, signal) => resolve({ code, signal, at: Date.now() })),
-  );
-}
-
-/** Runs `body` with a fresh lab and always cleans it up, even when `body` throws. */
-export async function withLab<T>(body: (lab: Lab) => Promise<T>): Promise<T> {
-  const lab = new Lab();
-  try {
-    return await body(lab);
-  } finally {
-    await lab.cleanup();
-  }
-}
-
-/** Splits a pcap stream (libpcap format, as `tcpdump -w -` writes) into its frames. */
-export function parsePcap(data: Buffer): Buffer[] {
-  if (data.length < 24) return [];
-  const magic = data.readUInt32LE(0);
-  const littleEndian = magic === 0xa1b2c3d4 || magic === 0xa1b23c4d;
-  assert.ok(
-    littleEndian || data.readUInt32BE(0) === 0xa1b2c3d4 || data.readUInt32BE(0) === 0xa1b23c4d,
-    'pcap',
-  );
-  const read = (offset: number) => (littleEndian ? data.readUInt32LE(offset) : data.readUInt32BE(offset));
-  const frames: Buffer[] = [];
-  let offset = 24;
-  while (offset + 16 <= data.length) {
-    const capturedLength = read(offset + 8);
-    const start = offset + 16;
-    if (start + capturedLength > data.length) break;
-    frames.push(data.subarray(start, start + capturedLength));
-    offset = start + capturedLength;
-  }
-  return frames;
 }
