@@ -6,8 +6,8 @@
  * - MASTER: when a member's Master_Down_Timer makes it MASTER, the others in BACKUP follow at once; and a
  *   member does not take over while a group-mate still hears a live master (its expiry is held);
  * - BACKUP: when a member yields to a higher priority, the others in MASTER follow.
- * The group's own state (for its notify hooks) is FAULT if any member is, else MASTER or BACKUP once all
- * members agree.
+ * The group's own state (for its notify hooks and FIFO lines) changes once every member has entered it, as
+ * keepalived reports it: after the last member's own line.
  */
 import type { Transition, VrrpState } from './fsm.js';
 
@@ -38,7 +38,7 @@ function ownFaults(member: SyncMember): string[] {
 
 /** The state the group as a whole is in, or `undefined` while its members disagree (a change in flight). */
 export function groupStateOf(states: readonly VrrpState[]): GroupState | undefined {
-  if (states.includes('FAULT')) return 'FAULT';
+  if (states.every((state) => state === 'FAULT')) return 'FAULT';
   if (states.every((state) => state === 'MASTER')) return 'MASTER';
   if (states.every((state) => state === 'BACKUP')) return 'BACKUP';
   if (states.every((state) => state === 'STOPPED')) return 'STOP';
@@ -47,6 +47,12 @@ export function groupStateOf(states: readonly VrrpState[]): GroupState | undefin
 
 export class SyncGroup {
   private state: GroupState | undefined;
+  /**
+   * The state each member has finished entering (its entry effects and hooks queued): the group follows these,
+   * not the members' state machines, which move before their effects run. Otherwise the group's line and hooks
+   * would come before the last member's own (keepalived writes them after).
+   */
+  private readonly entered = new Map<SyncMember, VrrpState>();
 
   constructor(
     readonly name: string,
@@ -75,8 +81,10 @@ export class SyncGroup {
     ) {
       for (const other of others) if (other.state === 'MASTER') other.follow('group-backup');
     }
+    if (transition) this.entered.set(member, transition.to);
     this.reconcileFaults();
-    const state = groupStateOf(this.members.map((candidate) => candidate.state));
+    if (this.entered.size < this.members.length) return;
+    const state = groupStateOf(this.members.map((candidate) => this.entered.get(candidate) as VrrpState));
     if (state !== undefined && state !== this.state) {
       this.state = state;
       this.onGroupState(state);

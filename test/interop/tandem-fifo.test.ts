@@ -190,5 +190,26 @@ test('tandem run writes the FIFO lines and runs the notify argv keepalived 2.2 d
       `VI_1 in order: ${context}`,
     );
     assert.deepEqual(tandem.notifies.filter(isGroupRun), g1, `${GROUP} in order: ${context}`);
+    // A group's line comes once every member's own line said the group's state, as keepalived writes it (but for
+    // the very first line, the group's initial BACKUP, which keepalived writes before any member's).
+    const groupLinesEarly = (bytes: Buffer) => {
+      const lines = bytes.toString('latin1').match(/[^\n]*\n/g) ?? [];
+      const last = new Map<string, string>();
+      const early: string[] = [];
+      for (const [index, line] of lines.entries()) {
+        const [, kind, name, state] = /^(\w+) "([^"]+)" (\w+) /.exec(line) ?? [];
+        if (kind === 'INSTANCE' && name && state) last.set(name, state);
+        if (kind === 'GROUP' && index > 0) {
+          const behind = INSTANCES.filter((instance) => last.get(instance.name) !== state);
+          if (behind.length > 0)
+            early.push(
+              `line ${index + 1} ${line.trim()} before ${behind.map((member) => member.name).join(', ')}`,
+            );
+        }
+      }
+      return early;
+    };
+    assert.deepEqual(groupLinesEarly(keepalived.notifyFifo), [], `keepalived: ${context}`);
+    assert.deepEqual(groupLinesEarly(tandem.notifyFifo), [], `tandem: ${context}`);
   });
 });
