@@ -101,7 +101,12 @@ export interface RunResult {
   signal: NodeJS.Signals | null;
   timedOut: boolean;
   error?: Error;
+  /** The end of what the hook wrote on stderr (at most HOOK_STDERR_BYTES), for the log when it fails. */
+  stderr?: string;
 }
+
+/** How much of a hook's stderr is kept for the log: enough for its last words, never a flood. */
+export const HOOK_STDERR_BYTES = 2048;
 
 /** Runs one command in its own process group; on timeout the whole group gets SIGKILL. */
 export function runHook(
@@ -118,18 +123,34 @@ export function runHook(
   return new Promise((resolve) => {
     const [file, ...args] = argv;
     if (!file) {
-      resolve({ argv, exitCode: null, signal: null, timedOut: false, error: new Error('empty command') });
+      resolve({
+        argv,
+        exitCode: null,
+        signal: null,
+        timedOut: false,
+        error: new Error('empty command'),
+        stderr: '',
+      });
       return;
     }
     let timedOut = false;
     const child = spawn(file, args, {
       detached: true,
-      stdio: 'ignore',
+      stdio: ['ignore', 'ignore', 'pipe'],
       env: options.env ?? { PATH: HOOK_PATH },
       ...(options.uid !== undefined ? { uid: options.uid } : {}),
       ...(options.gid !== undefined ? { gid: options.gid } : {}),
     });
     if (child.pid !== undefined) options.onGroup?.(child.pid);
+    // Keep the end of stderr for the log. A service the hook starts in the background inherits the pipe: it is
+    // drained for as long as that process lives (never closed under it, which would kill it with SIGPIPE).
+    let stderr = '';
+    let collecting = true;
+    child.stderr?.setEncoding('utf8');
+    child.stderr?.on('data', (chunk: string) => {
+      if (collecting) stderr = (stderr + chunk).slice(-HOOK_STDERR_BYTES);
+    });
+    child.stderr?.on('error', () => undefined);
     const timer = setTimeout(() => {
       timedOut = true;
       if (child.pid !== undefined) killGroup(child.pid);
@@ -137,12 +158,17 @@ export function runHook(
     child.once('error', (error) => {
       clearTimeout(timer);
       options.onGroup?.(undefined);
-      resolve({ argv, exitCode: null, signal: null, timedOut, error });
+      collecting = false;
+      resolve({ argv, exitCode: null, signal: null, timedOut, error, stderr });
     });
     child.once('exit', (exitCode, signal) => {
       clearTimeout(timer);
       options.onGroup?.(undefined);
-      resolve({ argv, exitCode, signal, timedOut });
+      // What the hook wrote just before exiting may still be in the pipe: take it on the next turn.
+      setImmediate(() => {
+        collecting = false;
+        resolve({ argv, exitCode, signal, timedOut, stderr: stderr.trim() });
+      });
     });
   });
 }
@@ -163,8 +189,16 @@ export class HookQueue {
       timeoutMs: number;
       log: HookLogger;
       env?: (event: HookEvent) => NodeJS.ProcessEnv;
+      /** Start only after this settles: the queue of the same instance before a reload, so order holds. */
+      after?: Promise<unknown>;
     },
-  ) {}
+  ) {
+    if (options.after)
+      this.tail = options.after.then(
+        () => undefined,
+        () => undefined,
+      );
+  }
 
   get queued(): number {
     return this.pending;
@@ -190,7 +224,7 @@ export class HookQueue {
           this.options.log.warn({ argv, err: result.error }, 'notify script could not start');
         else if (result.exitCode !== 0) {
           this.options.log.warn(
-            { argv, exitCode: result.exitCode, signal: result.signal },
+            { argv, exitCode: result.exitCode, signal: result.signal, stderr: result.stderr },
             'notify script failed',
           );
         }

@@ -1398,7 +1398,7 @@ const instanceSection: SectionSpec<InstanceDraft> = {
     ownKeyword(
       'tandem_service',
       '<SERVICE> [SERVICE...]',
-      "tandem_service blocks whose commands run on this instance's transitions, after its notify scripts",
+      "tandem_service blocks whose commands run on this instance's transitions, before its notify scripts",
       (s, t, env) => {
         if (!env.ctx.noBlock(s) || !env.ctx.args(s, 1, Infinity, 'tandem_service SERVICE [SERVICE...]'))
           return;

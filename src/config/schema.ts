@@ -209,7 +209,7 @@ export interface NotifyConfig {
 
 /**
  * A service that follows the VIPs (tandem's `tandem_service NAME { ... }`): a command per state the instance
- * enters, run through the instance's hook queue after its notify scripts. A missing command means "leave the
+ * enters, run through the instance's hook queue before its notify scripts. A missing command means "leave the
  * service as it is" on that transition (e.g. keep a proxy running on BACKUP).
  */
 export interface ServiceConfig {

@@ -116,6 +116,8 @@ export class Agent {
   private reloading: Promise<unknown> = Promise.resolve();
   private reloads = 0;
   private readonly fifos: FifoWriter[] = [];
+  /** Instances a reload stopped whose hooks may still run; a stop waits for (or ends) them too. */
+  private retired: InstanceRuntime[] = [];
   readonly runtimeDir: string;
   readonly controlSocketPath: string;
 
@@ -187,6 +189,8 @@ export class Agent {
     }
     await this.disposeEmptyGenerations();
     this.closeIdleSockets();
+    this.retired = [...this.retired.filter((runtime) => runtime.hooksPending), ...leaving];
+    const previousHooks = new Map(leaving.map((runtime) => [runtime.config.name, runtime.hookQueue]));
     const arriving = config.instances.filter((instance) => !unchanged(instance.name));
     for (const [name, value] of Object.entries(config.global)) {
       const old = (this.config.global as unknown as Record<string, unknown>)[name];
@@ -202,7 +206,7 @@ export class Agent {
     }
     this.config = config;
     if (arriving.length > 0) {
-      const generation = await this.launch(config, arriving);
+      const generation = await this.launch(config, arriving, previousHooks);
       for (const runtime of generation.runtimes) runtime.start();
     }
     this.reloads++;
@@ -216,7 +220,11 @@ export class Agent {
   }
 
   /** Creates, cleans and arms the instances of a new generation; they start when the caller says. */
-  private async launch(config: TandemConfig, instances: readonly VrrpInstanceConfig[]): Promise<Generation> {
+  private async launch(
+    config: TandemConfig,
+    instances: readonly VrrpInstanceConfig[],
+    previousHooks: ReadonlyMap<string, HookQueue> = new Map(),
+  ): Promise<Generation> {
     const { log } = this.options;
     const scope = configFor(config, instances);
     const multicastOn = new Set(
@@ -247,6 +255,9 @@ export class Agent {
             clock: this.clock,
             config,
             fifos: this.fifos,
+            ...(previousHooks.has(instanceConfig.name)
+              ? { previousHooks: previousHooks.get(instanceConfig.name) as HookQueue }
+              : {}),
           },
           log,
         ),
@@ -351,7 +362,7 @@ export class Agent {
     await Promise.all(this.runtimes.map((runtime) => runtime.stop()));
     for (const generation of this.generations) generation.registry.stop();
     await Promise.all([
-      ...this.runtimes.map((runtime) => runtime.drainHooks(STOP_HOOK_BUDGET_MS)),
+      ...[...this.runtimes, ...this.retired].map((runtime) => runtime.drainHooks(STOP_HOOK_BUDGET_MS)),
       ...this.generations.flatMap((generation) =>
         generation.groupHooks.map((hooks) => drainWithin(hooks, STOP_HOOK_BUDGET_MS)),
       ),
@@ -367,7 +378,7 @@ export class Agent {
 
   /** For an immediate exit: kill running hooks so nothing outlives the agent. */
   abandonHooks(): void {
-    for (const runtime of this.runtimes) runtime.abandonHooks();
+    for (const runtime of [...this.runtimes, ...this.retired]) runtime.abandonHooks();
     for (const generation of this.generations) for (const hooks of generation.groupHooks) hooks.terminate();
   }
 

@@ -92,6 +92,8 @@ export interface RuntimeDependencies {
   config: TandemConfig;
   /** notify_fifo / vrrp_notify_fifo writers, each told every transition as keepalived writes it. */
   fifos: readonly FifoWriter[];
+  /** The hook queue of the same instance before a reload restarted it. */
+  previousHooks?: HookQueue;
 }
 
 export interface InstanceStatus {
@@ -302,6 +304,8 @@ export class InstanceRuntime {
     this.hooks = new HookQueue(instanceHookSource(config, deps.config), {
       timeoutMs: deps.config.global.notifyTimeoutSeconds * 1000,
       log,
+      // A reload that restarts this instance: its old hooks (STOP, LVS stop) run before the new ones.
+      ...(deps.previousHooks ? { after: deps.previousHooks.drain() } : {}),
       env: (event) => hookEnvironment(event, allVips.map(vipText)),
     });
     this.instance = new VrrpInstance(
@@ -470,6 +474,16 @@ export class InstanceRuntime {
     this.garp.stop();
     this.vips.unwatch();
     this.socket.unregister(this.config.vrid);
+  }
+
+  /** Hooks queued or running. */
+  get hooksPending(): boolean {
+    return this.hooks.queued > 0;
+  }
+
+  /** This instance's hook queue, for the instance that replaces it at a reload. */
+  get hookQueue(): HookQueue {
+    return this.hooks;
   }
 
   /** Waits up to `timeoutMs` for the queued hooks, then ends whatever still runs: a stop leaves nothing behind. */

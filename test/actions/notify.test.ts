@@ -81,3 +81,23 @@ test('terminate kills the running hook and drops the rest of the queue', async (
     cleanup();
   }
 });
+
+test('a failing hook leaves the end of its stderr for the log; a service it starts keeps running', async () => {
+  const { directory, script, cleanup } = scratch();
+  try {
+    const pidFile = join(directory, 'daemon.pid');
+    // Starts a "service" in the background that keeps the stderr pipe, then fails with a message.
+    const hook = script(
+      'fail.sh',
+      `sleep 30 &\necho $! > ${pidFile}\necho "config check failed: line 3" >&2\nexit 3`,
+    );
+    const result = await runHook([hook], { timeoutMs: 5000 });
+    assert.equal(result.exitCode, 3);
+    assert.equal(result.stderr, 'config check failed: line 3');
+    const pid = Number(readFileSync(pidFile, 'utf8'));
+    assert.ok(existsSync(`/proc/${pid}`), 'the background service was not killed by a closed pipe');
+    process.kill(pid, 'SIGKILL');
+  } finally {
+    cleanup();
+  }
+});
