@@ -238,3 +238,40 @@ ${instance('VI_IN', 'eth1', 62, priority, '198.51.100.100/24')}
     }
   });
 });
+
+test('the interface deleted and created again under the same name: FAULT meanwhile, then back on the new index', async () => {
+  requireRoot();
+  await withLab(async (lab) => {
+    const sw = await lab.bridge('sw');
+    const a = await lab.namespace('a');
+    const b = await lab.namespace('b');
+    const first = await lab.connect(a, sw, { addresses: ['192.0.2.1/24'] });
+    await lab.connect(b, sw, { addresses: ['192.0.2.2/24'] });
+    const agentA = await startAgent(lab, a, instance('VI_1', 'eth0', 54, 150, '192.0.2.100/24'), 'a');
+    const agentB = await startAgent(lab, b, instance('VI_1', 'eth0', 54, 100, '192.0.2.100/24'), 'b');
+    await agentA.waitForState('VI_1', 'MASTER');
+    await agentB.waitForState('VI_1', 'BACKUP');
+
+    // Deleting the bridge end of a veth deletes both ends: a's eth0 is gone.
+    await lab.exec(sw.ns, ['ip', 'link', 'del', first.bridgePort]);
+    const gone = await agentA.waitForState('VI_1', 'FAULT', 3000);
+    assert.deepEqual(gone.faults, ['link eth0']);
+    await agentB.waitForState('VI_1', 'MASTER', MASTER_DOWN_MS + 2000);
+
+    // A new eth0 (a new index) with the same address: a's socket must follow it, or it would hear nothing and
+    // stay MASTER beside b.
+    const second = await lab.connect(a, sw, { addresses: ['192.0.2.1/24'] });
+    assert.notEqual(second.index, first.index);
+    await agentA.waitForState('VI_1', 'MASTER', MASTER_DOWN_MS + 4000);
+    await agentB.waitForState('VI_1', 'BACKUP', 5000);
+    const received = (await agentA.instance('VI_1')).counters.advertsReceived as number;
+    assert.ok(
+      agentA.logs.some((line) => line.msg.startsWith('interface re-created')),
+      agentA.describe(),
+    );
+    // b's adverts reach a on the new interface: a heard b while b was MASTER.
+    assert.ok(received > 0, `a received adverts on the new eth0 (${received})`);
+    assert.ok((await addresses(lab, a)).includes('192.0.2.100'));
+    assert.equal((await addresses(lab, b)).includes('192.0.2.100'), false);
+  });
+});
