@@ -1,0 +1,339 @@
+/**
+ * Runs scenarios on a lab and measures what the client saw: the largest gap between two answers (the
+ * client-visible outage), requests answered twice (split brain seen by the client), who answered when, and
+ * how long the client's neighbour entry for the VIP took to name the new MASTER. A scenario passes when the
+ * gap stays within its bound and the lab ends with exactly one MASTER, holding the VIP, answering the client.
+ */
+import { mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { type Bound, type TimingParameters, limitMs } from './bounds.js';
+import type { Answer } from './client.js';
+import { now } from './clock.js';
+import type { DaemonKind } from './daemons.js';
+import { type Lab, withLab } from './netns.js';
+import { type Scenario, type ScenarioEvent, SCENARIOS } from './scenarios.js';
+import { LabSession } from './session.js';
+import { type Family, vipOf } from './topology.js';
+import { validateParameters } from './config.js';
+
+export interface DrillOptions {
+  scenarios: string[];
+  repeat: number;
+  balancers: number;
+  families: Family[];
+  version: 2 | 3;
+  advertInterval: number;
+  peer: DaemonKind;
+  /** Added to every protocol bound. */
+  marginMs: number;
+  probeIntervalMs: number;
+  /** The parent of the lab's private directory (removed afterwards). */
+  stateDirectory: string;
+  /** Called after each scenario run (live progress). */
+  onResult?: (result: ScenarioResult) => void;
+  /** Called when a scenario run starts. */
+  onStart?: (scenario: string, repeat: number) => void;
+}
+
+/** Who answered the client from when to when (answers closer than a few probe intervals merged). */
+export interface AnswerSegment {
+  balancer: string;
+  family: Family;
+  from: number;
+  to: number;
+}
+
+export interface ScenarioResult {
+  scenario: string;
+  description: string;
+  peer: DaemonKind;
+  repeat: number;
+  passed: boolean;
+  failures: string[];
+  /** The largest gap between two answers, ms. */
+  outageMs: number;
+  limitMs: number;
+  bound: Bound;
+  /** Requests answered more than once. */
+  duplicates: number;
+  /** From the event until the client's neighbour entry for the VIP named the final MASTER (0: it already did). */
+  neighbourMs: number | undefined;
+  /** The balancer every instance ended MASTER on. */
+  finalMaster: string | undefined;
+  /** Answers per balancer in the window. */
+  answeredBy: Record<string, number>;
+  eventAt: number;
+  windowStart: number;
+  windowEnd: number;
+  events: ScenarioEvent[];
+  segments: AnswerSegment[];
+}
+
+export interface DrillReport {
+  peer: DaemonKind;
+  version: 2 | 3;
+  advertInterval: number;
+  marginMs: number;
+  families: Family[];
+  balancers: number;
+  startedAt: string;
+  durationMs: number;
+  results: ScenarioResult[];
+  passed: boolean;
+}
+
+/** How long before the event the window (and the timeline) starts. */
+const LEAD_IN_MS = 200;
+/** How long the end state must hold (client answered by the final MASTER) before the window closes. */
+const SETTLE_MS = 150;
+
+export function selectScenarios(names: readonly string[]): Scenario[] {
+  return names.map((name) => {
+    const scenario = SCENARIOS.find((candidate) => candidate.name === name);
+    if (!scenario)
+      throw new Error(
+        `unknown scenario ${name}; expected one of ${SCENARIOS.map((known) => known.name).join(', ')}`,
+      );
+    return scenario;
+  });
+}
+
+/** The largest gap in `answers` (sorted by time) between `from` and `to`, counting the edges. */
+export function largestGap(answers: readonly Answer[], from: number, to: number): number {
+  let previous = from;
+  let largest = 0;
+  for (const answer of answers) {
+    if (answer.at < from) continue;
+    if (answer.at > to) break;
+    largest = Math.max(largest, answer.at - previous);
+    previous = answer.at;
+  }
+  return Math.max(largest, to - previous);
+}
+
+export function segmentsOf(answers: readonly Answer[], joinMs: number): AnswerSegment[] {
+  const segments: AnswerSegment[] = [];
+  const open = new Map<string, AnswerSegment>();
+  for (const answer of answers) {
+    const key = `${answer.family}/${answer.balancer}`;
+    const segment = open.get(key);
+    if (segment && answer.at - segment.to <= joinMs) {
+      segment.to = answer.at;
+    } else {
+      const fresh = { balancer: answer.balancer, family: answer.family, from: answer.at, to: answer.at };
+      segments.push(fresh);
+      open.set(key, fresh);
+    }
+  }
+  return segments;
+}
+
+function duplicatesOf(answers: readonly Answer[]): number {
+  const seen = new Set<string>();
+  let duplicates = 0;
+  for (const answer of answers) {
+    const key = `${answer.family}/${answer.seq}`;
+    if (seen.has(key)) duplicates++;
+    else seen.add(key);
+  }
+  return duplicates;
+}
+
+interface EndState {
+  ok: boolean;
+  problems: string[];
+  master: string | undefined;
+}
+
+/** Exactly one running MASTER per instance (the expected one), holding the VIP, answering the client. */
+async function endState(session: LabSession, expected: number, since: number): Promise<EndState> {
+  const problems: string[] = [];
+  const masters = new Set<string>();
+  for (const [f, instance] of session.instances.entries()) {
+    const family = session.topology.families[f] as Family;
+    const running = session.daemons.flatMap((daemon, index) =>
+      daemon?.running && daemon.state(instance) === 'MASTER' ? [index] : [],
+    );
+    if (running.length !== 1 || running[0] !== expected)
+      problems.push(
+        `${instance}: MASTER on [${running.map((index) => session.name(index)).join(', ')}], expected ${session.name(expected)}`,
+      );
+    for (const index of running) masters.add(session.name(index));
+    // A cut-off box may still have the VIP configured; only boxes on the segment count.
+    const holders = (await session.vipHolders(family)).filter((index) => session.reachable(index));
+    if (holders.length !== 1 || holders[0] !== expected)
+      problems.push(`${vipOf(family)} held by [${holders.map((index) => session.name(index)).join(', ')}]`);
+    const recent = session.probe.answers.filter((answer) => answer.family === family && answer.at >= since);
+    const last = recent.at(-1);
+    if (!last || last.balancer !== session.name(expected) || now() - last.at > SETTLE_MS)
+      problems.push(`client on ${vipOf(family)}: last answer from ${last?.balancer ?? 'nobody'}`);
+  }
+  return { ok: problems.length === 0, problems, master: masters.size === 1 ? [...masters][0] : undefined };
+}
+
+async function waitForEndState(
+  session: LabSession,
+  expected: number,
+  since: number,
+  timeoutMs: number,
+): Promise<EndState> {
+  const deadline = now() + timeoutMs;
+  let state = await endState(session, expected, since);
+  let heldSince = state.ok ? now() : undefined;
+  while (now() < deadline) {
+    if (state.ok && heldSince !== undefined && now() - heldSince >= SETTLE_MS) return state;
+    await new Promise((resolve) => setTimeout(resolve, 25));
+    state = await endState(session, expected, since);
+    if (!state.ok) heldSince = undefined;
+    else heldSince ??= now();
+  }
+  return state;
+}
+
+export async function runScenario(
+  session: LabSession,
+  scenario: Scenario,
+  repeat: number,
+  options: Pick<DrillOptions, 'marginMs' | 'version' | 'advertInterval'>,
+): Promise<ScenarioResult> {
+  const parameters: TimingParameters = { version: options.version, advertInterval: options.advertInterval };
+  const bound = scenario.bound(parameters, options.marginMs);
+  const limit = limitMs(bound);
+  await session.reset();
+  const failures: string[] = [];
+  if (scenario.prepare) await scenario.prepare(session);
+  else {
+    await session.startDaemons();
+    const initial = await waitForEndState(session, 0, 0, 20_000 + 10 * options.advertInterval * 1000);
+    if (!initial.ok) throw new Error(`${scenario.name}: no stable start: ${initial.problems.join('; ')}`);
+  }
+  const eventAt = now();
+  const acted = await scenario.act(session, parameters, options.marginMs);
+  failures.push(...acted.failures);
+  const end = await waitForEndState(
+    session,
+    scenario.expectedMaster,
+    eventAt,
+    limit + 10 * options.advertInterval * 1000 + 5000,
+  );
+  if (!end.ok) failures.push(`end state: ${end.problems.join('; ')}`);
+  const windowEnd = now();
+  const measureFrom = acted.measureFrom ?? eventAt;
+  const windowStart = Math.min(eventAt, measureFrom) - LEAD_IN_MS;
+  let outageMs = 0;
+  for (const family of session.topology.families) {
+    const answers = session.probe.answers.filter((answer) => answer.family === family);
+    // The gap in progress at the event counts from the last answer before it.
+    const before = answers.findLast((answer) => answer.at <= measureFrom);
+    const from = acted.measureFrom !== undefined || !before ? measureFrom : before.at;
+    outageMs = Math.max(outageMs, largestGap(answers, from, windowEnd));
+  }
+  if (outageMs > limit)
+    failures.push(
+      `outage ${Math.round(outageMs)} ms > bound ${Math.round(limit)} ms (${bound.formula} + margin ${bound.marginMs} ms)`,
+    );
+  if (scenario.steady) {
+    const moved = session.daemons.flatMap((daemon) =>
+      (daemon?.transitions ?? [])
+        .filter((transition) => transition.at >= eventAt)
+        .map((transition) => `${daemon?.name} ${transition.instance} -> ${transition.state}`),
+    );
+    if (moved.length > 0) failures.push(`transitions after the event: ${moved.join(', ')}`);
+  }
+  const window = session.probe.between(windowStart, windowEnd);
+  const finalIndex = scenario.expectedMaster;
+  const finalMac = session.topology.balancers[finalIndex]?.port.mac;
+  let neighbourMs: number | undefined;
+  for (const family of session.topology.families) {
+    const vip = vipOf(family);
+    const before = session.neighbours.changes.findLast(
+      (change) => change.address === vip && change.at <= eventAt,
+    );
+    if (!finalMac) continue;
+    const at =
+      before?.mac === finalMac &&
+      !session.neighbours.changes.some(
+        (change) => change.address === vip && change.at > eventAt && change.mac !== finalMac,
+      )
+        ? eventAt
+        : session.neighbours.changes.findLast(
+            (change) => change.address === vip && change.mac === finalMac && change.at > eventAt,
+          )?.at;
+    if (at !== undefined) neighbourMs = Math.max(neighbourMs ?? 0, at - eventAt);
+  }
+  const answeredBy: Record<string, number> = {};
+  for (const answer of window) answeredBy[answer.balancer] = (answeredBy[answer.balancer] ?? 0) + 1;
+  const result: ScenarioResult = {
+    scenario: scenario.name,
+    description: scenario.description,
+    peer: session.options.peer,
+    repeat,
+    passed: failures.length === 0,
+    failures,
+    outageMs,
+    limitMs: limit,
+    bound,
+    duplicates: duplicatesOf(window),
+    neighbourMs,
+    finalMaster: end.master,
+    answeredBy,
+    eventAt,
+    windowStart,
+    windowEnd,
+    events: [{ at: eventAt, label: scenario.name }, ...acted.events],
+    segments: segmentsOf(window, Math.max(20, session.options.probeIntervalMs * 5)),
+  };
+  session.probe.forget(windowEnd);
+  return result;
+}
+
+/** Builds a lab, runs every scenario `repeat` times, and always tears the lab down. */
+export async function runDrill(options: DrillOptions): Promise<DrillReport> {
+  validateParameters({
+    version: options.version,
+    advertInterval: options.advertInterval,
+    families: options.families,
+  });
+  const scenarios = selectScenarios(options.scenarios);
+  const started = Date.now();
+  const results: ScenarioResult[] = [];
+  await withLab(async (lab: Lab) => {
+    const directory = join(options.stateDirectory, lab.id);
+    mkdirSync(directory, { recursive: true, mode: 0o700 });
+    lab.onCleanup(() => rmSync(directory, { recursive: true, force: true }));
+    const session = await LabSession.open(lab, {
+      balancers: options.balancers,
+      families: options.families,
+      version: options.version,
+      advertInterval: options.advertInterval,
+      peer: options.peer,
+      directory,
+      probeIntervalMs: options.probeIntervalMs,
+    });
+    try {
+      for (let repeat = 1; repeat <= options.repeat; repeat++) {
+        for (const scenario of scenarios) {
+          options.onStart?.(scenario.name, repeat);
+          const result = await runScenario(session, scenario, repeat, options);
+          results.push(result);
+          options.onResult?.(result);
+        }
+      }
+    } finally {
+      await session.stopDaemons();
+      session.close();
+    }
+  });
+  return {
+    peer: options.peer,
+    version: options.version,
+    advertInterval: options.advertInterval,
+    marginMs: options.marginMs,
+    families: options.families,
+    balancers: options.balancers,
+    startedAt: new Date(started).toISOString(),
+    durationMs: Date.now() - started,
+    results,
+    passed: results.every((result) => result.passed),
+  };
+}
