@@ -15,100 +15,26 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { hookCommands, type HookEvent, type HookState } from '../../src/actions/notify.js';
+import { hookCommands, type HookEvent } from '../../src/actions/notify.js';
 import { formatDiagnostic, loadConfig, memoryFileSystem } from '../../src/config/index.js';
 import { type AgentProcess, startAgent } from '../helpers/agents.js';
 import { type KeepalivedProcess, keepalivedVersion, startKeepalived } from '../helpers/keepalived.js';
-import { type Lab, requireRoot, withLab } from '../helpers/netns.js';
+import { requireRoot, withLab } from '../helpers/netns.js';
 import { type NotifyCapture, type NotifyCapturePaths, captureNotifies } from '../helpers/notify-capture.js';
+import {
+  GROUP,
+  INSTANCES,
+  STATES,
+  drive,
+  isolatedHost,
+  keepalivedConf,
+  linesAbout,
+} from '../helpers/notify-scenario.js';
 
-const INSTANCES = [
-  { name: 'VI_1', vrid: 51, priority: 100, vip: '192.0.2.100/24' },
-  { name: 'VI_2', vrid: 52, priority: 150, vip: '192.0.2.101/24' },
-] as const;
-const GROUP = 'G1';
 const NAMES = [...INSTANCES.map((instance) => instance.name), GROUP];
-/** The states every member and the group go through in this drive, in order. */
-const STATES: HookState[] = ['BACKUP', 'MASTER', 'FAULT', 'BACKUP', 'MASTER', 'STOP'];
-/** BACKUP -> MASTER takes Master_Down_Interval (3 × 0.5 s + skew) on a silent link; room for both daemons. */
-const STATE_TIMEOUT_MS = 10_000;
 
-function keepalivedConf(paths: NotifyCapturePaths): string {
-  const recorder = paths.recorder;
-  const lines = [
-    'global_defs {',
-    '    script_user root',
-    '    vrrp_version 3',
-    `    notify_fifo ${paths.notifyFifo}`,
-    `    vrrp_notify_fifo ${paths.vrrpNotifyFifo}`,
-    '}',
-    `vrrp_sync_group ${GROUP} {`,
-    '    group {',
-    ...INSTANCES.map((instance) => `        ${instance.name}`),
-    '    }',
-    `    notify "${recorder} group-any"`,
-    `    notify_master "${recorder} group-master"`,
-    '}',
-  ];
-  for (const [index, instance] of INSTANCES.entries()) {
-    lines.push(
-      `vrrp_instance ${instance.name} {`,
-      '    state BACKUP',
-      '    interface eth0',
-      `    virtual_router_id ${instance.vrid}`,
-      `    priority ${instance.priority}`,
-      '    advert_int 0.5',
-      '    virtual_ipaddress {',
-      `        ${instance.vip}`,
-      '    }',
-    );
-    // Only the first member has notify scripts: the second shows that FIFO lines come from every instance.
-    if (index === 0)
-      lines.push(
-        `    notify_master "${recorder} master 'two words'"`,
-        `    notify_backup "${recorder} backup"`,
-        `    notify_fault ${recorder}`,
-        `    notify_stop "${recorder} stop"`,
-        `    notify "${recorder} any"`,
-      );
-    lines.push('}');
-  }
-  return lines.join('\n') + '\n';
-}
-
-/** A namespace with eth0 on a veth pair wholly inside it: eth0 can go down and up, nothing answers on it. */
-async function isolatedHost(lab: Lab, name: string): Promise<string> {
-  const ns = await lab.namespace(name);
-  await lab.exec(ns, ['ip', 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'peer0']);
-  await lab.exec(ns, ['ip', 'addr', 'add', '192.0.2.1/24', 'dev', 'eth0']);
-  await lab.exec(ns, ['ip', 'link', 'set', 'peer0', 'up']);
-  await lab.exec(ns, ['ip', 'link', 'set', 'eth0', 'up']);
-  return ns;
-}
-
-interface Drivable {
-  waitForState(instance: string, state: string, timeoutMs?: number): Promise<unknown>;
-}
-
-/** The drive both daemons get: MASTER, link down (FAULT), link up (BACKUP, then MASTER); STOP follows. */
-function drive(lab: Lab, ns: string) {
-  const bothIn = async (daemon: Drivable, state: string) => {
-    for (const instance of INSTANCES) await daemon.waitForState(instance.name, state, STATE_TIMEOUT_MS);
-  };
-  return async (daemon: Drivable) => {
-    await bothIn(daemon, 'MASTER');
-    await lab.exec(ns, ['ip', 'link', 'set', 'eth0', 'down']);
-    await bothIn(daemon, 'FAULT');
-    await lab.exec(ns, ['ip', 'link', 'set', 'eth0', 'up']);
-    await bothIn(daemon, 'MASTER');
-  };
-}
-
-/** The lines of `bytes` (each with its newline) that are about `name`. */
-function linesAbout(bytes: Buffer, name: string): string {
-  const lines = bytes.toString('latin1').match(/[^\n]*\n/g) ?? [];
-  return lines.filter((line) => line.includes(` "${name}" `)).join('');
-}
+/** The scenario's config, with a group notify_master too (a group's state script, run before its generic one). */
+const config = (paths: NotifyCapturePaths) => keepalivedConf(paths, { groupMaster: true });
 
 /** Every notify argv with the capture's private directory made comparable. */
 function argvOf(capture: NotifyCapture<unknown>): string[][] {
@@ -127,13 +53,13 @@ test('tandem run writes the FIFO lines and runs the notify argv keepalived 2.2 d
     const tandemNs = await isolatedHost(lab, 'tandem');
     const keepalived = await captureNotifies<KeepalivedProcess>(
       lab,
-      keepalivedConf,
+      config,
       (text) => startKeepalived(lab, kadNs, text, 'kad-fifo'),
       drive(lab, kadNs),
     );
     const tandem = await captureNotifies<AgentProcess>(
       lab,
-      keepalivedConf,
+      config,
       (text) => startAgent(lab, tandemNs, text, 'tandem-fifo'),
       drive(lab, tandemNs),
     );
