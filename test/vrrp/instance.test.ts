@@ -66,15 +66,24 @@ test('a backup with no master takes over after Master_Down_Interval and runs the
   assert.equal(instance.snapshot().counters.advertsSent, 2, 'Adver_Timer re-armed');
 });
 
-test('stall safety: an advert read before the deferred expiry keeps the backup a backup', async () => {
+/**
+ * A started backup whose process was stopped for far longer than Master_Down_Interval: the Master_Down_Timer
+ * has fired but its expiry waits as a deferral (runDeferred), and nothing the master sent meanwhile is read yet.
+ */
+async function stalledBackup(): Promise<{ clock: ManualClock; instance: VrrpInstance }> {
   const clock = new ManualClock();
   const { actions } = recorder();
   const instance = new VrrpInstance('VI_1', PARAMS, clock, actions, silent);
   instance.start();
   await instance.idle();
-  // The process was stopped for far longer than Master_Down_Interval while the master kept advertising; the
-  // adverts wait in the socket. On resume the timer fires first, then the poll phase reads an advert.
   clock.advance(10_000_000);
+  return { clock, instance };
+}
+
+test('stall safety: an advert read before the deferred expiry keeps the backup a backup', async () => {
+  const { clock, instance } = await stalledBackup();
+  // The master kept advertising while the process was stopped; the adverts wait in the socket. On resume the
+  // timer fires first, then the poll phase reads an advert.
   instance.receive(masterAdvert(), '192.0.2.3');
   clock.runDeferred();
   await instance.idle();
@@ -89,12 +98,7 @@ test('stall safety: an advert read before the deferred expiry keeps the backup a
 });
 
 test('without the stall rule the same sequence would have taken over: the expiry alone promotes', async () => {
-  const clock = new ManualClock();
-  const { actions } = recorder();
-  const instance = new VrrpInstance('VI_1', PARAMS, clock, actions, silent);
-  instance.start();
-  await instance.idle();
-  clock.advance(10_000_000);
+  const { clock, instance } = await stalledBackup();
   clock.runDeferred();
   instance.receive(masterAdvert(), '192.0.2.3');
   await instance.idle();
