@@ -145,25 +145,33 @@ function isGone(pid: number): boolean {
   }
 }
 
+/** A tracker whose script starts a `sleep 300` child, writes the child's pid to `pidFile` and waits for it. */
+function trackerWithChild(pidFile: string, timeoutSeconds: number): ScriptTracker {
+  return new ScriptTracker(
+    scriptConfig({
+      command: { argv: ['/bin/sh', '-c', `sleep 300 & echo $! > ${pidFile}; wait`] },
+      intervalSeconds: 60,
+      timeoutSeconds,
+    }),
+  );
+}
+
+/** The pid `trackerWithChild`'s script wrote, once it is there. */
+async function childPid(pidFile: string): Promise<number> {
+  return Number(await waitFor(() => readFileSync(pidFile, 'utf8').trim(), { message: 'the child pid' }));
+}
+
 test('script: a hanging script is killed with its whole process group and fails; adverts are not delayed', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'tandem-script-'));
   try {
     const pidFile = join(dir, 'child.pid');
-    const tracker = new ScriptTracker(
-      scriptConfig({
-        command: { argv: ['/bin/sh', '-c', `sleep 300 & echo $! > ${pidFile}; wait`] },
-        intervalSeconds: 60,
-        timeoutSeconds: 0.5,
-      }),
-    );
+    const tracker = trackerWithChild(pidFile, 0.5);
     tracker.start();
     // The event loop stays free while the script hangs: a 50 ms timer fires on time.
     const started = Date.now();
     await new Promise((resolve) => setTimeout(resolve, 50));
     assert.ok(Date.now() - started < 400, 'a running script does not block the event loop');
-    const child = Number(
-      await waitFor(() => readFileSync(pidFile, 'utf8').trim(), { message: 'the child pid' }),
-    );
+    const child = await childPid(pidFile);
     assert.ok(child > 0 && !isGone(child), 'the background child runs');
     await waitFor(() => tracker.state === 'fail', { message: 'the timeout to count as a failure' });
     assert.equal(tracker.status().timeouts, 1);
@@ -215,17 +223,9 @@ test('script: stop kills a run still going, with its group', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'tandem-script-stop-'));
   try {
     const pidFile = join(dir, 'child.pid');
-    const tracker = new ScriptTracker(
-      scriptConfig({
-        command: { argv: ['/bin/sh', '-c', `sleep 300 & echo $! > ${pidFile}; wait`] },
-        intervalSeconds: 60,
-        timeoutSeconds: 60,
-      }),
-    );
+    const tracker = trackerWithChild(pidFile, 60);
     tracker.start();
-    const child = Number(
-      await waitFor(() => readFileSync(pidFile, 'utf8').trim(), { message: 'the child pid' }),
-    );
+    const child = await childPid(pidFile);
     tracker.stop();
     await waitFor(() => isGone(child), { message: 'the running script killed at stop' });
     assert.equal(tracker.state, 'unknown', 'a run killed by stop decides nothing');
