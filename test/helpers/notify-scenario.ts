@@ -8,8 +8,11 @@
  *   const capture = await captureNotifies(lab, keepalivedConf, (text) => startKeepalived(lab, ns, text, 'k'),
  *     drive(lab, ns));
  *   linesAbout(capture.notifyFifo, 'VI_1');   // the FIFO lines about VI_1, in order
+ *   scenarioNotifies(capture.config);          // tandem's notify commands of VI_1 and the group, from that config
  */
-import type { HookState } from '../../src/actions/notify.js';
+import assert from 'node:assert/strict';
+import type { HookState, NotifyCommands } from '../../src/actions/notify.js';
+import { formatDiagnostic, loadConfig, memoryFileSystem } from '../../src/config/index.js';
 import type { Lab } from './netns.js';
 import type { NotifyCapturePaths } from './notify-capture.js';
 
@@ -107,4 +110,17 @@ export function drive(lab: Lab, ns: string): (daemon: Drivable) => Promise<void>
 export function linesAbout(bytes: Buffer, name: string): string {
   const lines = bytes.toString('latin1').match(/[^\n]*\n/g) ?? [];
   return lines.filter((line) => line.includes(` "${name}" `)).join('');
+}
+
+/** The notify commands of the first member (VI_1) and of the group, as tandem loads them from `configText`. */
+export function scenarioNotifies(configText: string): { first: NotifyCommands; group: NotifyCommands } {
+  const loaded = loadConfig('keepalived.conf', {
+    configId: 'tandem',
+    files: memoryFileSystem({ 'keepalived.conf': configText }),
+  });
+  assert.ok(loaded.config, loaded.diagnostics.map(formatDiagnostic).join('\n'));
+  const first = loaded.config.instances.find((instance) => instance.name === 'VI_1');
+  const group = loaded.config.syncGroups.find((syncGroup) => syncGroup.name === GROUP);
+  assert.ok(first && group);
+  return { first: first.notify, group: group.notify };
 }

@@ -10,7 +10,6 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { fifoLine } from '../../src/actions/fifo.js';
 import { hookCommands, type HookEvent } from '../../src/actions/notify.js';
-import { formatDiagnostic, loadConfig, memoryFileSystem } from '../../src/config/index.js';
 import { type KeepalivedProcess, keepalivedVersion, startKeepalived } from '../helpers/keepalived.js';
 import { requireRoot, withLab } from '../helpers/netns.js';
 import { captureNotifies } from '../helpers/notify-capture.js';
@@ -22,6 +21,7 @@ import {
   isolatedHost,
   keepalivedConf,
   linesAbout,
+  scenarioNotifies,
 } from '../helpers/notify-scenario.js';
 
 function expectedEvents(): HookEvent[] {
@@ -68,17 +68,10 @@ test('notify FIFO lines and notify argv are the same bytes keepalived 2.2 writes
     );
 
     // Notify scripts: tandem loads the same keepalived.conf, and hookCommands gives the argv keepalived ran.
-    const loaded = loadConfig('keepalived.conf', {
-      configId: 'tandem',
-      files: memoryFileSystem({ 'keepalived.conf': capture.config }),
-    });
-    assert.ok(loaded.config, loaded.diagnostics.map(formatDiagnostic).join('\n'));
-    const first = loaded.config.instances.find((instance) => instance.name === 'VI_1');
-    const group = loaded.config.syncGroups.find((syncGroup) => syncGroup.name === GROUP);
-    assert.ok(first && group);
+    const { first, group } = scenarioNotifies(capture.config);
     const expected = events.flatMap((event) => {
-      if (event.kind === 'GROUP') return hookCommands(group.notify, event);
-      return event.name === 'VI_1' ? hookCommands(first.notify, event) : [];
+      if (event.kind === 'GROUP') return hookCommands(group, event);
+      return event.name === 'VI_1' ? hookCommands(first, event) : [];
     });
     // keepalived forks the scripts of one transition without waiting, so they may finish in any order...
     const sorted = (lists: string[][]) => lists.map((argv) => JSON.stringify(argv)).sort();

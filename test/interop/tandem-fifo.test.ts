@@ -15,8 +15,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { hookCommands, type HookEvent } from '../../src/actions/notify.js';
-import { formatDiagnostic, loadConfig, memoryFileSystem } from '../../src/config/index.js';
+import { hookCommands, type HookEvent, type NotifyCommands } from '../../src/actions/notify.js';
 import { type AgentProcess, startAgent } from '../helpers/agents.js';
 import { type KeepalivedProcess, keepalivedVersion, startKeepalived } from '../helpers/keepalived.js';
 import { requireRoot, withLab } from '../helpers/netns.js';
@@ -29,6 +28,7 @@ import {
   isolatedHost,
   keepalivedConf,
   linesAbout,
+  scenarioNotifies,
 } from '../helpers/notify-scenario.js';
 
 const NAMES = [...INSTANCES.map((instance) => instance.name), GROUP];
@@ -97,18 +97,11 @@ test('tandem run writes the FIFO lines and runs the notify argv keepalived 2.2 d
     }
 
     // tandem runs one instance's (or group's) scripts strictly in order: the state's own, then the generic one.
-    const loaded = loadConfig('keepalived.conf', {
-      configId: 'tandem',
-      files: memoryFileSystem({ 'keepalived.conf': tandem.config }),
-    });
-    assert.ok(loaded.config, loaded.diagnostics.map(formatDiagnostic).join('\n'));
-    const first = loaded.config.instances.find((instance) => instance.name === 'VI_1');
-    const group = loaded.config.syncGroups.find((syncGroup) => syncGroup.name === GROUP);
-    assert.ok(first && group);
-    const inOrder = (notify: typeof first.notify, event: Omit<HookEvent, 'state'>) =>
+    const { first, group } = scenarioNotifies(tandem.config);
+    const inOrder = (notify: NotifyCommands, event: Omit<HookEvent, 'state'>) =>
       STATES.flatMap((state) => hookCommands(notify, { ...event, state }));
-    const vi1 = inOrder(first.notify, { kind: 'INSTANCE', name: 'VI_1', priority: 100 });
-    const g1 = inOrder(group.notify, { kind: 'GROUP', name: GROUP, priority: 0 });
+    const vi1 = inOrder(first, { kind: 'INSTANCE', name: 'VI_1', priority: 100 });
+    const g1 = inOrder(group, { kind: 'GROUP', name: GROUP, priority: 0 });
     const isGroupRun = (argv: string[]) => argv[1]?.startsWith('group-') === true;
     assert.deepEqual(
       tandem.notifies.filter((argv) => !isGroupRun(argv)),
