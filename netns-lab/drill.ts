@@ -15,6 +15,7 @@ import { type Scenario, type ScenarioEvent, SCENARIOS } from './scenarios.js';
 import { LabSession } from './session.js';
 import { type Family, vipOf } from './topology.js';
 import { validateParameters } from './config.js';
+import type { Usage } from './usage.js';
 
 export interface DrillOptions {
   scenarios: string[];
@@ -80,6 +81,8 @@ export interface DrillReport {
   durationMs: number;
   results: ScenarioResult[];
   passed: boolean;
+  /** CPU time of all daemon processes over the drill, and the largest peak RSS of one. */
+  daemonUsage: Usage;
 }
 
 /** How long before the event the window (and the timeline) starts. */
@@ -297,6 +300,7 @@ export async function runDrill(options: DrillOptions): Promise<DrillReport> {
   const scenarios = selectScenarios(options.scenarios);
   const started = Date.now();
   const results: ScenarioResult[] = [];
+  let daemonUsage: Usage = { cpuMs: 0, peakRssKb: 0 };
   await withLab(async (lab: Lab) => {
     const directory = join(options.stateDirectory, lab.id);
     mkdirSync(directory, { recursive: true, mode: 0o700 });
@@ -321,6 +325,7 @@ export async function runDrill(options: DrillOptions): Promise<DrillReport> {
       }
     } finally {
       await session.stopDaemons();
+      daemonUsage = { ...session.usage };
       session.close();
     }
   });
@@ -335,5 +340,6 @@ export async function runDrill(options: DrillOptions): Promise<DrillReport> {
     durationMs: Date.now() - started,
     results,
     passed: results.every((result) => result.passed),
+    daemonUsage,
   };
 }

@@ -389,6 +389,13 @@ export class Lab {
     for (const child of this.#children) {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     }
+    for (const callback of this.#cleanups.splice(0)) {
+      try {
+        callback();
+      } catch {
+        // Nothing more can be done while exiting.
+      }
+    }
     for (const ns of this.#namespaces.splice(0)) {
       try {
         execFileSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });

@@ -16,6 +16,7 @@ import { NeighbourWatch, ProbeRun } from './client.js';
 import { type Daemon, type DaemonKind, startDaemon } from './daemons.js';
 import { programArgv } from './entry.js';
 import { type Lab, addressesOn, readLines, waitFor } from './netns.js';
+import { type Usage, usageOf } from './usage.js';
 import { type Family, type Topology, ECHO_PORT, buildTopology, vipOf } from './topology.js';
 
 export interface SessionOptions extends VrrpParameters {
@@ -119,11 +120,15 @@ export class LabSession {
     await Promise.all(indices.map((index) => this.startDaemon(index)));
   }
 
-  /** Stops every running daemon (SIGTERM; SIGKILL if it hangs). */
+  /** CPU time and the largest peak RSS of the daemons stopped so far (per daemon process). */
+  readonly usage: Usage = { cpuMs: 0, peakRssKb: 0 };
+
+  /** Stops every running daemon (SIGTERM; SIGKILL if it hangs), counting its CPU time and peak memory. */
   async stopDaemons(): Promise<void> {
     await Promise.all(
       this.daemons.map(async (daemon) => {
         if (!daemon?.running) return;
+        this.#account(daemon);
         const stopped = daemon.stop();
         const timeout = new Promise<'timeout'>((resolve) =>
           setTimeout(() => resolve('timeout'), 5000).unref(),
@@ -132,6 +137,28 @@ export class LabSession {
       }),
     );
     this.daemons.fill(undefined);
+  }
+
+  #account(daemon: Daemon): void {
+    const used = usageOf(daemon.workerPids());
+    this.usage.cpuMs += used.cpuMs;
+    this.usage.peakRssKb = Math.max(this.usage.peakRssKb, used.peakRssKb);
+  }
+
+  /** SIGTERM to balancer `index`'s daemon; resolves once it exited. */
+  async stopDaemon(index: number): Promise<void> {
+    const daemon = this.daemons[index];
+    if (!daemon?.running) return;
+    this.#account(daemon);
+    await daemon.stop();
+  }
+
+  /** SIGKILL to balancer `index`'s daemon, as a box that died. */
+  async crashDaemon(index: number): Promise<void> {
+    const daemon = this.daemons[index];
+    if (!daemon?.running) return;
+    this.#account(daemon);
+    await daemon.crash();
   }
 
   /** The balancers (by index) whose namespace holds the VIP of `family`. */

@@ -4,6 +4,7 @@ import { hideBin } from 'yargs/helpers';
 import { checkCommand } from './config/check-command.js';
 import { runCommand } from './daemon/run-command.js';
 import { statusCommand } from './daemon/status-command.js';
+import { labCommand } from '../netns-lab/command.js';
 
 await yargs(hideBin(process.argv))
   .scriptName('tandem')
@@ -11,6 +12,7 @@ await yargs(hideBin(process.argv))
   .command(checkCommand)
   .command(runCommand)
   .command(statusCommand)
+  .command(labCommand)
   .demandCommand(1, 'name a command: run, check, status or lab')
   .strict()
   .help()

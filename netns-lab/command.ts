@@ -1,0 +1,241 @@
+/**
+ * `tandem lab ...`: the netns lab from the command line (root only).
+ *
+ *   tandem lab up [--balancers N] [--family 4|6|both] [--peer tandem|keepalived]   build a lab and leave it running
+ *   tandem lab down [--id ID]                                                      remove it (default: every lab)
+ *   tandem lab drill [--scenario NAME ...] [--advert-int S] [--version 2|3] [--repeat N]
+ *                    [--json] [--junit FILE] [--timeline FILE.svg]                 failover drills, measured
+ *   tandem lab bench [--advert-int S] [--repeat N] [--json]                        the drills, tandem vs keepalived
+ */
+import { writeFileSync } from 'node:fs';
+import type { Argv, CommandModule } from 'yargs';
+import { type DrillOptions, type DrillReport, runDrill } from './drill.js';
+import { benchReport, benchTable } from './bench.js';
+import { type DaemonKind } from './daemons.js';
+import { LabError, isRoot } from './netns.js';
+import { drillJunit, drillTable, drillTimeline, resultLine, formatTable } from './report.js';
+import { SCENARIO_NAMES } from './scenarios.js';
+import { type Family, MAX_BALANCERS } from './topology.js';
+import { labDown, labUp, listLabs } from './updown.js';
+
+/** Where labs keep their files: root-owned, not world-writable, not /tmp. */
+export const DEFAULT_STATE_DIRECTORY = '/run/tandem-lab';
+
+interface CommonArguments {
+  balancers: number;
+  family: string;
+  'advert-int': number;
+  version: number;
+  peer: string;
+  'state-dir': string;
+}
+
+interface DrillArguments extends CommonArguments {
+  scenario: string[];
+  repeat: number;
+  margin: number;
+  'probe-interval': number;
+  json: boolean;
+  junit?: string;
+  timeline?: string;
+}
+
+function familiesOf(value: string): Family[] {
+  return value === 'both' ? [4, 6] : [Number(value) as Family];
+}
+
+function requireRoot(): void {
+  if (!isRoot())
+    throw new LabError(
+      'TANDEM_ELAB_ROOT',
+      'tandem lab needs root (network namespaces, raw sockets); found a non-root user',
+    );
+}
+
+/** Ctrl-C or SIGTERM during a drill: exit through process.exit so the labs' exit handlers delete everything. */
+function exitCleanlyOnSignals(): void {
+  for (const signal of ['SIGINT', 'SIGTERM'] as const)
+    process.once(signal, () => {
+      process.stderr.write(`\n${signal}: removing the lab\n`);
+      process.exit(130);
+    });
+}
+
+function commonOptions<T>(yargs: Argv<T>) {
+  return yargs
+    .version(false)
+    .option('balancers', { type: 'number', default: 2, describe: `balancer namespaces (2-${MAX_BALANCERS})` })
+    .option('family', {
+      type: 'string',
+      default: '4',
+      choices: ['4', '6', 'both'],
+      describe: 'address families of the VIPs',
+    })
+    .option('advert-int', {
+      type: 'number',
+      default: 1,
+      describe: 'advert_int in seconds (below 1 needs --version 3)',
+    })
+    .option('version', { type: 'number', default: 3, choices: [2, 3], describe: 'VRRP version' })
+    .option('peer', {
+      type: 'string',
+      default: 'tandem',
+      choices: ['tandem', 'keepalived'],
+      describe: 'the daemon on the balancers',
+    })
+    .option('state-dir', {
+      type: 'string',
+      default: DEFAULT_STATE_DIRECTORY,
+      describe: 'where labs keep their files',
+    })
+    .check((argv) => {
+      const balancers = argv.balancers as number;
+      if (!Number.isInteger(balancers) || balancers < 2 || balancers > MAX_BALANCERS)
+        throw new Error(`--balancers must be 2-${MAX_BALANCERS}, found ${balancers}`);
+      return true;
+    });
+}
+
+function drillOptionsOf(argv: DrillArguments, peer: DaemonKind): DrillOptions {
+  return {
+    scenarios: argv.scenario,
+    repeat: argv.repeat,
+    balancers: argv.balancers,
+    families: familiesOf(argv.family),
+    version: argv.version as 2 | 3,
+    advertInterval: argv['advert-int'],
+    peer,
+    marginMs: argv.margin,
+    probeIntervalMs: argv['probe-interval'],
+    stateDirectory: argv['state-dir'],
+  };
+}
+
+function drillOptions<T>(yargs: Argv<T>) {
+  return commonOptions(yargs)
+    .option('scenario', {
+      type: 'string',
+      array: true,
+      default: SCENARIO_NAMES,
+      choices: SCENARIO_NAMES,
+      describe: 'scenarios to run, in order',
+    })
+    .option('repeat', { type: 'number', default: 1, describe: 'runs of each scenario' })
+    .option('margin', { type: 'number', default: 150, describe: 'ms added to every protocol bound' })
+    .option('probe-interval', { type: 'number', default: 2, describe: 'ms between client requests (1-5)' })
+    .option('json', { type: 'boolean', default: false, describe: 'print the report as JSON' });
+}
+
+/** Live progress on stderr: one line per scenario run as it finishes. */
+function progress(options: DrillOptions): DrillOptions {
+  return {
+    ...options,
+    onStart: (scenario, repeat) => process.stderr.write(`${options.peer}: ${scenario} #${repeat} ...`),
+    onResult: (result) => process.stderr.write(`\r${formatTable([resultLine(result)])}\n`),
+  };
+}
+
+const upCommand: CommandModule<object, CommonArguments> = {
+  command: 'up',
+  describe: 'build a lab and leave it running (balancers, client, bridge, daemons, echo responders)',
+  builder: (yargs) => commonOptions(yargs),
+  handler: async (argv) => {
+    requireRoot();
+    const record = await labUp({
+      balancers: argv.balancers,
+      families: familiesOf(argv.family),
+      version: argv.version as 2 | 3,
+      advertInterval: argv['advert-int'],
+      peer: argv.peer as DaemonKind,
+      stateDirectory: argv['state-dir'],
+    });
+    const lines = [
+      `lab ${record.id} is up (${record.peer}); remove it with: tandem lab down --id ${record.id}`,
+      ...record.balancers.map(
+        (balancer) =>
+          `  ${balancer.name}  ${balancer.ns}  ${balancer.addresses.join(' ')}  log ${balancer.log}`,
+      ),
+      `  client  ${record.client.ns}  ${record.client.addresses.join(' ')}`,
+      `  VIP ${record.vips.join(' ')}; try: ip netns exec ${record.client.ns} ping -c1 ${record.vips[0]}`,
+    ];
+    process.stdout.write(lines.join('\n') + '\n');
+  },
+};
+
+const downCommand: CommandModule<object, { id?: string; 'state-dir': string }> = {
+  command: 'down',
+  describe: 'remove labs made by `tandem lab up` (all of them, or --id)',
+  builder: (yargs) =>
+    yargs
+      .version(false)
+      .option('id', { type: 'string', describe: 'the lab to remove' })
+      .option('state-dir', { type: 'string', default: DEFAULT_STATE_DIRECTORY }),
+  handler: async (argv) => {
+    requireRoot();
+    const labs = listLabs(argv['state-dir']).filter(
+      (record) => argv.id === undefined || record.id === argv.id,
+    );
+    if (argv.id !== undefined && labs.length === 0)
+      throw new LabError(
+        'TANDEM_ELAB_NOTFOUND',
+        `expected lab ${argv.id} under ${argv['state-dir']}, found none`,
+      );
+    for (const record of labs) {
+      await labDown(record);
+      process.stdout.write(`lab ${record.id} removed\n`);
+    }
+    if (labs.length === 0) process.stdout.write('no lab to remove\n');
+  },
+};
+
+const drillCommand: CommandModule<object, DrillArguments> = {
+  command: 'drill',
+  describe: 'run failover scenarios on a fresh lab and measure what the client sees',
+  builder: (yargs) =>
+    drillOptions(yargs)
+      .option('junit', { type: 'string', describe: 'write a JUnit XML report to FILE' })
+      .option('timeline', {
+        type: 'string',
+        describe: 'write an SVG timeline of who answered the client to FILE',
+      }),
+  handler: async (argv) => {
+    requireRoot();
+    exitCleanlyOnSignals();
+    const report: DrillReport = await runDrill(progress(drillOptionsOf(argv, argv.peer as DaemonKind)));
+    if (argv.junit !== undefined) writeFileSync(argv.junit, drillJunit(report));
+    if (argv.timeline !== undefined) writeFileSync(argv.timeline, drillTimeline(report));
+    if (argv.json) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
+    else process.stdout.write(drillTable(report) + '\n');
+    if (argv.timeline !== undefined) process.stderr.write(`timeline: ${argv.timeline}\n`);
+    if (argv.junit !== undefined) process.stderr.write(`JUnit report: ${argv.junit}\n`);
+    if (!report.passed) process.exitCode = 1;
+  },
+};
+
+const benchCommand: CommandModule<object, DrillArguments> = {
+  command: 'bench',
+  describe: 'run the drills with tandem and with keepalived on the same lab and compare',
+  builder: (yargs) => drillOptions(yargs),
+  handler: async (argv) => {
+    requireRoot();
+    exitCleanlyOnSignals();
+    const tandem = await runDrill(progress(drillOptionsOf(argv, 'tandem')));
+    const keepalived = await runDrill(progress(drillOptionsOf(argv, 'keepalived')));
+    const bench = benchReport(tandem, keepalived);
+    if (argv.json) process.stdout.write(JSON.stringify(bench, null, 2) + '\n');
+    else process.stdout.write(benchTable(bench) + '\n');
+  },
+};
+
+export const labCommand: CommandModule = {
+  command: 'lab <command>',
+  describe: 'network-namespace lab: failover drills measured from a client (root only)',
+  builder: (yargs) =>
+    yargs
+      .command(upCommand)
+      .command(downCommand)
+      .command(drillCommand)
+      .command(benchCommand)
+      .demandCommand(1),
+  handler: () => {},
+};
