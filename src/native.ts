@@ -33,8 +33,10 @@ let addon: NativeAddon | undefined;
 
 export function loadAddon(): NativeAddon {
   if (addon !== undefined) return addon;
-  // Same relative path from src/ (tsx) and dist/ (built): both sit one level below the repository root.
-  const path = '../build/Release/tandem_packet.node';
+  // src/native.ts (tsx) sits one level below the repository root, dist/src/native.js (built) two.
+  const path = import.meta.url.endsWith('.js')
+    ? '../../build/Release/tandem_packet.node'
+    : '../build/Release/tandem_packet.node';
   try {
     addon = createRequire(import.meta.url)(path) as NativeAddon;
   } catch (error) {
