@@ -84,7 +84,7 @@ export function benchTable(bench: BenchReport): string {
   const usage = (name: string, value: Usage) =>
     `${name}: CPU ${ms(value.cpuMs)} ms over the drill, peak RSS ${Math.round(value.peakRssKb / 1024)} MiB per process`;
   return [
-    formatTable(rows),
+    formatTable(rows, [1, 2, 3, 4, 5]),
     `outages in ms, VRRPv${bench.version}, advert_int ${bench.advertInterval} s, ${bench.repeat} run(s) per scenario`,
     usage('tandem', bench.usage.tandem),
     usage('keepalived', bench.usage.keepalived),

@@ -404,6 +404,9 @@ export async function startKeepalived(
   const { directory } = options;
   const configFile = join(directory, 'keepalived.conf');
   writeFileSync(configFile, config);
+  // Pid files left by a keepalived that was killed: if their PIDs were reused meanwhile, keepalived would
+  // refuse to start ("daemon is already running"). The directory is private to this daemon.
+  for (const pidFile of ['keepalived.pid', 'vrrp.pid']) rmSync(join(directory, pidFile), { force: true });
   const child = lab.spawn(
     ns,
     [

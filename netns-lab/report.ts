@@ -36,7 +36,8 @@ export const TABLE_HEADER = [
   'answers',
 ];
 
-export function formatTable(rows: string[][]): string {
+/** Columns padded to line up; `numeric` ones are right-aligned. */
+export function formatTable(rows: string[][], numeric: readonly number[] = [3, 4, 5, 6]): string {
   const widths =
     rows[0]?.map((_, column) => Math.max(...rows.map((row) => (row[column] ?? '').length))) ?? [];
   return rows
