@@ -44,7 +44,7 @@ export function formatTable(rows: string[][], numeric: readonly number[] = [3, 4
     .map((row) =>
       row
         .map((cell, column) =>
-          column >= 3 && column <= 6 ? cell.padStart(widths[column] ?? 0) : cell.padEnd(widths[column] ?? 0),
+          numeric.includes(column) ? cell.padStart(widths[column] ?? 0) : cell.padEnd(widths[column] ?? 0),
         )
         .join('  ')
         .trimEnd(),
