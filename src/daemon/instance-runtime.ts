@@ -37,6 +37,9 @@ import type { ReceivedPacket } from '../vrrp/receive.js';
 import type { VrrpSocket } from '../vrrp/transport.js';
 
 const MICROSECONDS_PER_SECOND = 1_000_000;
+/** How long a start waits for a tentative address to finish DAD (RFC 4862 §5.4: about a second by default). */
+const SOURCE_ADDRESS_WAIT_MS = 5000;
+const SOURCE_ADDRESS_POLL_MS = 100;
 /** At most one log line per discard reason and instance in this window (DESIGN.md: rate-limited). */
 const DISCARD_LOG_INTERVAL_MICROSECONDS = 10 * MICROSECONDS_PER_SECOND;
 
@@ -371,9 +374,17 @@ export class InstanceRuntime {
       interface: link.name,
       family: config.family,
     });
-    const addresses = await deps.netlink.listAddresses({ ifindex: link.index, family: config.family });
     const vipSet = new Set(config.vips.map((vip) => canonicalAddress(vip.address) ?? vip.address));
-    const source = chooseSourceAddress(config, addresses, vipSet);
+    let source: string | undefined;
+    // An interface that just came up may still run duplicate address detection on its link-local address
+    // (tentative, RFC 4862 §5.4): wait for it rather than fail the start.
+    for (const deadline = Date.now() + SOURCE_ADDRESS_WAIT_MS; ;) {
+      const addresses = await deps.netlink.listAddresses({ ifindex: link.index, family: config.family });
+      source = chooseSourceAddress(config, addresses, vipSet);
+      const tentative = addresses.some((address) => address.tentative);
+      if (source || !tentative || Date.now() >= deadline) break;
+      await new Promise((resolve) => setTimeout(resolve, SOURCE_ADDRESS_POLL_MS));
+    }
     if (!source) {
       throw new InstanceSetupError(
         config.name,

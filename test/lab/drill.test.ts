@@ -125,6 +125,35 @@ test('drills: every scenario passes its bound with tandem and ends with one MAST
   }
 });
 
+test('drills over IPv6 (VRRPv3, link-local adverts): a graceful stop and a crash fail over within their bounds', async () => {
+  requireRoot();
+  const stateDirectory = mkdtempSync(join(tmpdir(), 'tandem-lab-test6-'));
+  try {
+    const report = await runDrill({
+      scenarios: ['graceful-stop', 'crash'],
+      repeat: 1,
+      balancers: 2,
+      families: [6],
+      version: 3,
+      advertInterval: 0.1,
+      peer: 'tandem',
+      marginMs: 150,
+      probeIntervalMs: 2,
+      stateDirectory,
+    });
+    for (const result of report.results) {
+      assert.ok(result.passed, `IPv6 ${result.scenario}: ${result.failures.join('; ')}`);
+      assert.equal(result.finalMaster, 'b2');
+      assert.ok(
+        (result.answeredBy.b1 ?? 0) > 0 && (result.answeredBy.b2 ?? 0) > 0,
+        'both balancers answered',
+      );
+    }
+  } finally {
+    rmSync(stateDirectory, { recursive: true, force: true });
+  }
+});
+
 test('lab up leaves a working lab; lab down removes every namespace, process and file', async () => {
   requireRoot();
   const stateDirectory = mkdtempSync(join(tmpdir(), 'tandem-lab-up-'));
