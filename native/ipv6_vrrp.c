@@ -36,6 +36,7 @@
 #define VRRP_TRAFFIC_CLASS 0xc0
 /* A v3 IPv6 message is at most 8 + 255 * 16 bytes. */
 #define RECEIVE_BUFFER 4104
+#define MAX_DATAGRAMS_PER_WAKE 256
 
 typedef struct {
   uv_poll_t poll;
@@ -61,15 +62,19 @@ static void deliver(receiver_t *receiver, const unsigned char *data, ssize_t len
   char source_text[INET6_ADDRSTRLEN] = "", destination_text[INET6_ADDRSTRLEN] = "";
   void *copy;
 
-  napi_open_handle_scope(env, &scope);
+  if (napi_open_handle_scope(env, &scope) != napi_ok) return;
   inet_ntop(AF_INET6, &from->sin6_addr, source_text, sizeof(source_text));
   inet_ntop(AF_INET6, destination, destination_text, sizeof(destination_text));
-  napi_create_buffer_copy(env, (size_t)length, data, &copy, &argv[0]);
-  napi_create_string_utf8(env, source_text, NAPI_AUTO_LENGTH, &argv[1]);
-  napi_create_string_utf8(env, destination_text, NAPI_AUTO_LENGTH, &argv[2]);
-  napi_create_int32(env, hop_limit, &argv[3]);
-  napi_get_reference_value(env, receiver->callback, &callback);
-  napi_get_global(env, &resource);
+  if (napi_create_buffer_copy(env, (size_t)length, data, &copy, &argv[0]) != napi_ok ||
+      napi_create_string_utf8(env, source_text, NAPI_AUTO_LENGTH, &argv[1]) != napi_ok ||
+      napi_create_string_utf8(env, destination_text, NAPI_AUTO_LENGTH, &argv[2]) != napi_ok ||
+      napi_create_int32(env, hop_limit, &argv[3]) != napi_ok ||
+      napi_get_reference_value(env, receiver->callback, &callback) != napi_ok ||
+      napi_get_global(env, &resource) != napi_ok) {
+    /* Out of memory or shutting down: this datagram is dropped, like one the kernel drops. */
+    napi_close_handle_scope(env, scope);
+    return;
+  }
   /* make_callback runs the microtasks the handler queues, as any other I/O callback of Node does. */
   if (napi_make_callback(env, receiver->context, resource, callback, 4, argv, &result) != napi_ok) {
     /* A handler that threw: report it as Node reports any uncaught exception, not later at a random call. */
@@ -81,12 +86,16 @@ static void deliver(receiver_t *receiver, const unsigned char *data, ssize_t len
   napi_close_handle_scope(env, scope);
 }
 
-/* Reads every datagram waiting, so adverts queued during a stall are all seen before the next timer runs. */
+/*
+ * Reads the datagrams waiting, so adverts queued during a stall are seen before the next timer runs; at most
+ * MAX_DATAGRAMS_PER_WAKE per wake-up, so a flood cannot keep the loop here and starve the advert timers (the
+ * poll is level-triggered: what is left wakes it again).
+ */
 static void on_readable(uv_poll_t *handle, int status, int events) {
   receiver_t *receiver = handle->data;
   (void)events;
   if (status < 0 || receiver->closing) return;
-  for (;;) {
+  for (int count = 0; count < MAX_DATAGRAMS_PER_WAKE; count++) {
     unsigned char data[RECEIVE_BUFFER];
     unsigned char control[256];
     struct sockaddr_in6 from;

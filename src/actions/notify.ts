@@ -134,13 +134,20 @@ export function runHook(
       return;
     }
     let timedOut = false;
-    const child = spawn(file, args, {
-      detached: true,
-      stdio: ['ignore', 'ignore', 'pipe'],
-      env: options.env ?? { PATH: HOOK_PATH },
-      ...(options.uid !== undefined ? { uid: options.uid } : {}),
-      ...(options.gid !== undefined ? { gid: options.gid } : {}),
-    });
+    let child: ReturnType<typeof spawn>;
+    try {
+      child = spawn(file, args, {
+        detached: true,
+        stdio: ['ignore', 'ignore', 'pipe'],
+        env: options.env ?? { PATH: HOOK_PATH },
+        ...(options.uid !== undefined ? { uid: options.uid } : {}),
+        ...(options.gid !== undefined ? { gid: options.gid } : {}),
+      });
+    } catch (error) {
+      // spawn throws at once for some failures (a bad uid, E2BIG): a failed hook, not a broken queue.
+      resolve({ argv, exitCode: null, signal: null, timedOut: false, error: error as Error });
+      return;
+    }
     if (child.pid !== undefined) options.onGroup?.(child.pid);
     // Keep the end of stderr for the log. A service the hook starts in the background inherits the pipe: it is
     // drained for as long as that process lives (never closed under it, which would kill it with SIGPIPE).
@@ -205,10 +212,19 @@ export class HookQueue {
   }
 
   push(event: HookEvent): void {
-    const runs = typeof this.source === 'function' ? this.source(event) : hookRuns(this.source, event);
+    let runs: HookRun[];
+    try {
+      runs = typeof this.source === 'function' ? this.source(event) : hookRuns(this.source, event);
+    } catch (error) {
+      this.options.log.warn(
+        { state: event.state, err: error },
+        'hooks for this transition could not be prepared',
+      );
+      return;
+    }
     if (runs.length === 0) return;
     this.pending++;
-    this.tail = this.tail.then(async () => {
+    const run = async () => {
       for (const { argv, uid, gid, timeoutMs } of runs) {
         if (this.terminated) break;
         const result = await runHook(argv, {
@@ -229,8 +245,14 @@ export class HookQueue {
           );
         }
       }
-      this.pending--;
-    });
+    };
+    // Whatever happens to one event's hooks, the queue goes on with the next, and `queued` stays true.
+    this.tail = this.tail
+      .then(run)
+      .catch((error: unknown) => this.options.log.warn({ state: event.state, err: error }, 'hook run failed'))
+      .finally(() => {
+        this.pending--;
+      });
   }
 
   /** Resolves when every queued hook has finished. */

@@ -22,6 +22,7 @@ import { TrackerRegistry } from '../watchers/registry.js';
 import { ControlServer } from './control.js';
 import { InstanceRuntime, type InstanceStatus, drainWithin } from './instance-runtime.js';
 import { ensureRuntimeDir } from './runtime-dir.js';
+import { TandemError } from '../errors.js';
 
 /** DESIGN.md: a graceful stop finishes within 1 s; hooks get what is left of it after the critical work. */
 const STOP_HOOK_BUDGET_MS = 600;
@@ -172,6 +173,9 @@ export class Agent {
    * ones hand over and stop; added and changed ones start. Reloads run one after another.
    */
   reload(config: TandemConfig): Promise<ReloadResult> {
+    if (this.stopping) {
+      return Promise.reject(new TandemError('TANDEM_ESTOPPING', 'the agent is stopping; reload refused'));
+    }
     const next = this.reloading.then(() => this.reloadNow(config));
     this.reloading = next.catch(() => undefined);
     return next;
@@ -204,10 +208,30 @@ export class Agent {
         );
       }
     }
+    const previousConfig = this.config;
     this.config = config;
-    if (arriving.length > 0) {
-      const generation = await this.launch(config, arriving, previousHooks);
-      for (const runtime of generation.runtimes) runtime.start();
+    try {
+      if (this.stopping)
+        throw new TandemError('TANDEM_ESTOPPING', 'the agent began to stop during the reload');
+      if (arriving.length > 0) {
+        const generation = await this.launch(config, arriving, previousHooks);
+        for (const runtime of generation.runtimes) runtime.start();
+      }
+    } catch (error) {
+      // The new instances could not all start (an interface gone, an address missing...): bring back the ones
+      // this reload stopped, as they were, so a failed reload leaves the box as it found it.
+      this.config = previousConfig;
+      if (!this.stopping && leaving.length > 0) {
+        log.error({ err: error }, 'reload failed: restoring the instances it stopped');
+        const hooks = new Map(leaving.map((runtime) => [runtime.config.name, runtime.hookQueue]));
+        const restored = await this.launch(
+          previousConfig,
+          leaving.map((runtime) => runtime.config),
+          hooks,
+        );
+        for (const runtime of restored.runtimes) runtime.start();
+      }
+      throw error;
     }
     this.reloads++;
     const result = {
@@ -244,6 +268,31 @@ export class Agent {
       return socket;
     };
     const runtimes: InstanceRuntime[] = [];
+    let registry: TrackerRegistry | undefined;
+    try {
+      return await this.build(config, scope, instances, previousHooks, socketFor, runtimes, (created) => {
+        registry = created;
+      });
+    } catch (error) {
+      // Undo what was built: VRIDs unregistered, trackers stopped, sockets nobody uses closed.
+      await Promise.all(runtimes.map((runtime) => runtime.stop().catch(() => undefined)));
+      registry?.stop();
+      this.generations = this.generations.filter((generation) => generation.registry !== registry);
+      this.closeIdleSockets();
+      throw error;
+    }
+  }
+
+  private async build(
+    config: TandemConfig,
+    scope: TandemConfig,
+    instances: readonly VrrpInstanceConfig[],
+    previousHooks: ReadonlyMap<string, HookQueue>,
+    socketFor: (link: LinkInfo, family: 4 | 6) => VrrpSocket,
+    runtimes: InstanceRuntime[],
+    onRegistry: (registry: TrackerRegistry) => void,
+  ): Promise<Generation> {
+    const { log } = this.options;
     for (const instanceConfig of instances) {
       runtimes.push(
         await InstanceRuntime.create(
@@ -265,6 +314,7 @@ export class Agent {
     }
     for (const runtime of runtimes) await runtime.removeStale();
     const registry = new TrackerRegistry(scope, this.netlink, { clock: this.clock, log });
+    onRegistry(registry);
     await registry.start();
     const generation: Generation = { config: scope, registry, runtimes, groupHooks: [] };
     this.generations.push(generation);

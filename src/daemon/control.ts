@@ -12,6 +12,8 @@ import { TandemError } from '../errors.js';
 
 /** A request larger than this is refused: status requests are a few bytes. */
 export const MAX_REQUEST_BYTES = 64 * 1024;
+/** Connections served at once; more are refused by the kernel's backlog, never by crashing. */
+const MAX_CONNECTIONS = 32;
 /** A client that sends nothing for this long is dropped. */
 const REQUEST_TIMEOUT_MS = 5000;
 
@@ -48,6 +50,9 @@ export class ControlServer {
         resolve();
       });
     });
+    // An accept error (EMFILE...) must not become an unhandled 'error' event that ends the agent.
+    server.on('error', () => undefined);
+    server.maxConnections = MAX_CONNECTIONS;
     chmodSync(this.path, 0o600);
     this.server = server;
   }

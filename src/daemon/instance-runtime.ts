@@ -40,6 +40,9 @@ const MICROSECONDS_PER_SECOND = 1_000_000;
 /** How long a start waits for a tentative address to finish DAD (RFC 4862 §5.4: about a second by default). */
 const SOURCE_ADDRESS_WAIT_MS = 5000;
 const SOURCE_ADDRESS_POLL_MS = 100;
+/** A failed VIP claim is tried again after this, then twice as long each time, up to the maximum. */
+const CLAIM_RETRY_FIRST_MS = 500;
+const CLAIM_RETRY_MAX_MS = 10_000;
 /** At most one log line per discard reason and instance in this window (DESIGN.md: rate-limited). */
 const DISCARD_LOG_INTERVAL_MICROSECONDS = 10 * MICROSECONDS_PER_SECOND;
 
@@ -318,16 +321,24 @@ export class InstanceRuntime {
       {
         sendAdvert: (priority) => this.sendAdvert(priority),
         claimVips: async () => {
-          const result = await this.vips.claim();
-          this.vips.watch();
-          if (result.failed.length > 0) {
-            throw new TandemError(
-              'TANDEM_EVIP',
-              result.failed.map((failure) => `${failure.what}: ${failure.error.message}`).join('; '),
-            );
+          try {
+            const result = await this.vips.claim();
+            if (result.failed.length > 0) {
+              throw new TandemError(
+                'TANDEM_EVIP',
+                result.failed.map((failure) => `${failure.what}: ${failure.error.message}`).join('; '),
+              );
+            }
+          } catch (error) {
+            // A MASTER without its VIPs black-holes the traffic its GARP draws: keep trying until they are on.
+            this.retryClaim(CLAIM_RETRY_FIRST_MS);
+            throw error;
+          } finally {
+            this.vips.watch();
           }
         },
         releaseVips: async () => {
+          this.cancelClaimRetry();
           this.garp.stop();
           this.vips.unwatch();
           const result = await this.vips.release();
@@ -480,11 +491,35 @@ export class InstanceRuntime {
   }
 
   async stop(): Promise<void> {
+    this.cancelClaimRetry();
     this.tracking?.stop();
     await this.instance.stop();
     this.garp.stop();
     this.vips.unwatch();
     this.socket.unregister(this.config.vrid);
+  }
+
+  private claimRetry: NodeJS.Timeout | undefined;
+
+  /** Claims the VIPs again after `delayMs`, doubling the delay up to CLAIM_RETRY_MAX_MS while it fails. */
+  private retryClaim(delayMs: number): void {
+    this.cancelClaimRetry();
+    this.claimRetry = setTimeout(() => {
+      this.claimRetry = undefined;
+      if (!this.vips.claimed) return;
+      this.vips.claim().then(
+        (result) => {
+          if (result.failed.length > 0) this.retryClaim(Math.min(delayMs * 2, CLAIM_RETRY_MAX_MS));
+          else this.log.info({}, 'VIPs claimed on retry');
+        },
+        () => this.retryClaim(Math.min(delayMs * 2, CLAIM_RETRY_MAX_MS)),
+      );
+    }, delayMs);
+  }
+
+  private cancelClaimRetry(): void {
+    if (this.claimRetry) clearTimeout(this.claimRetry);
+    this.claimRetry = undefined;
   }
 
   /** Hooks queued or running. */

@@ -72,6 +72,10 @@ export const runCommand: CommandModule<object, RunArguments> = {
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
     process.on('SIGHUP', () => {
+      if (signals > 0) {
+        log.warn({}, 'SIGHUP while stopping: ignored');
+        return;
+      }
       // Reload: the same checks as at start; an invalid file changes nothing and is said in the log.
       const reloaded = checkConfig(argv.file, loadOptionsOf(argv));
       const problems = [

@@ -228,11 +228,18 @@ export class VrrpInstance {
           continue;
         }
         if (item.timer !== undefined) this.timers.delete(item.timer);
-        const input: Input =
-          item.input.type === 'master-down-expired' && this.masterDownHeld?.()
-            ? { ...item.input, held: true }
-            : item.input;
-        await this.process(input);
+        try {
+          const input: Input =
+            item.input.type === 'master-down-expired' && this.masterDownHeld?.()
+              ? { ...item.input, held: true }
+              : item.input;
+          await this.process(input);
+        } catch (error) {
+          // A bug or a hook that could not be queued must not kill the agent (its VIPs would stay up with no
+          // priority-0 advert): log, count, and go on with the next input.
+          this.counters.actionErrors++;
+          this.log.error({ input: item.input.type, err: error }, 'processing an input failed');
+        }
       }
     } finally {
       this.running = false;
@@ -288,7 +295,17 @@ export class VrrpInstance {
       case 'discard':
         return this.countDiscard(effect.reason);
       case 'notify':
-        return this.actions.notify({ state: effect.state, priority: effect.priority, reason: effect.reason });
+        try {
+          return this.actions.notify({
+            state: effect.state,
+            priority: effect.priority,
+            reason: effect.reason,
+          });
+        } catch (error) {
+          this.counters.actionErrors++;
+          this.log.error({ action: 'notify', err: error }, 'queueing the hooks failed');
+          return;
+        }
       case 'send-advert':
         this.counters.advertsSent++;
         if (effect.priority === 0) this.counters.priorityZeroSent++;

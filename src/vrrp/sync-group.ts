@@ -71,7 +71,8 @@ export class SyncGroup {
 
   private memberChanged(member: SyncMember, transition: Transition | undefined): void {
     const others = this.members.filter((other) => other !== member);
-    if (transition?.to === 'MASTER' && transition.reason === 'master-down-expired') {
+    // Any move of its own into MASTER (timer, address owner at startup or after a fault) takes the group along.
+    if (transition?.to === 'MASTER' && transition.reason !== 'sync-group') {
       for (const other of others) if (other.state === 'BACKUP') other.follow('group-master');
     }
     if (

@@ -91,6 +91,30 @@ test('SIGHUP keeps unchanged instances untouched, restarts changed ones, refuses
     assert.equal((await agent.status()).instances.length, 3);
     assert.equal((await agent.status()).reloads, 1);
     assert.match(agent.stderr.join(''), /unknown keyword 'prority'/);
+
+    // A valid file whose changed instance cannot start (its interface does not exist): the reload fails and
+    // puts back the instance it had stopped, as it was.
+    writeFileSync(
+      file,
+      instance('KEEP', 71, 200, '192.0.2.71') +
+        instance('CHANGE', 72, 180, '192.0.2.72').replace('interface eth0', 'interface nope0') +
+        instance('ADD', 74, 200, '192.0.2.74'),
+    );
+    agent.signal('SIGHUP');
+    await waitFor(
+      () => agent.logs.some((line) => line.msg === 'reload failed: restoring the instances it stopped'),
+      {
+        message: 'reload failed and restored',
+      },
+    );
+    await agent.waitForState('CHANGE', 'MASTER');
+    assert.equal((await agent.instance('CHANGE')).interface, 'eth0');
+    assert.deepEqual((await agent.status()).instances.map((entry) => entry.name).sort(), [
+      'ADD',
+      'CHANGE',
+      'KEEP',
+    ]);
+    assert.ok((await vips(lab, a)).includes('192.0.2.72'), 'the restored instance holds its VIP again');
     assert.equal(await agent.stop(), 0);
   });
 });

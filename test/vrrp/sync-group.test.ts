@@ -102,3 +102,23 @@ test('a fault of one member puts the group in FAULT; it leaves FAULT when no mem
   assert.deepEqual([outside.faults, inside.faults], [[], []]);
   assert.deepEqual(states, ['BACKUP', 'MASTER', 'FAULT', 'BACKUP']);
 });
+
+test('a member that is the address owner takes the group to MASTER at startup', async () => {
+  const clock = new ManualClock();
+  const owner = new VrrpInstance(
+    'owner',
+    { ...DEFAULT_PARAMETERS, vrid: 1, priority: 255 },
+    clock,
+    actions,
+    silent,
+  );
+  const mate = new VrrpInstance('mate', { ...DEFAULT_PARAMETERS, vrid: 2 }, clock, actions, silent);
+  const states: GroupState[] = [];
+  new SyncGroup('G2', [owner, mate], (state) => states.push(state));
+  mate.start();
+  owner.start();
+  await settle(clock, [owner, mate]);
+  assert.deepEqual([owner.state, mate.state], ['MASTER', 'MASTER']);
+  assert.equal(mate.snapshot().lastTransition?.reason, 'sync-group');
+  assert.deepEqual(states, ['MASTER']);
+});
