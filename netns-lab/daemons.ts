@@ -391,6 +391,27 @@ export class KeepalivedProcess implements Daemon {
 }
 
 /**
+ * keepalived in the foreground: no fork (-n), logs to the console (-l -D), VRRP only (-P, -G), its own pid files
+ * in `directory` so it never meets a system keepalived.
+ */
+export function keepalivedArgv(configFile: string, directory: string): string[] {
+  return [
+    'keepalived',
+    '-n',
+    '-l',
+    '-D',
+    '-G',
+    '-P',
+    '-f',
+    configFile,
+    '-p',
+    join(directory, 'keepalived.pid'),
+    '-r',
+    join(directory, 'vrrp.pid'),
+  ];
+}
+
+/**
  * Writes `config` and starts keepalived in `ns`; resolves once it logged its first state (its VRRP child is
  * up and the instances are running), rejects with its log if it exits first.
  */
@@ -407,24 +428,7 @@ export async function startKeepalived(
   // Pid files left by a keepalived that was killed: if their PIDs were reused meanwhile, keepalived would
   // refuse to start ("daemon is already running"). The directory is private to this daemon.
   for (const pidFile of ['keepalived.pid', 'vrrp.pid']) rmSync(join(directory, pidFile), { force: true });
-  const child = lab.spawn(
-    ns,
-    [
-      'keepalived',
-      '-n',
-      '-l',
-      '-D',
-      '-G',
-      '-P',
-      '-f',
-      configFile,
-      '-p',
-      join(directory, 'keepalived.pid'),
-      '-r',
-      join(directory, 'vrrp.pid'),
-    ],
-    options.spawnOptions,
-  );
+  const child = lab.spawn(ns, keepalivedArgv(configFile, directory), options.spawnOptions);
   const peer = new KeepalivedProcess(name, child, directory);
   // The lab kills the parent at cleanup; the VRRP child is ours to end.
   lab.onCleanup(() => peer.killVrrpChild());

@@ -7,7 +7,7 @@
 import { mkdirSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
 import { type VrrpParameters, balancerConfig, validateParameters } from './config.js';
-import type { DaemonKind } from './daemons.js';
+import { type DaemonKind, keepalivedArgv } from './daemons.js';
 import { programArgv, tandemArgv } from './entry.js';
 import { Lab, LabError, run, waitFor, addressesOn } from './netns.js';
 import { ECHO_PORT, buildTopology, vipOf } from './topology.js';
@@ -54,20 +54,7 @@ export async function labUp(options: UpOptions): Promise<LabRecord> {
       const argv =
         options.peer === 'tandem'
           ? tandemArgv('run', '-f', config, '--runtime-dir', join(home, 'run'))
-          : [
-              'keepalived',
-              '-n',
-              '-l',
-              '-D',
-              '-G',
-              '-P',
-              '-f',
-              config,
-              '-p',
-              join(home, 'keepalived.pid'),
-              '-r',
-              join(home, 'vrrp.pid'),
-            ];
+          : keepalivedArgv(config, home);
       lab.spawn(balancer.ns, argv, { detached: true, stdio: ['ignore', output, output] });
       lab.spawn(balancer.ns, programArgv('netns-lab/responder', balancer.name, String(ECHO_PORT), ...vips), {
         detached: true,
