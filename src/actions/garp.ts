@@ -13,7 +13,8 @@
 import { readFileSync } from 'node:fs';
 import { TandemError } from '../errors.js';
 import { internetChecksum } from '../vrrp/checksum.js';
-import type { Clock } from '../vrrp/instance.js';
+import type { Clock } from '../core/clock.js';
+import type { Logger } from '../core/logger.js';
 import { NativeAddonError as PacketSocketError, loadAddon } from '../native.js';
 import { parseIp, parseMac } from './inet.js';
 
@@ -186,12 +187,6 @@ export interface GarpInterface {
   mac: string;
 }
 
-export interface Logger {
-  info(object: object, message?: string): void;
-  warn(object: object, message?: string): void;
-  error(object: object, message?: string): void;
-}
-
 export interface RoundResult {
   sent: number;
   failed: { ip: string; error: Error }[];
@@ -255,8 +250,8 @@ export class GarpSender {
 }
 
 /**
- * The part of the instance driver's `Clock` (microseconds, monotonic) the scheduler uses, so one clock serves
- * both: `systemClock` from `vrrp/instance.ts` in production, a manual clock in tests.
+ * The part of the agent's `Clock` (core/clock.ts: microseconds, monotonic) the scheduler uses, so one clock
+ * serves every room: `systemClock` in production, a manual clock in tests.
  */
 export type GarpClock = Pick<Clock, 'nowMicroseconds' | 'setTimer' | 'clearTimer'>;
 
@@ -308,6 +303,18 @@ export class GarpScheduler {
     }
     if (this.#timing.refreshUs > 0) this.#armRefresh(startedAt, 1, generation);
     return first;
+  }
+
+  /**
+   * Entering MASTER starts the bursts; a MASTER that heard a lower-priority master (a split brain healing)
+   * sends `lowerPriorityRounds` rounds at once instead (keepalived garp_lower_prio_repeat).
+   */
+  announce(lowerPriorityRounds: number): void {
+    if (!this.#running) {
+      this.start();
+      return;
+    }
+    for (let round = 0; round < lowerPriorityRounds; round++) this.#sender.sendRound();
   }
 
   /** Cancels every pending round (leaving MASTER, shutdown). */

@@ -6,12 +6,18 @@
  * keepalived's arguments: `notify_master` / `_backup` / `_fault` / `_stop` run with exactly their configured
  * argv; the generic `notify` gets `INSTANCE|GROUP NAME STATE PRIORITY` appended.
  */
-import { spawn } from 'node:child_process';
+import type { Logger } from '../core/logger.js';
+import {
+  type CommandRunner,
+  DEFAULT_COMMAND_PATH,
+  killProcessGroup,
+  runInProcessGroup,
+} from '../core/process-group.js';
 
 export type HookState = 'MASTER' | 'BACKUP' | 'FAULT' | 'STOP';
 
 /** The only PATH a hook gets (no variable of the agent's environment leaks into a script). */
-export const HOOK_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+export const HOOK_PATH = DEFAULT_COMMAND_PATH;
 
 export interface HookCommand {
   argv: string[];
@@ -40,10 +46,8 @@ export interface NotifyCommands {
   any?: HookCommand;
 }
 
-export interface HookLogger {
-  info(object: object, message: string): void;
-  warn(object: object, message: string): void;
-}
+/** The part of the Logger that hook queues and FIFO writers use. */
+export type HookLogger = Pick<Logger, 'info' | 'warn'>;
 
 export interface HookEvent {
   kind: 'INSTANCE' | 'GROUP';
@@ -86,100 +90,6 @@ function withIdentity(command: HookCommand, argv: string[]): HookRun {
   };
 }
 
-/** SIGKILL to a whole process group: a hook and everything it started. */
-export function killGroup(pid: number): void {
-  try {
-    process.kill(-pid, 'SIGKILL');
-  } catch {
-    // The group is already gone.
-  }
-}
-
-export interface RunResult {
-  argv: string[];
-  exitCode: number | null;
-  signal: NodeJS.Signals | null;
-  timedOut: boolean;
-  error?: Error;
-  /** The end of what the hook wrote on stderr (at most HOOK_STDERR_BYTES), for the log when it fails. */
-  stderr?: string;
-}
-
-/** How much of a hook's stderr is kept for the log: enough for its last words, never a flood. */
-export const HOOK_STDERR_BYTES = 2048;
-
-/** Runs one command in its own process group; on timeout the whole group gets SIGKILL. */
-export function runHook(
-  argv: string[],
-  options: {
-    timeoutMs: number;
-    env?: NodeJS.ProcessEnv;
-    uid?: number;
-    gid?: number;
-    /** Told the process group id (= the child's PID) while it runs, `undefined` once it is gone. */
-    onGroup?: (pid: number | undefined) => void;
-  },
-): Promise<RunResult> {
-  return new Promise((resolve) => {
-    const [file, ...args] = argv;
-    if (!file) {
-      resolve({
-        argv,
-        exitCode: null,
-        signal: null,
-        timedOut: false,
-        error: new Error('empty command'),
-        stderr: '',
-      });
-      return;
-    }
-    let timedOut = false;
-    let child: ReturnType<typeof spawn>;
-    try {
-      child = spawn(file, args, {
-        detached: true,
-        stdio: ['ignore', 'ignore', 'pipe'],
-        env: options.env ?? { PATH: HOOK_PATH },
-        ...(options.uid !== undefined ? { uid: options.uid } : {}),
-        ...(options.gid !== undefined ? { gid: options.gid } : {}),
-      });
-    } catch (error) {
-      // spawn throws at once for some failures (a bad uid, E2BIG): a failed hook, not a broken queue.
-      resolve({ argv, exitCode: null, signal: null, timedOut: false, error: error as Error });
-      return;
-    }
-    if (child.pid !== undefined) options.onGroup?.(child.pid);
-    // Keep the end of stderr for the log. A service the hook starts in the background inherits the pipe: it is
-    // drained for as long as that process lives (never closed under it, which would kill it with SIGPIPE).
-    let stderr = '';
-    let collecting = true;
-    child.stderr?.setEncoding('utf8');
-    child.stderr?.on('data', (chunk: string) => {
-      if (collecting) stderr = (stderr + chunk).slice(-HOOK_STDERR_BYTES);
-    });
-    child.stderr?.on('error', () => undefined);
-    const timer = setTimeout(() => {
-      timedOut = true;
-      if (child.pid !== undefined) killGroup(child.pid);
-    }, options.timeoutMs);
-    child.once('error', (error) => {
-      clearTimeout(timer);
-      options.onGroup?.(undefined);
-      collecting = false;
-      resolve({ argv, exitCode: null, signal: null, timedOut, error, stderr });
-    });
-    child.once('exit', (exitCode, signal) => {
-      clearTimeout(timer);
-      options.onGroup?.(undefined);
-      // What the hook wrote just before exiting may still be in the pipe: take it on the next turn.
-      setImmediate(() => {
-        collecting = false;
-        resolve({ argv, exitCode, signal, timedOut, stderr: stderr.trim() });
-      });
-    });
-  });
-}
-
 /**
  * One instance's hook queue: events run one after another in the order given. When events pile up behind a
  * slow hook, every one still runs (a notify script may count transitions), but never two at once.
@@ -198,6 +108,8 @@ export class HookQueue {
       env?: (event: HookEvent) => NodeJS.ProcessEnv;
       /** Start only after this settles: the queue of the same instance before a reload, so order holds. */
       after?: Promise<unknown>;
+      /** How commands run (default: each in its own process group); the daemon harness records instead. */
+      run?: CommandRunner;
     },
   ) {
     if (options.after)
@@ -227,7 +139,7 @@ export class HookQueue {
     const run = async () => {
       for (const { argv, uid, gid, timeoutMs } of runs) {
         if (this.terminated) break;
-        const result = await runHook(argv, {
+        const result = await (this.options.run ?? runInProcessGroup)(argv, {
           timeoutMs: timeoutMs ?? this.options.timeoutMs,
           ...(uid !== undefined ? { uid } : {}),
           ...(gid !== undefined ? { gid } : {}),
@@ -267,7 +179,7 @@ export class HookQueue {
   terminate(): boolean {
     this.terminated = true;
     const running = this.running;
-    if (running !== undefined) killGroup(running);
+    if (running !== undefined) killProcessGroup(running);
     return running !== undefined;
   }
 }

@@ -4,14 +4,15 @@
  * configuration means the same thing to tandem.
  */
 
-/** RFC 3768 §5.3.3 / RFC 5798 §5.2.3: VRID is 1-255. */
-export const VRID_MIN = 1;
-export const VRID_MAX = 255;
+import { PRIORITY_OWNER, VRRP_GROUP_IPV4, VRRP_GROUP_IPV6 } from '../core/protocol.js';
+
+/** RFC 3768 §5.3.3 / RFC 5798 §5.2.3: VRID is 1-255 (core/protocol.ts). */
+export { VRID_MAX, VRID_MIN } from '../core/protocol.js';
 
 /** RFC 5798 §5.2.4: priority 1-254 for backups, 255 for the address owner; 0 is only sent on release. */
 export const PRIORITY_MIN = 1;
-export const PRIORITY_MAX = 255;
-export const PRIORITY_ADDRESS_OWNER = 255;
+export const PRIORITY_MAX = PRIORITY_OWNER;
+export const PRIORITY_ADDRESS_OWNER = PRIORITY_OWNER;
 /** The man page: "priority 100" is the default of vrrp_instance. */
 export const DEFAULT_PRIORITY = 100;
 
@@ -34,8 +35,8 @@ export const PREEMPT_DELAY_MAX_SECONDS = 1000;
 export const AUTH_PASS_MAX_BYTES = 8;
 
 /** RFC 5798 §5.1.1.2, §5.1.2.2: the IANA-assigned VRRP multicast groups (the man page: vrrp_mcast_group4/6). */
-export const DEFAULT_MCAST_GROUP4 = '224.0.0.18';
-export const DEFAULT_MCAST_GROUP6 = 'ff02::12';
+export const DEFAULT_MCAST_GROUP4 = VRRP_GROUP_IPV4;
+export const DEFAULT_MCAST_GROUP6 = VRRP_GROUP_IPV6;
 
 /** The man page (vrrp_garp_*): gratuitous ARP defaults. */
 export const DEFAULT_GARP_MASTER_DELAY_SECONDS = 5;

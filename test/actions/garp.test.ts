@@ -10,7 +10,7 @@ import {
   type GarpClock,
   type PacketSocket,
 } from '../../src/actions/garp.js';
-import { systemClock } from '../../src/vrrp/instance.js';
+import { systemClock } from '../../src/core/clock.js';
 
 const MAC = '52:54:00:12:34:56';
 

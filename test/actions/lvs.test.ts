@@ -19,7 +19,8 @@ import {
   lvsStopArgv,
   lvsSyncId,
 } from '../../src/actions/lvs.js';
-import { type HookState, runHook } from '../../src/actions/notify.js';
+import type { HookState } from '../../src/actions/notify.js';
+import { runInProcessGroup as runHook } from '../../src/core/process-group.js';
 import type { LvsSyncDaemonConfig } from '../../src/config/schema.js';
 import { conf, instance, loadText } from '../config/helpers.js';
 

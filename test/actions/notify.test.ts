@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { HookQueue, hookCommands, runHook } from '../../src/actions/notify.js';
+import { HookQueue, hookCommands } from '../../src/actions/notify.js';
+import { runInProcessGroup as runHook } from '../../src/core/process-group.js';
 import { waitFor } from '../helpers/netns.js';
 
 const silent = { info() {}, warn() {} };

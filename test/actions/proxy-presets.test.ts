@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { accessSync, chmodSync, constants, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { runHook } from '../../src/actions/notify.js';
+import { runInProcessGroup as runHook } from '../../src/core/process-group.js';
 import { serviceCommands } from '../../src/actions/proxy.js';
 import { conf, instance, loadText } from '../config/helpers.js';
 import { REPO_ROOT } from '../helpers/netns.js';

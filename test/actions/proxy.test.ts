@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runHook } from '../../src/actions/notify.js';
+import { runInProcessGroup as runHook } from '../../src/core/process-group.js';
 import { serviceCommand, serviceCommands, serviceHooks, serviceTimeoutMs } from '../../src/actions/proxy.js';
 import type { ServiceConfig } from '../../src/config/schema.js';
 import { conf, instance, loadText } from '../config/helpers.js';

@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, rmSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import type { RunResult } from '../../src/actions/notify.js';
+import type { RunResult } from '../../src/core/process-group.js';
 import type { VrrpScriptConfig } from '../../src/config/schema.js';
 import { resolveIdentity, ScriptUserError } from '../../src/watchers/identity.js';
 import { type ScriptRunner, ScriptTracker } from '../../src/watchers/script.js';
