@@ -7,18 +7,18 @@
  * clarifications for VRRPv3 and RFC 3768 §6 for VRRPv2; each branch cites its section.
  */
 import type { Family } from './address.js';
-import { compareAddresses, parseAddress } from './address.js';
-import type { VrrpAdvertisement, VrrpVersion } from './packet.js';
-import { PRIORITY_OWNER, PRIORITY_STOPPED } from './packet.js';
+import { compareAddresses } from './address.js';
+import type { ElectionDiscardReason } from './counters.js';
+import type { VrrpVersion } from './packet.js';
+import { PRIORITY_OWNER, PRIORITY_STOPPED } from '../core/protocol.js';
+import { MICROSECONDS_PER_CENTISECOND, MICROSECONDS_PER_SECOND } from '../core/time.js';
+
+export { MICROSECONDS_PER_CENTISECOND, MICROSECONDS_PER_SECOND } from '../core/time.js';
 
 export type VrrpState = 'INIT' | 'BACKUP' | 'MASTER' | 'FAULT' | 'STOPPED';
 
 export type TimerName = 'advert' | 'master-down' | 'preempt-delay';
 
-/** Microseconds in one centisecond, the unit of VRRPv3 intervals (RFC 5798 §5.2.7). */
-export const MICROSECONDS_PER_CENTISECOND = 10_000;
-/** Microseconds in one second. */
-export const MICROSECONDS_PER_SECOND = 1_000_000;
 /** RFC 3768 §6.1 / RFC 5798 §6.1: Skew_Time divides by 256. */
 const SKEW_DIVISOR = 256;
 /** RFC 5798 §6.1: Master_Down_Interval is three advertisement intervals plus Skew_Time. */
@@ -73,18 +73,24 @@ export type TransitionReason =
   | 'sync-group'
   | 'shutdown';
 
-export type DiscardReason =
-  | 'family-mismatch'
-  | 'version-mismatch'
-  | 'vrid-mismatch'
-  | 'interval-mismatch'
-  | 'lower-priority'
-  | 'own-advert';
+/** Why the election discards an advert that passed the receive ladder (`vrrp/receive.ts`). */
+export type DiscardReason = ElectionDiscardReason;
+
+/**
+ * What the election reads of an advert. The receive ladder (`vrrp/receive.ts`, RFC 5798 §7.1) has already
+ * checked everything else: version, VRID, family, authentication, addresses, the v2 interval, and that the
+ * packet is not this router's own.
+ */
+export interface AdvertSummary {
+  priority: number;
+  /** v2: Adver Int in seconds x 100; v3: Max Adver Int as sent (centiseconds). */
+  advertIntervalCentiseconds: number;
+}
 
 export type Input =
   | { type: 'startup' }
   | { type: 'shutdown' }
-  | { type: 'advert-received'; advert: VrrpAdvertisement; source: string }
+  | { type: 'advert-received'; advert: AdvertSummary; source: string }
   /** `held`: a sync group keeps this member BACKUP because another member still hears a master. */
   | { type: 'master-down-expired'; held?: boolean }
   /** keepalived vrrp_sync_group: another member became MASTER, this one follows. */
@@ -95,7 +101,9 @@ export type Input =
   | { type: 'preempt-delay-expired' }
   | { type: 'priority-changed'; priority: number }
   | { type: 'fault-raised'; cause: string }
-  | { type: 'fault-cleared'; cause: string };
+  | { type: 'fault-cleared'; cause: string }
+  /** The interface's primary address (the advert source) was chosen or changed. */
+  | { type: 'primary-address'; address: string };
 
 export type Effect =
   | { type: 'send-advert'; priority: number }
@@ -264,10 +272,6 @@ function start(state: FsmState, reason: 'startup' | 'fault-cleared'): StepResult
   return transition(reset, 'BACKUP', reason);
 }
 
-function isAddressOfFamily(text: string, family: Family): boolean {
-  return parseAddress(text)?.family === family;
-}
-
 /** The sender wins over this router: a higher priority, or an equal one from a greater primary address. */
 function senderWins(state: FsmState, priority: number, source: string): boolean {
   if (priority !== state.effectivePriority) return priority > state.effectivePriority;
@@ -276,35 +280,21 @@ function senderWins(state: FsmState, priority: number, source: string): boolean 
   return compareAddresses(source, state.params.primaryAddress) > 0;
 }
 
-function receiveAdvert(state: FsmState, advert: VrrpAdvertisement, source: string): StepResult {
-  const { params } = state;
-  if (advert.family !== params.family || !isAddressOfFamily(source, params.family)) {
-    return stay(state, [{ type: 'discard', reason: 'family-mismatch' }]);
-  }
-  if (advert.version !== params.version)
-    return stay(state, [{ type: 'discard', reason: 'version-mismatch' }]);
-  if (advert.vrid !== params.vrid) return stay(state, [{ type: 'discard', reason: 'vrid-mismatch' }]);
-  // RFC 3768 §7.1: "MUST verify that the Adver Interval in the packet is the same as the locally configured
-  // for this virtual router"; v3 learns the master's interval instead (RFC 5798 §6.4.2).
-  if (params.version === 2 && advert.advertIntervalCentiseconds !== params.advertIntervalCentiseconds) {
-    return stay(state, [{ type: 'discard', reason: 'interval-mismatch' }]);
-  }
-  if (compareAddresses(source, params.primaryAddress) === 0) {
-    return stay(state, [{ type: 'discard', reason: 'own-advert' }]);
-  }
+/** An advert that passed the receive ladder (RFC 5798 §7.1 in `vrrp/receive.ts`) goes to the election. */
+function receiveAdvert(state: FsmState, advert: AdvertSummary, source: string): StepResult {
   if (state.state === 'BACKUP') return receiveAsBackup(state, advert, source);
   if (state.state === 'MASTER') return receiveAsMaster(state, advert, source);
   // INIT, FAULT and STOPPED do not take part in the election.
   return stay(state);
 }
 
-function learnedInterval(state: FsmState, advert: VrrpAdvertisement): number {
+function learnedInterval(state: FsmState, advert: AdvertSummary): number {
   return state.params.version === 3
     ? advert.advertIntervalCentiseconds
     : state.params.advertIntervalCentiseconds;
 }
 
-function receiveAsBackup(state: FsmState, advert: VrrpAdvertisement, source: string): StepResult {
+function receiveAsBackup(state: FsmState, advert: AdvertSummary, source: string): StepResult {
   if (advert.priority === PRIORITY_STOPPED) {
     // RFC 5798 §6.4.2: "If the Priority in the ADVERTISEMENT is zero, then: Set the Master_Down_Timer to
     // Skew_Time". The departing master hands over without the three-interval wait.
@@ -347,7 +337,7 @@ function receiveAsBackup(state: FsmState, advert: VrrpAdvertisement, source: str
   return stay(state, [{ type: 'discard', reason: 'lower-priority' }]);
 }
 
-function receiveAsMaster(state: FsmState, advert: VrrpAdvertisement, source: string): StepResult {
+function receiveAsMaster(state: FsmState, advert: AdvertSummary, source: string): StepResult {
   if (advert.priority === PRIORITY_STOPPED) {
     // RFC 5798 §6.4.3: "If the Priority in the ADVERTISEMENT is zero, then: Send an ADVERTISEMENT, Reset the
     // Adver_Timer to Advertisement_Interval".
@@ -411,6 +401,20 @@ function clearFault(state: FsmState, cause: string): StepResult {
   return stay(next);
 }
 
+/**
+ * RFC 5798 §1.6, Primary IP Address: "In IPv4, an IPv4 address selected from the set of real interface
+ * addresses ... In IPv6, the link-local address of the interface": the interface appeared, or came back with
+ * other addresses. It is this router's advert source and its tie-break (§6.4.3); as MASTER, the master's.
+ */
+function changePrimaryAddress(state: FsmState, address: string): StepResult {
+  if (address === state.params.primaryAddress) return stay(state);
+  return stay({
+    ...state,
+    params: { ...state.params, primaryAddress: address },
+    masterAddress: state.state === 'MASTER' ? address : state.masterAddress,
+  });
+}
+
 export function step(state: FsmState, input: Input): StepResult {
   if (state.state === 'STOPPED') return stay(state);
   switch (input.type) {
@@ -459,5 +463,7 @@ export function step(state: FsmState, input: Input): StepResult {
       return raiseFault(state, input.cause);
     case 'fault-cleared':
       return clearFault(state, input.cause);
+    case 'primary-address':
+      return changePrimaryAddress(state, input.address);
   }
 }

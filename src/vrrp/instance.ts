@@ -10,7 +10,9 @@
  *   of the timer it belongs to and is dropped if an advert re-armed that timer meanwhile. A backup whose own
  *   process was late therefore does not take over from a master that kept advertising.
  */
+import { type DiscardReason, type InstanceCounters, newInstanceCounters } from './counters.js';
 import {
+  type AdvertSummary,
   type Effect,
   type FsmState,
   type Input,
@@ -23,23 +25,12 @@ import {
   masterDownInterval,
   step,
 } from './fsm.js';
-import type { DecodedAdvertisement } from './packet.js';
+import type { Clock } from '../core/clock.js';
+import type { Logger } from '../core/logger.js';
 
-/** Monotonic time in microseconds and one-shot timers, injected so tests control time. */
-export interface Clock {
-  nowMicroseconds(): number;
-  setTimer(callback: () => void, microseconds: number): unknown;
-  clearTimer(handle: unknown): void;
-  /** Runs `callback` after the I/O callbacks already pending (setImmediate). */
-  defer(callback: () => void): void;
-}
-
-export const systemClock: Clock = {
-  nowMicroseconds: () => Number(process.hrtime.bigint() / 1000n),
-  setTimer: (callback, microseconds) => setTimeout(callback, Math.max(0, Math.ceil(microseconds / 1000))),
-  clearTimer: (handle) => clearTimeout(handle as NodeJS.Timeout),
-  defer: (callback) => setImmediate(callback),
-};
+// The clock moved to src/core (docs/architecture.md, "Core"); modules that imported it from the driver keep
+// working while they move.
+export { type Clock, systemClock } from '../core/clock.js';
 
 /** What the instance asks of the world. Critical operations are awaited; `notify` only queues a hook. */
 export interface InstanceActions {
@@ -48,25 +39,6 @@ export interface InstanceActions {
   releaseVips(): Promise<void>;
   announce(): Promise<void>;
   notify(event: { state: VrrpState; priority: number; reason: TransitionReason }): void;
-}
-
-export interface InstanceLogger {
-  info(object: object, message: string): void;
-  warn(object: object, message: string): void;
-  error(object: object, message: string): void;
-}
-
-/** Counters kept per instance, reported by `tandem status`. */
-export interface InstanceCounters {
-  advertsSent: number;
-  advertsReceived: number;
-  priorityZeroSent: number;
-  priorityZeroReceived: number;
-  transitions: number;
-  staleTimerExpiries: number;
-  actionErrors: number;
-  /** Discards by reason: decode and receive-check reasons from the transport, election reasons from `step`. */
-  discarded: Record<string, number>;
 }
 
 export interface InstanceSnapshot {
@@ -110,23 +82,14 @@ export class VrrpInstance {
   onChange: ((transition: Transition | undefined) => void) | undefined;
   /** Asked when Master_Down_Timer expires: true keeps this member BACKUP (a sync group's hold rule). */
   masterDownHeld: (() => boolean) | undefined;
-  readonly counters: InstanceCounters = {
-    advertsSent: 0,
-    advertsReceived: 0,
-    priorityZeroSent: 0,
-    priorityZeroReceived: 0,
-    transitions: 0,
-    staleTimerExpiries: 0,
-    actionErrors: 0,
-    discarded: {},
-  };
-
   constructor(
     readonly name: string,
     params: InstanceParameters,
     private readonly clock: Clock,
     private readonly actions: InstanceActions,
-    private readonly log: InstanceLogger,
+    private readonly log: Logger,
+    /** The instance's one counter table (`vrrp/counters.ts`), shared with its advert channel. */
+    readonly counters: InstanceCounters = newInstanceCounters(),
   ) {
     this.fsm = initialState(params);
     this.enteredStateAt = clock.nowMicroseconds();
@@ -184,15 +147,20 @@ export class VrrpInstance {
     this.timers.clear();
   }
 
-  receive(advert: DecodedAdvertisement, source: string): void {
+  /** An advert that passed the receive ladder (`vrrp/receive.ts`). */
+  receive(advert: AdvertSummary, source: string): void {
     this.counters.advertsReceived++;
     if (advert.priority === 0) this.counters.priorityZeroReceived++;
     this.enqueue({ input: { type: 'advert-received', advert, source } });
   }
 
-  /** A packet the transport or the receive checks refused for this instance. */
-  countDiscard(reason: string): void {
-    this.counters.discarded[reason] = (this.counters.discarded[reason] ?? 0) + 1;
+  /** The interface's primary address was chosen or changed (the interface appeared or was re-created). */
+  setPrimaryAddress(address: string): void {
+    this.enqueue({ input: { type: 'primary-address', address } });
+  }
+
+  private countDiscard(reason: DiscardReason): void {
+    this.counters.discarded[reason]++;
   }
 
   setEffectivePriority(priority: number): void {

@@ -32,17 +32,28 @@
 import { ADDRESS_LENGTH, type Family, formatAddress, parseAddress } from './address.js';
 import { addToChecksum, finishChecksum } from './checksum.js';
 import { TandemError } from '../errors.js';
+import {
+  PRIORITY_OWNER,
+  PRIORITY_STOPPED,
+  VRID_MAX,
+  VRID_MIN,
+  VRRP_GROUP_IPV4,
+  VRRP_PROTOCOL,
+} from '../core/protocol.js';
 
-/** IP protocol number of VRRP (RFC 5798 §5.1.1.3, §5.1.2.3) and of CARP, which reuses it. */
-export const VRRP_PROTOCOL = 112;
+// The protocol constants live in core/protocol.ts; the codec's users read them here too.
+export {
+  PRIORITY_OWNER,
+  PRIORITY_STOPPED,
+  VRID_MAX,
+  VRID_MIN,
+  VRRP_GROUP_IPV4,
+  VRRP_GROUP_IPV6,
+  VRRP_PROTOCOL,
+} from '../core/protocol.js';
+
 /** RFC 5798 §5.2.2: the only defined type, ADVERTISEMENT. */
 export const VRRP_TYPE_ADVERTISEMENT = 1;
-/** RFC 5798 §5.2.3: VRID range. */
-export const VRID_MIN = 1;
-export const VRID_MAX = 255;
-/** RFC 5798 §5.2.4: 255 is the address owner, 0 means "the master stopped". */
-export const PRIORITY_OWNER = 255;
-export const PRIORITY_STOPPED = 0;
 /** RFC 3768 §5.3.7 / RFC 5798 §5.2.5: an 8-bit count of addresses. */
 export const MAX_ADDRESS_COUNT = 255;
 /** RFC 3768 §5.3.7: Adver Int is 8 bits of whole seconds. */
@@ -51,7 +62,8 @@ export const V2_ADVERT_INTERVAL_MAX_SECONDS = 255;
 export const V3_ADVERT_INTERVAL_MAX_CENTISECONDS = 0xfff;
 /** RFC 3768 §5.3.10: two words of authentication data, always present in v2. */
 export const V2_AUTH_DATA_LENGTH = 8;
-const HEADER_LENGTH = 8;
+/** RFC 5798 §5.1: the fixed part before the addresses. */
+export const HEADER_LENGTH = 8;
 
 /** RFC 3768 §5.3.6 (and RFC 2338 §5.3.6 before it): the v2 authentication types. */
 export const AUTH_TYPE = { none: 0, simple: 1, ipAh: 2 } as const;
@@ -83,11 +95,6 @@ export interface VrrpAdvertisement {
  */
 export type ChecksumMode = 'pseudo-header' | 'message-only' | 'multicast-destination';
 
-/** RFC 5798 §5.1.1.2: the IPv4 multicast group of VRRP. */
-export const VRRP_GROUP_IPV4 = '224.0.0.18';
-/** RFC 5798 §5.1.2.2: the IPv6 multicast group of VRRP. */
-export const VRRP_GROUP_IPV6 = 'ff02::12';
-
 export interface DecodedAdvertisement extends VrrpAdvertisement {
   checksum: number;
   checksumMode: ChecksumMode;
@@ -103,6 +110,7 @@ export type DecodeReason =
   | 'truncated'
   | 'oversized'
   | 'bad-version'
+  | 'version-mismatch'
   | 'bad-type'
   | 'bad-vrid'
   | 'count-mismatch'
@@ -123,7 +131,37 @@ export interface DecodeContext {
   pseudoHeader?: PseudoHeader;
   /** When the kernel already verified the checksum (IPV6_CHECKSUM on a raw IPv6 socket), skip it. */
   checksumVerified?: boolean;
+  /**
+   * The version the receiver runs: another valid version is 'version-mismatch', refused right after the
+   * version check (RFC 5798 §7.1: "MUST verify that the VRRP version is 3"; RFC 3768 §7.1: "is 2").
+   */
+  version?: VrrpVersion;
 }
+
+/**
+ * The fixed fields of a checked advertisement, in host order, with the address list and the v2 authentication
+ * data left as bytes (views into the message, nothing copied): what the receive ladder needs to compare a
+ * packet with its configuration without building a string.
+ */
+export interface AdvertHeader {
+  version: VrrpVersion;
+  vrid: number;
+  priority: number;
+  count: number;
+  /** v2: Adver Int in seconds x 100; v3: Max Adver Int as sent (centiseconds). */
+  advertIntervalCentiseconds: number;
+  checksum: number;
+  checksumMode: ChecksumMode;
+  /** v2 only: the Auth Type byte (RFC 3768 §5.3.6). */
+  authType: number;
+  /** The `count` addresses as they travel. */
+  addressBytes: Uint8Array;
+  /** v2 only: the eight bytes of Authentication Data (empty for v3). */
+  authData: Uint8Array;
+}
+
+export type HeaderResult =
+  { ok: true; value: AdvertHeader; bytes: number } | { ok: false; reason: DecodeReason; detail: string };
 
 export interface EncodeOptions {
   pseudoHeader?: PseudoHeader;
@@ -283,31 +321,37 @@ function multicastDestinationValid(message: Uint8Array, pseudo: PseudoHeader): b
   return header !== undefined && messageChecksum(message, header) === 0;
 }
 
-function fail(reason: DecodeReason, detail: string): DecodeResult {
+function fail(reason: DecodeReason, detail: string): { ok: false; reason: DecodeReason; detail: string } {
   return { ok: false, reason, detail };
 }
 
 /**
- * Decodes one advertisement occupying `buf` from `offset` to its end (the IP payload). The checks run in the
- * order of RFC 5798 §7.1 where they concern the message itself; the instance-level checks (VRID match,
- * interval, addresses vs. configuration) belong to the receiver.
+ * Checks one advertisement occupying `buf` from `offset` to its end (the IP payload) in the order of RFC 5798
+ * §7.1 where the checks concern the message itself (version, type, completeness, checksum), and reads its fixed
+ * fields. Addresses and authentication data stay bytes. The instance-level checks (authentication, addresses
+ * vs. configuration, interval) belong to the receive ladder (`vrrp/receive.ts`).
  */
-export function decode(buf: Uint8Array, context: DecodeContext, offset = 0): DecodeResult {
+export function decodeHeader(buf: Uint8Array, context: DecodeContext, offset = 0): HeaderResult {
   if (offset < 0 || offset > buf.length)
     return fail('truncated', `offset ${offset} outside a ${buf.length}-byte buffer`);
   const message = buf.subarray(offset);
-  if (message.length < HEADER_LENGTH) {
-    return fail('truncated', `expected at least ${HEADER_LENGTH} bytes, got ${message.length}`);
-  }
+  if (message.length === 0) return fail('truncated', `expected at least ${HEADER_LENGTH} bytes, got 0`);
   const byte = (index: number): number => message[index] as number;
   const version = byte(0) >> 4;
   const type = byte(0) & 0x0f;
-  // RFC 5798 §7.1: "MUST verify that the VRRP version ... is 3"; v2 is accepted on IPv4 only (RFC 3768).
+  // RFC 5798 §7.1 checks the version before the completeness: "MUST verify that the VRRP version is 3"; v2 is
+  // accepted on IPv4 only (RFC 3768).
   if (version !== 2 && version !== 3) return fail('bad-version', `expected version 2 or 3, got ${version}`);
   if (version === 2 && context.family !== 4)
     return fail('bad-version', 'VRRPv2 is IPv4 only, got it over IPv6');
+  if (context.version !== undefined && version !== context.version) {
+    return fail('version-mismatch', `expected VRRPv${context.version}, got VRRPv${version}`);
+  }
   if (type !== VRRP_TYPE_ADVERTISEMENT)
     return fail('bad-type', `expected type 1 (ADVERTISEMENT), got ${type}`);
+  if (message.length < HEADER_LENGTH) {
+    return fail('truncated', `expected at least ${HEADER_LENGTH} bytes, got ${message.length}`);
+  }
   const maximum = maximumLength(version, context.family);
   if (message.length > maximum) {
     return fail(
@@ -319,7 +363,8 @@ export function decode(buf: Uint8Array, context: DecodeContext, offset = 0): Dec
   if (vrid < VRID_MIN) return fail('bad-vrid', `expected VRID ${VRID_MIN}-${VRID_MAX}, got ${vrid}`);
   const count = byte(3);
   const size = ADDRESS_LENGTH[context.family];
-  const expected = HEADER_LENGTH + count * size + (version === 2 ? V2_AUTH_DATA_LENGTH : 0);
+  const addressEnd = HEADER_LENGTH + count * size;
+  const expected = addressEnd + (version === 2 ? V2_AUTH_DATA_LENGTH : 0);
   if (message.length !== expected) {
     return fail('count-mismatch', `count ${count} needs ${expected} bytes, got ${message.length}`);
   }
@@ -356,45 +401,81 @@ export function decode(buf: Uint8Array, context: DecodeContext, offset = 0): Dec
   } else if (version === 3) {
     checksumMode = 'pseudo-header';
   }
-  let advertIntervalCentiseconds: number;
-  let auth: VrrpAuth = { type: 'none' };
-  if (version === 2) {
-    advertIntervalCentiseconds = byte(5) * 100;
-    const authType = byte(4);
-    if (authType === AUTH_TYPE.ipAh)
-      return fail('auth-unsupported', 'authentication type 2 (IP AH) is not supported');
-    if (authType > AUTH_TYPE.ipAh)
-      return fail('bad-auth-type', `expected authentication type 0-2, got ${authType}`);
-    if (authType === AUTH_TYPE.simple) {
-      const data = message.subarray(expected - V2_AUTH_DATA_LENGTH);
-      const end = data.indexOf(0);
-      auth = {
-        type: 'simple',
-        password: new TextDecoder().decode(end === -1 ? data : data.subarray(0, end)),
-      };
-    }
-  } else {
-    advertIntervalCentiseconds = ((byte(4) & 0x0f) << 8) | byte(5);
-  }
+  const advertIntervalCentiseconds = version === 2 ? byte(5) * 100 : ((byte(4) & 0x0f) << 8) | byte(5);
   if (advertIntervalCentiseconds === 0)
     return fail('zero-interval', 'expected a non-zero advertisement interval');
-  const addresses: string[] = [];
-  for (let index = 0; index < count; index++) {
-    addresses.push(formatAddress(context.family, message, HEADER_LENGTH + index * size));
-  }
   return {
     ok: true,
     bytes: message.length,
     value: {
       version,
-      family: context.family,
       vrid,
       priority: byte(2),
+      count,
       advertIntervalCentiseconds,
-      addresses,
-      auth,
       checksum,
       checksumMode,
+      authType: version === 2 ? byte(4) : AUTH_TYPE.none,
+      addressBytes: message.subarray(HEADER_LENGTH, addressEnd),
+      authData: message.subarray(addressEnd, expected),
+    },
+  };
+}
+
+/**
+ * The v2 authentication of a checked header (RFC 3768 §5.3.6): type 0 or 1, with the simple password up to its
+ * first zero byte; IP AH (type 2, RFC 2338) is refused as unsupported, anything higher as malformed.
+ */
+export function decodeAuth(
+  header: Pick<AdvertHeader, 'authType' | 'authData'>,
+): { ok: true; auth: VrrpAuth } | { ok: false; reason: DecodeReason; detail: string } {
+  if (header.authType === AUTH_TYPE.ipAh)
+    return {
+      ok: false,
+      reason: 'auth-unsupported',
+      detail: 'authentication type 2 (IP AH) is not supported',
+    };
+  if (header.authType > AUTH_TYPE.ipAh) {
+    return {
+      ok: false,
+      reason: 'bad-auth-type',
+      detail: `expected authentication type 0-2, got ${header.authType}`,
+    };
+  }
+  if (header.authType !== AUTH_TYPE.simple) return { ok: true, auth: { type: 'none' } };
+  const end = header.authData.indexOf(0);
+  const password = new TextDecoder().decode(end === -1 ? header.authData : header.authData.subarray(0, end));
+  return { ok: true, auth: { type: 'simple', password } };
+}
+
+/**
+ * Decodes one advertisement occupying `buf` from `offset` to its end (the IP payload) into host-order values:
+ * `decodeHeader`'s checks, then the authentication and the addresses as canonical text.
+ */
+export function decode(buf: Uint8Array, context: DecodeContext, offset = 0): DecodeResult {
+  const header = decodeHeader(buf, context, offset);
+  if (!header.ok) return header;
+  const { value } = header;
+  const auth = decodeAuth(value);
+  if (!auth.ok) return fail(auth.reason, auth.detail);
+  const size = ADDRESS_LENGTH[context.family];
+  const addresses: string[] = [];
+  for (let index = 0; index < value.count; index++) {
+    addresses.push(formatAddress(context.family, value.addressBytes, index * size));
+  }
+  return {
+    ok: true,
+    bytes: header.bytes,
+    value: {
+      version: value.version,
+      family: context.family,
+      vrid: value.vrid,
+      priority: value.priority,
+      advertIntervalCentiseconds: value.advertIntervalCentiseconds,
+      addresses,
+      auth: auth.auth,
+      checksum: value.checksum,
+      checksumMode: value.checksumMode,
     },
   };
 }

@@ -20,6 +20,8 @@ import { type Family, formatIPv4, parseAddress } from './address.js';
 import { VRRP_GROUP_IPV4, VRRP_PROTOCOL } from './packet.js';
 import type { ReceivedPacket } from './receive.js';
 import { VRRP_TTL } from './receive.js';
+import { type PacketHandler, type SocketCounters, VridDemux, type VrrpTransport } from './demux.js';
+import type { Logger } from '../core/logger.js';
 import { TandemError } from '../errors.js';
 import { type Vrrp6Handle, loadAddon } from '../native.js';
 
@@ -42,20 +44,10 @@ export class TransportError extends TandemError {
   }
 }
 
-export interface TransportLogger {
-  warn(object: object, message: string): void;
-}
+/** The part of the Logger the sockets use. */
+export type TransportLogger = Pick<Logger, 'warn'>;
 
-/** Receives the packets carrying one VRID on this interface and family. */
-export type PacketHandler = (packet: ReceivedPacket) => void;
-
-/** Counters of packets that reached no instance. */
-export interface SocketCounters {
-  received: number;
-  unknownVrid: number;
-  malformedIp: number;
-  sendErrors: number;
-}
+export type { PacketHandler, SocketCounters } from './demux.js';
 
 function addressBytes(text: string, family: Family): Uint8Array {
   const parsed = parseAddress(text);
@@ -211,11 +203,10 @@ function ipv6Backend(interfaceName: string, ifindex: number, multicast: boolean,
 }
 
 /** One VRRP socket on one interface for one family, shared by every instance there. */
-export class VrrpSocket {
-  private readonly handlers = new Map<number, PacketHandler>();
+export class VrrpSocket implements VrrpTransport {
+  private readonly demux = new VridDemux();
   private backend: Backend;
   private currentIfindex: number;
-  readonly counters: SocketCounters = { received: 0, unknownVrid: 0, malformedIp: 0, sendErrors: 0 };
 
   constructor(
     readonly interfaceName: string,
@@ -262,19 +253,22 @@ export class VrrpSocket {
     return this.options.multicast;
   }
 
+  get counters(): SocketCounters {
+    return this.demux.counters;
+  }
+
   register(vrid: number, handler: PacketHandler): void {
-    if (this.handlers.has(vrid)) {
+    if (!this.demux.register(vrid, handler)) {
       throw new TransportError(`VRID ${vrid} is already in use on ${this.interfaceName} (IPv${this.family})`);
     }
-    this.handlers.set(vrid, handler);
   }
 
   unregister(vrid: number): void {
-    this.handlers.delete(vrid);
+    this.demux.unregister(vrid);
   }
 
   get registeredVrids(): number[] {
-    return [...this.handlers.keys()];
+    return this.demux.registeredVrids;
   }
 
   /**
@@ -295,17 +289,6 @@ export class VrrpSocket {
   }
 
   private onPacket(packet: ReceivedPacket | undefined): void {
-    this.counters.received++;
-    if (!packet) {
-      this.counters.malformedIp++;
-      return;
-    }
-    const vrid = packet.payload.length >= 2 ? (packet.payload[1] as number) : -1;
-    const handler = this.handlers.get(vrid);
-    if (!handler) {
-      this.counters.unknownVrid++;
-      return;
-    }
-    handler(packet);
+    this.demux.deliver(packet);
   }
 }

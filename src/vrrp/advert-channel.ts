@@ -1,0 +1,169 @@
+/**
+ * The advert channel of one virtual router: what goes out (adverts, prebuilt) and what comes in (the receive
+ * ladder, discards counted and logged), over the socket its interface and family share with other instances
+ * (docs/architecture.md, "Rooms").
+ *
+ * Sending: an advert's bytes depend only on the priority and the destination (the v3 checksum covers the
+ * pseudo-header), so each (priority, destination) is encoded once, on first use, and the same bytes go out at
+ * every Adver_Timer after. A tracking change that moves the priority builds one more; nothing is re-encoded per
+ * packet.
+ *
+ * Receiving: `receiveAdvert` (the RFC 5798 §7.1 ladder); an accepted advert goes to the driver, a refused one
+ * is counted in the instance's one table and logged at most once per reason and interval.
+ */
+import type { Clock } from '../core/clock.js';
+import { TandemError } from '../errors.js';
+import type { Logger } from '../core/logger.js';
+import { MICROSECONDS_PER_SECOND } from '../core/time.js';
+import type { Family } from './address.js';
+import type { InstanceCounters } from './counters.js';
+import type { PacketHandler } from './demux.js';
+import type { AdvertSummary } from './fsm.js';
+import { type VrrpAuth, type VrrpVersion, encode } from './packet.js';
+import { type ReceivePolicy, type ReceivedPacket, compilePolicy, receiveAdvert } from './receive.js';
+import type { CompiledPolicy } from './receive.js';
+
+/** At most one log line per discard reason and instance in this window (docs/architecture.md, "Logs"). */
+export const DISCARD_LOG_INTERVAL_MICROSECONDS = 10 * MICROSECONDS_PER_SECOND;
+
+/** The part of a VRRP socket a channel uses. */
+export interface AdvertSocket {
+  register(vrid: number, handler: PacketHandler): void;
+  unregister(vrid: number): void;
+  send(payload: Uint8Array, destination: string, source: string | undefined): Promise<void>;
+}
+
+export interface AdvertChannelOptions {
+  version: VrrpVersion;
+  family: Family;
+  vrid: number;
+  advertIntervalCentiseconds: number;
+  /** The VIPs advertised, in configured order. */
+  addresses: readonly string[];
+  auth: VrrpAuth;
+  /** This router's primary address: the source of its adverts. */
+  source: string;
+  /** The multicast group, or every unicast peer. */
+  destinations: readonly string[];
+  receive: Pick<ReceivePolicy, 'skipCheckAdvAddr' | 'unicastPeers' | 'priority'>;
+  counters: InstanceCounters;
+  clock: Clock;
+  log: Logger;
+  /** An advert that passed the ladder, for the driver. */
+  deliver(advert: AdvertSummary, source: string): void;
+}
+
+export class ChannelClosedError extends TandemError {
+  constructor(vrid: number) {
+    super(
+      'TANDEM_ECHANNEL',
+      `VRID ${vrid}: expected an open socket to send on, found none (no interface yet)`,
+    );
+  }
+}
+
+export class AdvertChannel {
+  /** Encoded adverts by priority, one per destination, in `destinations` order. */
+  private readonly prebuilt = new Map<number, Uint8Array[]>();
+  private readonly policy: CompiledPolicy;
+  private readonly lastLog = new Map<string, number>();
+  private socket: AdvertSocket | undefined;
+
+  constructor(private readonly options: AdvertChannelOptions) {
+    this.policy = compilePolicy({
+      version: options.version,
+      family: options.family,
+      auth: options.auth,
+      addresses: options.addresses,
+      advertIntervalCentiseconds: options.advertIntervalCentiseconds,
+      primaryAddress: options.source,
+      ...options.receive,
+    });
+  }
+
+  get source(): string {
+    return this.options.source;
+  }
+
+  /** Starts receiving this VRID's packets from `socket` (throws when another instance has the VRID there). */
+  open(socket: AdvertSocket): void {
+    socket.register(this.options.vrid, (packet) => this.onPacket(packet));
+    this.socket = socket;
+  }
+
+  close(): void {
+    this.socket?.unregister(this.options.vrid);
+    this.socket = undefined;
+  }
+
+  /** Sends one advert with `priority` to every destination. */
+  async send(priority: number): Promise<void> {
+    const socket = this.socket;
+    if (!socket) throw new ChannelClosedError(this.options.vrid);
+    const payloads = this.adverts(priority);
+    const { destinations, source } = this.options;
+    if (payloads.length === 1)
+      return socket.send(payloads[0] as Uint8Array, destinations[0] as string, source);
+    await Promise.all(
+      payloads.map((payload, index) => socket.send(payload, destinations[index] as string, source)),
+    );
+  }
+
+  /** The encoded adverts of `priority`, built on first use. */
+  adverts(priority: number): readonly Uint8Array[] {
+    let payloads = this.prebuilt.get(priority);
+    if (payloads === undefined) {
+      const { version, family, vrid, advertIntervalCentiseconds, addresses, auth, source } = this.options;
+      const advert = {
+        version,
+        family,
+        vrid,
+        priority,
+        advertIntervalCentiseconds,
+        addresses: [...addresses],
+        auth,
+      };
+      payloads = this.options.destinations.map((destination) =>
+        encode(advert, { pseudoHeader: { source, destination } }),
+      );
+      this.prebuilt.set(priority, payloads);
+    }
+    return payloads;
+  }
+
+  private onPacket(packet: ReceivedPacket): void {
+    const result = receiveAdvert(packet, this.policy);
+    const { counters } = this.options;
+    if (result.ok) {
+      if (result.ownerConflict) {
+        counters.ownerConflicts++;
+        this.logLimited('owner-conflict', () => [
+          { source: packet.source, priority: result.advert.priority, count: counters.ownerConflicts },
+          'advert for a virtual router this router owns (priority 255): misconfiguration, processed anyway',
+        ]);
+      }
+      this.options.deliver(result.advert, packet.source);
+      return;
+    }
+    counters.discarded[result.reason]++;
+    this.logLimited(result.reason, () => [
+      {
+        reason: result.reason,
+        source: packet.source,
+        detail: result.detail,
+        count: counters.discarded[result.reason],
+      },
+      'advert discarded',
+    ]);
+  }
+
+  /** RFC 5798 §7.1 "SHOULD log the event (subject to rate-limiting)": once per key and interval. */
+  private logLimited(key: string, line: () => [object, string]): void {
+    const now = this.options.clock.nowMicroseconds();
+    const last = this.lastLog.get(key);
+    if (last !== undefined && now - last < DISCARD_LOG_INTERVAL_MICROSECONDS) return;
+    this.lastLog.set(key, now);
+    const [fields, message] = line();
+    this.options.log.warn(fields, message);
+  }
+}
