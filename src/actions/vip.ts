@@ -1,7 +1,9 @@
 /**
  * The virtual IPs, virtual routes and virtual rules of one VRRP instance: put on the system when it becomes
  * MASTER (`claim`), taken off when it stops being MASTER (`release`), cleaned up at start after a crash
- * (`removeStale`), and defended while MASTER (`watch`: a VIP removed from outside is put back and logged).
+ * (`removeStale`), and defended while MASTER (`watch`: a VIP removed from outside is put back and logged). The
+ * defence listens to the process's one netlink subscription (`NetlinkEvents`), for its own addresses only,
+ * and ignores the deletions tandem itself makes.
  *
  * All kernel access goes through the injected `RtNetlink` adapter. Operations run one at a time, in call
  * order, so a restore triggered by an event can never interleave with a release.
@@ -9,22 +11,16 @@
 import { TandemError } from '../errors.js';
 import { type Family, formatIPv4, ipv4Broadcast, ipv4Network } from '../vrrp/address.js';
 import { canonicalIp, parseIp } from './inet.js';
+import type { Logger } from '../core/logger.js';
+import { type AddressChange, NetlinkEvents } from './netlink-events.js';
 import {
   NetlinkError,
   type AddressSpec,
-  type NetlinkEvent,
-  type NetlinkSubscription,
   type RouteSpec,
   type RtNetlink,
   type RuleSpec,
   type ScopeName,
 } from './netlink.js';
-
-export interface Logger {
-  info(object: object, message?: string): void;
-  warn(object: object, message?: string): void;
-  error(object: object, message?: string): void;
-}
 
 /** One `virtual_ipaddress` entry (keepalived: `IP/PREFIX [brd B] [dev D] [scope S] [label L] [no_track]`). */
 export interface VipConfig {
@@ -68,6 +64,8 @@ export interface VipManagerOptions {
   routes?: readonly VirtualRouteConfig[];
   rules?: readonly VirtualRuleConfig[];
   logger: Logger;
+  /** The process's one event subscription; without it, the manager opens its own when it starts watching. */
+  events?: NetlinkEvents;
 }
 
 export interface ClaimResult {
@@ -114,7 +112,8 @@ export class VipManager {
   readonly #logger: Logger;
   #claimed = false;
   #queue: Promise<unknown> = Promise.resolve();
-  #subscription: NetlinkSubscription | undefined;
+  #events: NetlinkEvents | undefined;
+  #unsubscribers: (() => void)[] | undefined;
   #reconcilePending = false;
 
   constructor(options: VipManagerOptions) {
@@ -124,6 +123,7 @@ export class VipManager {
     this.#routes = options.routes ?? [];
     this.#rules = options.rules ?? [];
     this.#logger = options.logger;
+    this.#events = options.events;
     // Validate everything up front, so a bad entry fails at load time and not halfway through a takeover.
     for (const vip of this.#vips) this.#addressSpec(vip, 0);
     for (const route of this.#routes) this.#routeSpec(route, new Map());
@@ -183,9 +183,7 @@ export class VipManager {
         if (ifindex === undefined) continue;
         if (!present.has(`${ifindex} ${canonicalIp(vip.address)}/${vip.prefixLength}`)) continue;
         this.#logger.info({ vip: vipText(vip), dev: vip.dev ?? this.#interface }, 'removing stale VIP');
-        await this.#remove(result, `address ${vipText(vip)}`, () =>
-          this.#netlink.deleteAddress(this.#addressSpec(vip, ifindex)),
-        );
+        await this.#removeAddress(result, vip, ifindex);
       }
       // Routes and rules cannot be told apart from an administrator's identical ones; deleting by exact spec
       // removes only what this configuration would have added.
@@ -208,20 +206,36 @@ export class VipManager {
    * re-added and logged. A lost-events error or a recreated interface triggers a full re-check.
    */
   watch(): void {
-    if (this.#subscription !== undefined) return;
-    this.#subscription = this.#netlink.subscribe({
-      onEvent: (event) => this.#onEvent(event),
-      onError: (error) => {
-        this.#logger.warn({ err: error }, 'netlink events lost; re-checking VIPs');
+    if (this.#unsubscribers !== undefined) return;
+    this.#events ??= new NetlinkEvents(this.#netlink, this.#logger);
+    const events = this.#events;
+    const interfaces = new Set([
+      ...this.#vips.map((vip) => vip.dev ?? this.#interface),
+      ...this.#routes.map((route) => route.dev ?? this.#interface),
+    ]);
+    this.#unsubscribers = [...new Set(this.#vips.map((vip) => canonicalIp(vip.address))).values()].map(
+      (address) => events.onAddress(address, (change) => this.#onAddressChange(change)),
+    );
+    for (const name of interfaces) {
+      // An interface that was deleted and created again has lost its addresses, under a new index.
+      this.#unsubscribers.push(
+        events.onLinkNamed(name, (change) => {
+          if (change.action === 'new' && this.#claimed) this.#scheduleReconcile();
+        }),
+      );
+    }
+    this.#unsubscribers.push(
+      events.onLost(() => {
+        this.#logger.warn({}, 'netlink events lost; re-checking VIPs');
         this.#scheduleReconcile();
-      },
-    });
+      }),
+    );
   }
 
   /** Stops watching; does not release anything. */
   unwatch(): void {
-    this.#subscription?.close();
-    this.#subscription = undefined;
+    for (const unsubscribe of this.#unsubscribers ?? []) unsubscribe();
+    this.#unsubscribers = undefined;
   }
 
   /** Puts back any claimed VIP that is missing; resolves to how many were restored. */
@@ -245,15 +259,10 @@ export class VipManager {
     return restored;
   }
 
-  #onEvent(event: NetlinkEvent): void {
-    if (!this.#claimed) return;
-    if (event.kind === 'link') {
-      // An interface that was deleted and created again has lost its addresses, under a new index.
-      if (event.action === 'new' && this.#usesInterface(event.link.name)) this.#scheduleReconcile();
-      return;
-    }
-    if (event.action !== 'del') return;
-    const { address } = event;
+  #onAddressChange(change: AddressChange): void {
+    // Only a deletion from outside is news: tandem's own (a release, a clean-up) are marked `own`.
+    if (!this.#claimed || change.action !== 'del' || change.own) return;
+    const { address } = change;
     const vip = this.#vips.find(
       (candidate) =>
         canonicalIp(candidate.address) === address.address && candidate.prefixLength === address.prefixLength,
@@ -292,13 +301,6 @@ export class VipManager {
     }).catch((error: unknown) => this.#logger.error({ err: error }, 're-checking VIPs failed'));
   }
 
-  #usesInterface(name: string): boolean {
-    return (
-      this.#vips.some((vip) => (vip.dev ?? this.#interface) === name) ||
-      this.#routes.some((route) => (route.dev ?? this.#interface) === name)
-    );
-  }
-
   async #removeAll(reason: string): Promise<ClaimResult> {
     const result: ClaimResult = { applied: 0, failed: [] };
     const ifindexes = await this.#ifindexes();
@@ -315,9 +317,7 @@ export class VipManager {
     for (const vip of this.#vips) {
       const ifindex = ifindexes.get(vip.dev ?? this.#interface);
       if (ifindex === undefined) continue; // the interface is gone, and its addresses with it
-      await this.#remove(result, `address ${vipText(vip)}`, () =>
-        this.#netlink.deleteAddress(this.#addressSpec(vip, ifindex)),
-      );
+      await this.#removeAddress(result, vip, ifindex);
     }
     this.#logger.info({ applied: result.applied, failed: result.failed.length }, `VIPs ${reason}`);
     return result;
@@ -336,6 +336,17 @@ export class VipManager {
       result.failed.push({ what, error: error as Error });
       this.#logger.error({ what, err: error }, 'claiming failed');
     }
+  }
+
+  /** Deletes one VIP, announced to the event dispatch first so that its deletion event is known as tandem's. */
+  async #removeAddress(result: ClaimResult, vip: VipConfig, ifindex: number): Promise<void> {
+    const cancel = this.#events?.expectRemoval(ifindex, vip.address, vip.prefixLength);
+    const before = result.applied;
+    await this.#remove(result, `address ${vipText(vip)}`, () =>
+      this.#netlink.deleteAddress(this.#addressSpec(vip, ifindex)),
+    );
+    // No deletion happened (already gone, or refused): no event will come for it.
+    if (result.applied === before) cancel?.();
   }
 
   async #remove(result: ClaimResult, what: string, remove: () => Promise<void>): Promise<void> {

@@ -1,14 +1,16 @@
 /**
  * Link watcher: the up/down state of named interfaces, from netlink link events (no polling). One per agent,
- * with one netlink subscription, shared by every instance.
+ * fed by the agent's one netlink subscription (`NetlinkEvents`), shared by every instance and every generation
+ * of a reload, so an interface deleted and re-created is followed after any number of reloads.
  *
  * "Up" is keepalived's IF_FLAGS_UP (IFF_UP and IFF_RUNNING): administratively up, carrier present (lower_up)
  * and an RFC 2863 operational state of up or unknown (drivers that do not report operstate say unknown). An
  * interface that does not exist is down; when it is deleted and re-created under the same name, listeners
  * hear about it again with the new ifindex, so the agent can re-bind its sockets.
  */
-import type { LinkInfo, NetlinkEvent, NetlinkSubscription, RtNetlink } from '../actions/netlink.js';
-import type { WatcherLogger } from './logger.js';
+import type { LinkInfo, RtNetlink } from '../actions/netlink.js';
+import type { LinkChange, NetlinkEvents } from '../actions/netlink-events.js';
+import type { Logger } from '../core/logger.js';
 
 export interface LinkState {
   name: string;
@@ -41,41 +43,46 @@ export class LinkWatcher {
   private readonly listeners = new Map<string, Set<LinkListener>>();
   /** The last state told to the listeners of each tracked name. */
   private readonly reported = new Map<string, LinkState>();
-  private subscription: NetlinkSubscription | undefined;
+  private unsubscribers: (() => void)[] = [];
   /** Events that arrive while a listing is in flight are replayed after it, in order. */
-  private buffered: NetlinkEvent[] | undefined;
+  private buffered: LinkChange[] | undefined;
   private resyncRunning: Promise<void> | undefined;
   private resyncAgain = false;
   private stopped = false;
 
   constructor(
     private readonly netlink: RtNetlink,
-    private readonly log?: WatcherLogger,
+    private readonly events: NetlinkEvents,
+    private readonly log?: Logger,
   ) {}
 
   /** Subscribes to link events, then reads every link; resolves once the state is known. */
   async start(): Promise<void> {
     this.stopped = false;
-    this.subscription = this.netlink.subscribe({
-      onEvent: (event) => this.onEvent(event),
+    this.unsubscribers = [
+      this.events.onLink((event) => this.onEvent(event)),
       // ENOBUFS: events were dropped, so the state may have changed unseen; read it all again.
-      onError: (error) => {
-        this.log?.warn({ err: error }, 'link events lost; reading every link again');
+      this.events.onLost(() => {
+        this.log?.warn({}, 'link events lost; reading every link again');
         void this.resync();
-      },
-    });
+      }),
+    ];
     await this.resync();
   }
 
   stop(): void {
     this.stopped = true;
-    this.subscription?.close();
-    this.subscription = undefined;
+    for (const unsubscribe of this.unsubscribers.splice(0)) unsubscribe();
   }
 
   /** The current state of the interface named `name`. */
   current(name: string): LinkState {
     return stateOf(name, this.byName(name));
+  }
+
+  /** The interface named `name` as last reported, or `undefined` while it does not exist. */
+  link(name: string): LinkInfo | undefined {
+    return this.byName(name);
   }
 
   /**
@@ -105,8 +112,8 @@ export class LinkWatcher {
     return undefined;
   }
 
-  private onEvent(event: NetlinkEvent): void {
-    if (event.kind !== 'link' || this.stopped) return;
+  private onEvent(event: LinkChange): void {
+    if (this.stopped) return;
     if (this.buffered !== undefined) {
       this.buffered.push(event);
       return;
@@ -115,8 +122,7 @@ export class LinkWatcher {
     this.notify();
   }
 
-  private apply(event: NetlinkEvent): void {
-    if (event.kind !== 'link') return;
+  private apply(event: LinkChange): void {
     if (event.action === 'new') {
       this.links.set(event.link.index, event.link);
       return;
@@ -146,7 +152,6 @@ export class LinkWatcher {
         const buffered = this.buffered;
         this.buffered = undefined;
         for (const event of buffered) {
-          if (event.kind !== 'link') continue;
           // A deletion seen during the listing may be newer than the listing: list once more.
           if (event.action === 'del') this.resyncAgain = true;
           else this.apply(event);

@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { LinkInfo, NetlinkEvent, RtNetlink, SubscribeOptions } from '../../src/actions/netlink.js';
+import { NetlinkEvents } from '../../src/actions/netlink-events.js';
 import { type LinkState, LinkWatcher, linkIsUp } from '../../src/watchers/link.js';
 
 const link = (name: string, index: number, overrides: Partial<LinkInfo> = {}): LinkInfo => ({
@@ -48,7 +49,8 @@ test('link: up means admin up, carrier and operstate up or unknown', () => {
 test('link: renames, unconfirmed deletions and lost events', async () => {
   const netlink = new FakeNetlink();
   netlink.links = [link('eth0', 2), link('eth1', 3)];
-  const watcher = new LinkWatcher(netlink as unknown as RtNetlink);
+  const events = new NetlinkEvents(netlink as unknown as RtNetlink);
+  const watcher = new LinkWatcher(netlink as unknown as RtNetlink, events);
   await watcher.start();
   const heard: LinkState[] = [];
   watcher.track('eth0', (state) => heard.push(state));
@@ -80,5 +82,10 @@ test('link: renames, unconfirmed deletions and lost events', async () => {
   assert.ok(netlink.listings > listingsBefore);
   assert.deepEqual(heard, [{ name: 'wan', exists: true, up: false, ifindex: 2 }]);
   watcher.stop();
-  assert.equal(netlink.options, undefined, 'the subscription is closed');
+  heard.length = 0;
+  netlink.links = [link('eth1', 3)];
+  netlink.emit({ kind: 'link', action: 'new', link: link('eth1', 3) });
+  assert.deepEqual(heard, [], 'a stopped watcher tells nobody');
+  events.close();
+  assert.equal(netlink.options, undefined, 'the subscription is closed with the dispatch');
 });
