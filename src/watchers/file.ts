@@ -18,10 +18,12 @@ import {
 } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
-import type { TrackFileConfig } from '../config/schema.js';
+import type { Track, TrackFileConfig } from '../config/schema.js';
+import { fileContribution } from './contribution.js';
+import type { TrackerKind } from './kinds.js';
 import { TandemError } from '../errors.js';
-import { type Clock, systemClock } from '../vrrp/instance.js';
-import type { WatcherLogger } from './logger.js';
+import { type Clock, systemClock } from '../core/clock.js';
+import type { Logger } from '../core/logger.js';
 
 /** keepalived reads at most this many bytes of a track file (a 128-byte buffer with its terminating NUL). */
 export const TRACK_FILE_READ_BYTES = 127;
@@ -56,7 +58,7 @@ export type FileListener = (value: number) => void;
 
 export interface FileTrackerOptions {
   clock?: Clock;
-  log?: WatcherLogger;
+  log?: Logger;
 }
 
 export class FileTracker {
@@ -182,3 +184,17 @@ async function readValue(path: string): Promise<number> {
     return 0;
   }
 }
+
+/** track_file as a tracker kind: the file's value times the weight. */
+export const fileKind: TrackerKind<TrackFileConfig, FileTracker> = {
+  block: 'track_file',
+  list: 'trackFiles',
+  faultCause: (name) => `file ${name}`,
+  entries: (config) => config.trackFiles,
+  create: (entry, context) =>
+    new FileTracker(entry, {
+      ...(context.clock ? { clock: context.clock } : {}),
+      ...(context.log ? { log: context.log } : {}),
+    }),
+  contribution: (track: Track, tracker) => fileContribution(track, tracker.value),
+};

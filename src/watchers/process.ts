@@ -17,9 +17,11 @@
  */
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { TrackProcessConfig } from '../config/schema.js';
-import { type Clock, systemClock } from '../vrrp/instance.js';
-import type { WatcherLogger } from './logger.js';
+import type { Track, TrackProcessConfig } from '../config/schema.js';
+import { binaryContribution } from './contribution.js';
+import type { TrackerKind } from './kinds.js';
+import { type Clock, systemClock } from '../core/clock.js';
+import type { Logger } from '../core/logger.js';
 
 /** How often /proc is re-read (see the file comment for why tandem polls). */
 export const PROCESS_SCAN_INTERVAL_MICROSECONDS = 1_000_000;
@@ -92,7 +94,7 @@ export interface ProcessScannerOptions {
   clock?: Clock;
   intervalMicroseconds?: number;
   procRoot?: string;
-  log?: WatcherLogger;
+  log?: Logger;
 }
 
 type ScanListener = (entries: readonly ProcessEntry[]) => void;
@@ -168,7 +170,7 @@ export class ProcessTracker {
   constructor(
     readonly config: TrackProcessConfig,
     private readonly scanner: ProcessScanner,
-    private readonly options: { clock?: Clock; log?: WatcherLogger } = {},
+    private readonly options: { clock?: Clock; log?: Logger } = {},
   ) {
     this.name = config.name;
     this.clock = options.clock ?? systemClock;
@@ -250,3 +252,30 @@ export class ProcessTracker {
     for (const listener of [...this.listeners]) listener(running);
   }
 }
+
+/** vrrp_track_process as a tracker kind: running within quorum or not; every tracker reads one /proc scan. */
+export const processKind: TrackerKind<TrackProcessConfig, ProcessTracker> = {
+  block: 'vrrp_track_process',
+  list: 'trackProcesses',
+  faultCause: (name) => `process ${name}`,
+  entries: (config) => config.trackProcesses,
+  create: (entry, context) => {
+    const common = {
+      ...(context.clock ? { clock: context.clock } : {}),
+      ...(context.log ? { log: context.log } : {}),
+    };
+    const scanner = context.shared(
+      'process-scanner',
+      () =>
+        new ProcessScanner({
+          ...common,
+          ...(context.processScanIntervalMicroseconds !== undefined
+            ? { intervalMicroseconds: context.processScanIntervalMicroseconds }
+            : {}),
+          ...(context.procRoot !== undefined ? { procRoot: context.procRoot } : {}),
+        }),
+    );
+    return new ProcessTracker(entry, scanner, common);
+  },
+  contribution: (track: Track, tracker) => binaryContribution(track, tracker.running),
+};

@@ -1,19 +1,21 @@
 /**
- * The shared trackers of one configuration: one link watcher, one ScriptTracker per vrrp_script, one
- * FileTracker per track_file, one ProcessTracker per vrrp_track_process (all reading one ProcessScanner).
- * Only what some instance or sync group tracks is started (keepalived runs no script nobody tracks).
+ * The shared trackers of one configuration: one tracker per configured object of each tracker kind
+ * (`watchers/kinds.ts`: vrrp_script, track_file, vrrp_track_process), plus the helpers they share (one /proc
+ * scanner). Only what some instance or sync group tracks is started (keepalived runs no script nobody tracks).
+ * Interfaces come from the agent's one link watcher, which outlives every registry.
  */
-import type { RtNetlink } from '../actions/netlink.js';
 import type { TandemConfig, TrackLists } from '../config/schema.js';
 import { TandemError } from '../errors.js';
-import type { Clock } from '../vrrp/instance.js';
-import { FileTracker } from './file.js';
-import type { EntryLookup } from './identity.js';
-import { LinkWatcher } from './link.js';
-import type { WatcherLogger } from './logger.js';
-import { ProcessScanner, ProcessTracker } from './process.js';
-import { type ScriptRunner, ScriptTracker } from './script.js';
-import type { CheckState, TrackerSource } from './tracking.js';
+import {
+  type AnyTrackerKind,
+  type SharedService,
+  TRACKER_KINDS,
+  type Tracker,
+  type TrackerContext,
+  type TrackerEnvironment,
+} from './kinds.js';
+import type { LinkWatcher } from './link.js';
+import type { TrackerSource } from './tracking.js';
 
 export class UnknownTrackerError extends TandemError {
   constructor(kind: string, name: string) {
@@ -21,73 +23,56 @@ export class UnknownTrackerError extends TandemError {
   }
 }
 
-export interface TrackerRegistryOptions {
-  clock?: Clock;
-  log?: WatcherLogger;
-  /** How scripts run (default: runHook, a process group killed at the timeout). */
-  run?: ScriptRunner;
-  /** How script user and group names resolve (default: getent, then /etc/passwd and /etc/group). */
-  lookup?: EntryLookup;
-  processScanIntervalMicroseconds?: number;
-  procRoot?: string;
+export interface TrackerRegistryOptions extends TrackerEnvironment {
+  kinds?: readonly AnyTrackerKind[];
 }
 
 export class TrackerRegistry implements TrackerSource {
-  readonly links: LinkWatcher;
-  readonly scripts = new Map<string, ScriptTracker>();
-  readonly files = new Map<string, FileTracker>();
-  readonly processes = new Map<string, ProcessTracker>();
-  readonly processScanner: ProcessScanner;
-  private readonly used: { scripts: Set<string>; files: Set<string>; processes: Set<string> };
+  private readonly trackers = new Map<AnyTrackerKind, Map<string, Tracker>>();
+  private readonly shared = new Map<string, SharedService>();
+  private readonly used = new Map<AnyTrackerKind, Set<string>>();
+  private readonly kinds: readonly AnyTrackerKind[];
 
-  constructor(config: TandemConfig, netlink: RtNetlink, options: TrackerRegistryOptions = {}) {
-    const { clock, log } = options;
-    const common = { ...(clock ? { clock } : {}), ...(log ? { log } : {}) };
-    this.links = new LinkWatcher(netlink, log);
-    this.processScanner = new ProcessScanner({
-      ...common,
-      ...(options.processScanIntervalMicroseconds !== undefined
-        ? { intervalMicroseconds: options.processScanIntervalMicroseconds }
-        : {}),
-      ...(options.procRoot !== undefined ? { procRoot: options.procRoot } : {}),
-    });
-    for (const script of config.scripts) {
-      this.scripts.set(
-        script.name,
-        new ScriptTracker(script, {
-          ...common,
-          ...(options.run ? { run: options.run } : {}),
-          ...(options.lookup ? { lookup: options.lookup } : {}),
-          ...(config.global.scriptUser ? { defaultUser: config.global.scriptUser } : {}),
-        }),
-      );
-    }
-    for (const file of config.trackFiles) this.files.set(file.name, new FileTracker(file, common));
-    for (const process of config.trackProcesses)
-      this.processes.set(process.name, new ProcessTracker(process, this.processScanner, common));
-
-    const lists: TrackLists[] = [...config.instances, ...config.syncGroups];
-    const names = (key: keyof TrackLists) => new Set(lists.flatMap((list) => list[key].map((t) => t.name)));
-    this.used = {
-      scripts: names('trackScripts'),
-      files: names('trackFiles'),
-      processes: names('trackProcesses'),
+  constructor(
+    config: TandemConfig,
+    readonly links: LinkWatcher,
+    options: TrackerRegistryOptions = {},
+  ) {
+    this.kinds = options.kinds ?? TRACKER_KINDS;
+    const { kinds: _kinds, ...environment } = options;
+    const context: TrackerContext = {
+      ...environment,
+      config,
+      shared: <T extends SharedService>(key: string, create: () => T): T => {
+        let service = this.shared.get(key);
+        if (service === undefined) {
+          service = create();
+          this.shared.set(key, service);
+        }
+        return service as T;
+      },
     };
+    const lists: TrackLists[] = [...config.instances, ...config.syncGroups];
+    for (const kind of this.kinds) {
+      const used = new Set(lists.flatMap((list) => list[kind.list].map((track) => track.name)));
+      this.used.set(kind, used);
+      const trackers = new Map<string, Tracker>();
+      // Only what is tracked is created: an unused tracker would hold helpers (the /proc scanner) for nothing.
+      for (const entry of kind.entries(config))
+        if (used.has(entry.name)) trackers.set(entry.name, kind.create(entry, context));
+      this.trackers.set(kind, trackers);
+    }
   }
 
   /**
-   * Starts what is tracked: reads the links, resolves script users (ScriptUserError), prepares track files
-   * (FileTrackerError), scans the process table, starts the scripts. Resolves when every initial state is
+   * Starts what is tracked: resolves script users (ScriptUserError), prepares track files (FileTrackerError),
+   * starts the scripts, then the shared helpers (the first /proc scan). Resolves when every initial state is
    * known, except scripts, whose first results arrive as changes.
    */
   async start(): Promise<void> {
     try {
-      await this.links.start();
-      for (const name of this.used.files) this.files.get(name)?.start();
-      const processes = [...this.used.processes].flatMap((name) => this.processes.get(name) ?? []);
-      for (const tracker of processes) tracker.start();
-      if (processes.length > 0) await this.processScanner.start();
-      for (const name of this.used.scripts) this.scripts.get(name)?.start();
+      for (const trackers of this.trackers.values()) for (const tracker of trackers.values()) tracker.start();
+      for (const service of this.shared.values()) await service.start();
     } catch (error) {
       this.stop();
       throw error;
@@ -95,11 +80,8 @@ export class TrackerRegistry implements TrackerSource {
   }
 
   stop(): void {
-    for (const script of this.scripts.values()) script.stop();
-    for (const file of this.files.values()) file.stop();
-    for (const process of this.processes.values()) process.stop();
-    this.processScanner.stop();
-    this.links.stop();
+    for (const trackers of this.trackers.values()) for (const tracker of trackers.values()) tracker.stop();
+    for (const service of this.shared.values()) service.stop();
   }
 
   // ---- TrackerSource ----
@@ -110,38 +92,14 @@ export class TrackerRegistry implements TrackerSource {
   onLink(name: string, listener: () => void): () => void {
     return this.links.track(name, () => listener());
   }
-  scriptState(name: string): CheckState {
-    return this.script(name).state;
-  }
-  onScript(name: string, listener: () => void): () => void {
-    return this.script(name).onChange(() => listener());
-  }
-  fileValue(name: string): number {
-    return this.file(name).value;
-  }
-  onFile(name: string, listener: () => void): () => void {
-    return this.file(name).onChange(() => listener());
-  }
-  processRunning(name: string): boolean {
-    return this.process(name).running;
-  }
-  onProcess(name: string, listener: () => void): () => void {
-    return this.process(name).onChange(() => listener());
+  tracker(kind: AnyTrackerKind, name: string): Tracker {
+    const tracker = this.trackers.get(kind)?.get(name);
+    if (tracker === undefined) throw new UnknownTrackerError(kind.block, name);
+    return tracker;
   }
 
-  script(name: string): ScriptTracker {
-    const tracker = this.scripts.get(name);
-    if (tracker === undefined) throw new UnknownTrackerError('vrrp_script', name);
-    return tracker;
-  }
-  file(name: string): FileTracker {
-    const tracker = this.files.get(name);
-    if (tracker === undefined) throw new UnknownTrackerError('track_file', name);
-    return tracker;
-  }
-  process(name: string): ProcessTracker {
-    const tracker = this.processes.get(name);
-    if (tracker === undefined) throw new UnknownTrackerError('vrrp_track_process', name);
-    return tracker;
+  /** The tracker of `kind` named `name`, with its own type (status output, tests). */
+  get<T extends Tracker>(kind: AnyTrackerKind, name: string): T {
+    return this.tracker(kind, name) as T;
   }
 }

@@ -11,25 +11,30 @@
  * (failed from the start, so `rise` successes are needed). The first run always decides an 'unknown' script.
  */
 import type { VrrpScriptConfig } from '../config/schema.js';
-import { killGroup, type RunResult, runHook } from '../actions/notify.js';
-import { type Clock, systemClock } from '../vrrp/instance.js';
-import type { CheckState } from './tracking.js';
+
+/** A health check's verdict: 'unknown' until the first run decides (keepalived's script INIT state). */
+export type CheckState = 'unknown' | 'ok' | 'fail';
+import { type Clock, systemClock } from '../core/clock.js';
+import type { Logger } from '../core/logger.js';
+import {
+  type CommandRunner,
+  type RunResult,
+  killProcessGroup,
+  runInProcessGroup,
+} from '../core/process-group.js';
+import { MICROSECONDS_PER_SECOND, MILLISECONDS_PER_SECOND } from '../core/time.js';
+import type { Track } from '../config/schema.js';
+import { type Contribution, binaryContribution, pendingContribution } from './contribution.js';
+import type { TrackerKind } from './kinds.js';
 import { type EntryLookup, type Identity, resolveIdentity, systemLookup } from './identity.js';
-import type { WatcherLogger } from './logger.js';
 
-const MICROSECONDS_PER_SECOND = 1_000_000;
-const MILLISECONDS_PER_SECOND = 1000;
-
-/** Runs one command in its own process group, killing the group at the timeout (`runHook`'s contract). */
-export type ScriptRunner = (
-  argv: string[],
-  options: { timeoutMs: number; uid?: number; gid?: number; onGroup?: (pid: number | undefined) => void },
-) => Promise<RunResult>;
+/** Runs one command in its own process group, killing the group at the timeout (`runInProcessGroup`). */
+export type ScriptRunner = CommandRunner;
 
 export interface ScriptTrackerOptions {
   clock?: Clock;
   run?: ScriptRunner;
-  log?: WatcherLogger;
+  log?: Logger;
   /** global_defs script_user: who runs the script when it names no user of its own. */
   defaultUser?: { user: string; group?: string };
   /** How user and group names resolve (tests replace it). */
@@ -69,7 +74,7 @@ export class ScriptTracker {
   ) {
     this.name = config.name;
     this.clock = options.clock ?? systemClock;
-    this.run = options.run ?? runHook;
+    this.run = options.run ?? runInProcessGroup;
     this.stateValue = config.initFail ? 'fail' : 'unknown';
     this.result = config.initFail ? 0 : config.rise - 1;
   }
@@ -109,7 +114,7 @@ export class ScriptTracker {
     this.generation++;
     if (this.timer !== undefined) this.clock.clearTimer(this.timer);
     this.timer = undefined;
-    if (this.runningGroup !== undefined) killGroup(this.runningGroup);
+    if (this.runningGroup !== undefined) killProcessGroup(this.runningGroup);
   }
 
   private tick(): void {
@@ -188,3 +193,23 @@ export class ScriptTracker {
     for (const listener of [...this.listeners]) listener(next);
   }
 }
+
+/** vrrp_script as a tracker kind: OK or failed, and pending until the first run decides. */
+export const scriptKind: TrackerKind<VrrpScriptConfig, ScriptTracker> = {
+  block: 'vrrp_script',
+  list: 'trackScripts',
+  faultCause: (name) => `script ${name}`,
+  entries: (config) => config.scripts,
+  create: (entry, context) =>
+    new ScriptTracker(entry, {
+      ...(context.clock ? { clock: context.clock } : {}),
+      ...(context.log ? { log: context.log } : {}),
+      ...(context.run ? { run: context.run } : {}),
+      ...(context.lookup ? { lookup: context.lookup } : {}),
+      ...(context.config.global.scriptUser ? { defaultUser: context.config.global.scriptUser } : {}),
+    }),
+  contribution: (track: Track, tracker): Contribution =>
+    tracker.state === 'unknown'
+      ? pendingContribution(track)
+      : binaryContribution(track, tracker.state === 'ok'),
+};

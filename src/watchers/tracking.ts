@@ -1,95 +1,48 @@
 /**
  * What tracked objects do to one vrrp_instance: the effective priority and the fault causes, computed from the
- * current state of every interface, script, file and process the instance tracks. `trackingOutcome` is pure;
- * `InstanceTracking` subscribes to the shared trackers and reports only changes.
+ * current state of every interface and every object of each tracker kind (`watchers/kinds.ts`) the instance
+ * tracks. `trackingOutcome` is pure; `InstanceTracking` subscribes to the shared trackers and reports only
+ * changes.
  *
- * The rules are keepalived's (keepalived.conf(5), vrrp_instance track_interface / track_script / track_file /
- * track_process, and the "Track files" and "VRRP track processes" sections). keepalived applies them
- * incrementally as things change; the stateless form here gives the same totals:
- * - weight 0: the tracked object failing puts the instance in FAULT (with `reverse`, succeeding does);
- * - weight > 0: added while the object is up / OK / running (subtracted instead with `reverse`);
- * - weight < 0: added (so subtracted) while it is down / failed / not running (added instead with `reverse`);
- * - track_file: the file's value times the weight (negated with `reverse`) is added; a result <= -254 means
- *   FAULT; with weight 0 a non-zero value means FAULT (with `reverse`, a zero value does);
- * - the sum is added to the configured priority and clamped to 1..254; an address owner (255) keeps 255.
+ * The rules for each object are keepalived's, in `watchers/contribution.ts`; keepalived applies them
+ * incrementally as things change, the stateless sum here gives the same totals.
  */
 import type { Track, TrackLists, VrrpInstanceConfig } from '../config/schema.js';
+import { type Contribution, binaryContribution, clampPriority } from './contribution.js';
+import { type AnyTrackerKind, TRACKER_KINDS, type Tracker } from './kinds.js';
 
-/** RFC 5798 §5.2.4: 255 is the address owner's priority; backups use 1-254. */
-export const OWNER_PRIORITY = 255;
-export const MIN_EFFECTIVE_PRIORITY = 1;
-export const MAX_EFFECTIVE_PRIORITY = 254;
-/** keepalived.conf(5) "Track files": a result below -253 puts the instance in FAULT. */
-export const FILE_FAULT_STATUS = -254;
-/** keepalived caps one file's contribution at 253 (the largest useful priority change). */
-export const FILE_MAX_STATUS = 253;
-
-/** A health check's verdict: 'unknown' until the first run decides (keepalived's script INIT state). */
-export type CheckState = 'unknown' | 'ok' | 'fail';
+export type { CheckState } from './script.js';
+export { clampPriority } from './contribution.js';
 
 export interface TrackedInterface extends Track {
   up: boolean;
 }
-export interface TrackedScript extends Track {
-  state: CheckState;
-}
-export interface TrackedFile extends Track {
-  /** The number read from the file (0 when missing or unreadable), as FileTracker reports it. */
-  value: number;
-}
-export interface TrackedProcess extends Track {
-  /** The process count is within quorum..quorum_max (after fork/terminate delays). */
-  running: boolean;
+
+/** One tracked object of a kind, with what it adds to the instance now. */
+export interface TrackedObject {
+  name: string;
+  /** The fault cause it raises: 'script chk', 'file f1', 'process p'. */
+  cause: string;
+  contribution: Contribution;
 }
 
 export interface TrackingInputs {
   interfaces: readonly TrackedInterface[];
-  scripts: readonly TrackedScript[];
-  files: readonly TrackedFile[];
-  processes: readonly TrackedProcess[];
+  /** Scripts, files, processes (every tracker kind), in `TRACKER_KINDS` order. */
+  objects: readonly TrackedObject[];
 }
 
 export interface TrackingOutcome {
   effectivePriority: number;
   /** Fault causes, in input order, without duplicates: 'link eth0', 'script chk', 'file f1', 'process p'. */
   faults: string[];
-  /** Tracked scripts that have not reported yet (keepalived keeps such instances out of the election). */
+  /** Tracked objects that have not reported yet (keepalived keeps such instances out of the election). */
   pending: string[];
 }
 
-export const faultCause = {
-  link: (name: string) => `link ${name}`,
-  script: (name: string) => `script ${name}`,
-  file: (name: string) => `file ${name}`,
-  process: (name: string) => `process ${name}`,
-};
+export const linkFaultCause = (name: string): string => `link ${name}`;
 
-interface Contribution {
-  fault: boolean;
-  delta: number;
-}
-
-/** Interfaces, scripts and processes: an object that is either good (up / OK / running) or not. */
-function binaryContribution(track: Track, good: boolean): Contribution {
-  const multiplier = track.reverse ? -1 : 1;
-  if (track.weight === 0) return { fault: good !== (multiplier === 1), delta: 0 };
-  if (track.weight > 0) return { fault: false, delta: good ? track.weight * multiplier : 0 };
-  return { fault: false, delta: good ? 0 : track.weight * multiplier };
-}
-
-function fileContribution(track: TrackedFile): Contribution {
-  const multiplier = track.reverse ? -1 : 1;
-  if (track.weight === 0) return { fault: (track.value !== 0) === (multiplier === 1), delta: 0 };
-  const status = track.value * track.weight * multiplier;
-  if (status <= FILE_FAULT_STATUS) return { fault: true, delta: 0 };
-  return { fault: false, delta: Math.min(status, FILE_MAX_STATUS) };
-}
-
-export function clampPriority(base: number, sum: number): number {
-  if (base === OWNER_PRIORITY) return OWNER_PRIORITY;
-  return Math.min(MAX_EFFECTIVE_PRIORITY, Math.max(MIN_EFFECTIVE_PRIORITY, base + sum));
-}
-
+/** Adds up what every tracked interface and object does to an instance of priority `base`. */
 export function trackingOutcome(base: number, inputs: TrackingInputs): TrackingOutcome {
   const faults = new Set<string>();
   const pending: string[] = [];
@@ -99,20 +52,11 @@ export function trackingOutcome(base: number, inputs: TrackingInputs): TrackingO
     sum += contribution.delta;
   };
   for (const track of inputs.interfaces)
-    apply(faultCause.link(track.name), binaryContribution(track, track.up));
-  for (const track of inputs.scripts) {
-    if (track.state === 'unknown') {
-      // keepalived: a script that has not run yet changes no priority, and an unweighted one holds the instance
-      // back (INIT) until it reports; tandem holds it in FAULT, so it never becomes MASTER unchecked.
-      pending.push(track.name);
-      if (track.weight === 0) faults.add(faultCause.script(track.name));
-      continue;
-    }
-    apply(faultCause.script(track.name), binaryContribution(track, track.state === 'ok'));
+    apply(linkFaultCause(track.name), binaryContribution(track, track.up));
+  for (const object of inputs.objects) {
+    if (object.contribution.pending) pending.push(object.name);
+    apply(object.cause, object.contribution);
   }
-  for (const track of inputs.files) apply(faultCause.file(track.name), fileContribution(track));
-  for (const track of inputs.processes)
-    apply(faultCause.process(track.name), binaryContribution(track, track.running));
   return { effectivePriority: clampPriority(base, sum), faults: [...faults], pending };
 }
 
@@ -122,12 +66,8 @@ export function trackingOutcome(base: number, inputs: TrackingInputs): TrackingO
 export interface TrackerSource {
   linkUp(name: string): boolean;
   onLink(name: string, listener: () => void): () => void;
-  scriptState(name: string): CheckState;
-  onScript(name: string, listener: () => void): () => void;
-  fileValue(name: string): number;
-  onFile(name: string, listener: () => void): () => void;
-  processRunning(name: string): boolean;
-  onProcess(name: string, listener: () => void): () => void;
+  /** The shared tracker of `kind` named `name`; throws UnknownTrackerError when there is none. */
+  tracker(kind: AnyTrackerKind, name: string): Tracker;
 }
 
 export interface TrackingListener {
@@ -155,19 +95,12 @@ export class InstanceTracking {
   private settledWaiters: (() => void)[] = [];
 
   constructor(
-    private readonly config: Pick<
-      VrrpInstanceConfig,
-      | 'priority'
-      | 'interface'
-      | 'dontTrackPrimary'
-      | 'trackInterfaces'
-      | 'trackScripts'
-      | 'trackFiles'
-      | 'trackProcesses'
-    >,
+    private readonly config: Pick<VrrpInstanceConfig, 'priority' | 'interface' | 'dontTrackPrimary'> &
+      TrackLists,
     private readonly source: TrackerSource,
     private readonly listener: TrackingListener,
     options: InstanceTrackingOptions = {},
+    private readonly kinds: readonly AnyTrackerKind[] = TRACKER_KINDS,
   ) {
     this.lists = options.group ? [config, options.group] : [config];
     this.interfaces = [];
@@ -181,14 +114,19 @@ export class InstanceTracking {
     return this.current;
   }
 
-  /** The names of every object this instance follows, for status output. */
+  /** The current state of every object this instance follows. */
   inputs(): TrackingInputs {
-    const all = <T extends keyof TrackLists>(key: T): Track[] => this.lists.flatMap((list) => list[key]);
     return {
       interfaces: this.interfaces.map((t) => ({ ...t, up: this.source.linkUp(t.name) })),
-      scripts: all('trackScripts').map((t) => ({ ...t, state: this.source.scriptState(t.name) })),
-      files: all('trackFiles').map((t) => ({ ...t, value: this.source.fileValue(t.name) })),
-      processes: all('trackProcesses').map((t) => ({ ...t, running: this.source.processRunning(t.name) })),
+      objects: this.kinds.flatMap((kind) =>
+        this.lists
+          .flatMap((list) => list[kind.list])
+          .map((track) => ({
+            name: track.name,
+            cause: kind.faultCause(track.name),
+            contribution: kind.contribution(track, this.source.tracker(kind, track.name)),
+          })),
+      ),
     };
   }
 
@@ -196,14 +134,12 @@ export class InstanceTracking {
     if (this.started) return this.current;
     this.started = true;
     const recompute = () => this.recompute();
-    const names = (key: keyof TrackLists) =>
-      new Set(this.lists.flatMap((list) => list[key].map((t) => t.name)));
     for (const name of new Set(this.interfaces.map((t) => t.name)))
       this.unsubscribers.push(this.source.onLink(name, recompute));
-    for (const name of names('trackScripts')) this.unsubscribers.push(this.source.onScript(name, recompute));
-    for (const name of names('trackFiles')) this.unsubscribers.push(this.source.onFile(name, recompute));
-    for (const name of names('trackProcesses'))
-      this.unsubscribers.push(this.source.onProcess(name, recompute));
+    for (const kind of this.kinds) {
+      const names = new Set(this.lists.flatMap((list) => list[kind.list].map((t) => t.name)));
+      for (const name of names) this.unsubscribers.push(this.source.tracker(kind, name).onChange(recompute));
+    }
     this.recompute();
     return this.current;
   }

@@ -12,7 +12,10 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import type { LinkInfo, NetlinkEvent, RtNetlink, SubscribeOptions } from '../../src/actions/netlink.js';
 import { loadConfig, memoryFileSystem } from '../../src/config/index.js';
+import { NetlinkEvents } from '../../src/actions/netlink-events.js';
+import { LinkWatcher } from '../../src/watchers/link.js';
 import { TrackerRegistry } from '../../src/watchers/registry.js';
+import { scriptKind } from '../../src/watchers/script.js';
 import { InstanceTracking } from '../../src/watchers/tracking.js';
 import { waitFor } from '../helpers/netns.js';
 
@@ -82,7 +85,12 @@ vrrp_instance VI_1 {
   const loaded = loadConfig('test.conf', { files: memoryFileSystem({ 'test.conf': text }) });
   assert.ok(loaded.config, JSON.stringify(loaded.diagnostics));
   const netlink = new FakeNetlink();
-  const registry = new TrackerRegistry(loaded.config, netlink as unknown as RtNetlink, {
+  const links = new LinkWatcher(
+    netlink as unknown as RtNetlink,
+    new NetlinkEvents(netlink as unknown as RtNetlink),
+  );
+  await links.start();
+  const registry = new TrackerRegistry(loaded.config, links, {
     processScanIntervalMicroseconds: 50_000,
   });
   const events: string[] = [];
@@ -116,12 +124,17 @@ vrrp_instance VI_1 {
     sleeper.kill('SIGKILL');
     await waitFor(() => tracking.outcome.faults.includes('process sleeper'), { message: 'the process gone' });
 
-    assert.equal(registry.script('unused').status().runs, 0, 'an untracked script never runs');
+    assert.throws(
+      () => registry.tracker(scriptKind, 'unused'),
+      { code: 'TANDEM_ETRACKER' },
+      'an untracked script is not even created, so it never runs',
+    );
     assert.ok(events.includes('priority 110'));
     assert.ok(events.includes('fault link eth0'));
   } finally {
     tracking.stop();
     registry.stop();
+    links.stop();
     if (sleeper.exitCode === null && sleeper.signalCode === null) sleeper.kill('SIGKILL');
     rmSync(dir, { recursive: true, force: true });
   }
@@ -150,7 +163,11 @@ vrrp_instance VI_1 {
   const loaded = loadConfig('test.conf', { files: memoryFileSystem({ 'test.conf': text }) });
   assert.ok(loaded.config, JSON.stringify(loaded.diagnostics));
   const netlink = new FakeNetlink();
-  const registry = new TrackerRegistry(loaded.config, netlink as unknown as RtNetlink);
+  const links = new LinkWatcher(
+    netlink as unknown as RtNetlink,
+    new NetlinkEvents(netlink as unknown as RtNetlink),
+  );
+  const registry = new TrackerRegistry(loaded.config, links);
   await assert.rejects(registry.start(), { code: 'TANDEM_ESCRIPTUSER' });
-  assert.equal(netlink.options, undefined, 'a failed start leaves nothing subscribed');
+  assert.equal(netlink.options, undefined, 'the registry subscribes to nothing itself (the agent does)');
 });

@@ -19,15 +19,52 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { type FileTracker, fileKind } from '../../src/watchers/file.js';
+import type { AnyTrackerKind, Tracker } from '../../src/watchers/kinds.js';
+import { type ProcessTracker, processKind } from '../../src/watchers/process.js';
+import { type ScriptTracker, scriptKind } from '../../src/watchers/script.js';
 import {
   type CheckState,
   InstanceTracking,
+  type TrackedInterface,
   type TrackerSource,
   type TrackingInputs,
   trackingOutcome,
 } from '../../src/watchers/tracking.js';
 
-const none: TrackingInputs = { interfaces: [], scripts: [], files: [], processes: [] };
+/** The rows' shorthand: each kind's tracks with the state its tracker would report. */
+interface Rows {
+  interfaces: TrackedInterface[];
+  scripts: { name: string; weight: number; reverse: boolean; state: CheckState }[];
+  files: { name: string; weight: number; reverse: boolean; value: number }[];
+  processes: { name: string; weight: number; reverse: boolean; running: boolean }[];
+}
+
+const none: Rows = { interfaces: [], scripts: [], files: [], processes: [] };
+
+/** The rows as the tracking sees them: each object's contribution by its kind's rule. */
+function inputsOf(rows: Rows): TrackingInputs {
+  return {
+    interfaces: rows.interfaces,
+    objects: [
+      ...rows.scripts.map((t) => ({
+        name: t.name,
+        cause: scriptKind.faultCause(t.name),
+        contribution: scriptKind.contribution(t, { state: t.state } as ScriptTracker),
+      })),
+      ...rows.files.map((t) => ({
+        name: t.name,
+        cause: fileKind.faultCause(t.name),
+        contribution: fileKind.contribution(t, { value: t.value } as FileTracker),
+      })),
+      ...rows.processes.map((t) => ({
+        name: t.name,
+        cause: processKind.faultCause(t.name),
+        contribution: processKind.contribution(t, { running: t.running } as ProcessTracker),
+      })),
+    ],
+  };
+}
 const iface = (up: boolean, weight = 0, reverse = false) => ({ name: 'eth1', weight, reverse, up });
 const script = (state: CheckState, weight = 0, reverse = false) => ({ name: 'chk', weight, reverse, state });
 const file = (value: number, weight = 1, reverse = false) => ({ name: 'f1', weight, reverse, value });
@@ -41,7 +78,7 @@ const proc = (running: boolean, weight = 1, reverse = false) => ({
 const cases: {
   why: string;
   base: number;
-  inputs: Partial<TrackingInputs>;
+  inputs: Partial<Rows>;
   priority: number;
   faults: string[];
 }[] = [
@@ -264,17 +301,17 @@ const cases: {
 
 for (const row of cases) {
   test(`tracking: ${row.why}`, () => {
-    const outcome = trackingOutcome(row.base, { ...none, ...row.inputs });
+    const outcome = trackingOutcome(row.base, inputsOf({ ...none, ...row.inputs }));
     assert.equal(outcome.effectivePriority, row.priority);
     assert.deepEqual(outcome.faults, row.faults);
   });
 }
 
 test('tracking: unknown scripts are listed as pending', () => {
-  const outcome = trackingOutcome(100, {
-    ...none,
-    scripts: [script('unknown', 5), { ...script('ok'), name: 'b' }],
-  });
+  const outcome = trackingOutcome(
+    100,
+    inputsOf({ ...none, scripts: [script('unknown', 5), { ...script('ok'), name: 'b' }] }),
+  );
   assert.deepEqual(outcome.pending, ['chk']);
 });
 
@@ -296,12 +333,24 @@ class FakeSource implements TrackerSource {
   }
   linkUp = (name: string) => this.links.get(name) ?? false;
   onLink = (name: string, listener: () => void) => this.on(`link ${name}`, listener);
-  scriptState = (name: string) => this.scripts.get(name) ?? 'unknown';
-  onScript = (name: string, listener: () => void) => this.on(`script ${name}`, listener);
-  fileValue = (name: string) => this.files.get(name) ?? 0;
-  onFile = (name: string, listener: () => void) => this.on(`file ${name}`, listener);
-  processRunning = (name: string) => this.processes.get(name) ?? false;
-  onProcess = (name: string, listener: () => void) => this.on(`process ${name}`, listener);
+  /** A tracker of any kind whose state is read from the maps above; fired by its fault cause. */
+  tracker = (kind: AnyTrackerKind, name: string): Tracker => {
+    const { scripts, files, processes } = this;
+    return {
+      get state() {
+        return scripts.get(name) ?? 'unknown';
+      },
+      get value() {
+        return files.get(name) ?? 0;
+      },
+      get running() {
+        return processes.get(name) ?? false;
+      },
+      start: () => undefined,
+      stop: () => undefined,
+      onChange: (listener: () => void) => this.on(kind.faultCause(name), listener),
+    } as Tracker;
+  };
 }
 
 function recorder() {
