@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { checkCommand } from './config/check-command.js';
+import { checkCommand } from './daemon/check-command.js';
 import { runCommand } from './daemon/run-command.js';
 import { statusCommand } from './daemon/status-command.js';
 import { labCommand } from '../netns-lab/command.js';

@@ -2,13 +2,17 @@
  * `tandem check -f FILE [--lenient] [--config-id ID] [--print json]`: load a configuration, print every
  * diagnostic on stderr as `FILE:LINE:COL: severity: MESSAGE`, optionally the normalized configuration as JSON
  * on stdout, and exit 0 when it is valid, 1 when not.
+ *
+ * It lives with the daemon, not the configuration: it adds to the loader's diagnostics the script security
+ * rules, which look at this machine's files and accounts (actions/script-security.ts), and the configuration
+ * layer imports nothing from the actions (docs/architecture.md, "Layers").
  */
 import type { CommandModule } from 'yargs';
-import { configOptions, loadOptionsOf, type ConfigArguments } from './cli-options.js';
+import { configOptions, loadOptionsOf, type ConfigArguments } from '../config/cli-options.js';
 import { checkScriptSecurity } from '../actions/script-security.js';
-import { type Diagnostic, formatDiagnostic } from './diagnostics.js';
-import { loadConfig, type LoadOptions } from './loader.js';
-import type { TandemConfig } from './schema.js';
+import { type Diagnostic, formatDiagnostic } from '../config/diagnostics.js';
+import { loadConfig, type LoadOptions } from '../config/loader.js';
+import type { TandemConfig } from '../config/schema.js';
 
 interface CheckArguments extends ConfigArguments {
   print?: string;

@@ -8,7 +8,7 @@ import pino from 'pino';
 import type { CommandModule } from 'yargs';
 import { configOptions, loadOptionsOf, type ConfigArguments } from '../config/cli-options.js';
 import { formatDiagnostic } from '../config/diagnostics.js';
-import { checkConfig } from '../config/check-command.js';
+import { checkConfig } from './check-command.js';
 import { Agent } from './agent.js';
 import { notYetEnforced } from './not-yet-enforced.js';
 

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import yargs from 'yargs';
 import { configOptions, loadOptionsOf, type ConfigArguments } from '../../src/config/cli-options.js';
-import { checkCommand } from '../../src/config/check-command.js';
+import { checkCommand } from '../../src/daemon/check-command.js';
 import { runCommand } from '../../src/daemon/run-command.js';
 
 function parse(args: string[]): ConfigArguments {
