@@ -1284,25 +1284,6 @@ const instanceSection: SectionSpec<InstanceDraft> = {
       { default: 'vrrp_mcast_group4 / vrrp_mcast_group6' },
     ),
     implemented(
-      'use_vmac',
-      '[<VMAC_NAME>] [<MAC>]',
-      'run on a macvlan with the virtual router MAC (RFC 5798 §7.3)',
-      (s, t, env) => {
-        if (!env.ctx.noBlock(s) || !env.ctx.args(s, 0, 2, 'use_vmac [VMAC_NAME] [MAC]')) return;
-        const vmac: { name?: string; mac?: string } = {};
-        for (const token of s.args) {
-          if (/^([0-9a-fA-F]{2}:){4,5}[0-9a-fA-F]{2}$/.test(token.text)) vmac.mac = token.text.toLowerCase();
-          else {
-            const name = env.ctx.interfaceName(token, 'use_vmac interface');
-            if (name === undefined) return;
-            vmac.name = name;
-          }
-        }
-        t.useVmac = vmac;
-      },
-      { default: 'off; name vrrp.VRID' },
-    ),
-    implemented(
       'vmac_xmit_base',
       '',
       'with use_vmac, send and receive adverts on the base interface',
@@ -1435,6 +1416,7 @@ const instanceSection: SectionSpec<InstanceDraft> = {
       },
     ),
     ...unsupportedKeywords<InstanceDraft>([
+      ['use_vmac', 'VMAC interfaces (a macvlan with the virtual router MAC, RFC 5798 §7.3)'],
       ['vrf', 'VRFs'],
       ['use_vmac_addr', 'VMACs per VIP interface'],
       ['use_ipvlan', 'ipvlan interfaces'],

@@ -1,6 +1,7 @@
 /**
- * Configuration the loader accepts but the agent does not act on yet (VMAC, an LVS sync daemon that follows no
- * instance, a multicast group other than RFC 5798's). Running with it would be a silent misconfiguration:
+ * Configuration the loader accepts but the agent does not act on yet (an LVS sync daemon that follows no
+ * instance, a multicast group other than RFC 5798's). A keyword tandem does not implement at all (use_vmac) is
+ * refused by the configuration itself, so that `tandem check` and `tandem run` say the same thing. Running with it would be a silent misconfiguration:
  * a VMAC interface that is never created is worse than an error. `tandem run` refuses such a configuration, naming
  * each place; `--lenient` runs anyway with a warning for each.
  */
@@ -17,7 +18,6 @@ export function notYetEnforced(config: TandemConfig, lenient: boolean, file: str
   for (const instance of config.instances) {
     const at = instance.source;
     const where = `vrrp_instance ${instance.name}`;
-    if (instance.useVmac) found.push({ at, what: `use_vmac of ${where}` });
     // Adverts would go to another group, but the socket joins only the RFC 5798 group: peers would be deaf.
     const standardGroup = instance.family === 4 ? VRRP_GROUP_IPV4 : VRRP_GROUP_IPV6;
     if (instance.unicastPeers.length === 0 && canonicalAddress(instance.mcastDstIp) !== standardGroup) {
