@@ -1,48 +1,69 @@
 /**
- * The agent: turns a loaded configuration into running instances that share sockets, netlink and the
- * control socket; reloads without disturbing instances whose configuration did not change; stops them
- * cleanly (priority-0 adverts, VIPs released, hooks given a moment).
+ * The agent: turns a loaded configuration into running instances that share sockets, netlink and the control
+ * socket; reloads without disturbing instances whose configuration did not change; stops them cleanly
+ * (priority-0 adverts, VIPs released, hooks given a moment). docs/architecture.md describes the rooms it wires.
  *
- * Instances are started in generations: the first at start, one more at each reload for the instances it
- * adds or changes. A generation owns its trackers (scripts, files, processes) and its sync groups; it is
- * disposed of when none of its instances runs any more.
+ * What the agent needs of the system comes in through seams (`AgentOptions`): netlink, the VRRP sockets, the
+ * link-layer socket for announcements, the clock, the command runner, the FIFO opener. Production uses the real
+ * ones; the daemon conformance harness (test/daemon-conformance) runs the whole agent on fakes, without root.
+ *
+ * The process has one netlink event subscription and one link watcher; they outlive every reload, so an
+ * interface deleted and re-created is followed however many reloads came between.
+ *
+ * Instances are started in generations: the first at start, one more at each reload for the instances it adds
+ * or changes. A generation owns its trackers (scripts, files, processes) and its sync groups; it is disposed of
+ * when none of its instances runs any more.
  */
 import { join } from 'node:path';
 import type { Logger as PinoLogger } from 'pino';
 import { FifoWriter, fifoWriterOptions } from '../actions/fifo.js';
 import { type PacketSocket, openPacketSocket } from '../actions/garp.js';
 import { type LinkInfo, NetlinkAdapter, type RtNetlink } from '../actions/netlink.js';
-import { HookQueue } from '../actions/notify.js';
-import { hookEnvironment, notifyCommands } from '../actions/script-security.js';
+import { NetlinkEvents } from '../actions/netlink-events.js';
+import type { HookQueue } from '../actions/notify.js';
 import type { TandemConfig, VrrpInstanceConfig } from '../config/schema.js';
-import { type Clock, systemClock } from '../vrrp/instance.js';
-import { SyncGroup } from '../vrrp/sync-group.js';
+import { type Clock, delay, systemClock } from '../core/clock.js';
+import type { CommandRunner } from '../core/process-group.js';
+import { MICROSECONDS_PER_SECOND } from '../core/time.js';
+import { TandemError } from '../errors.js';
+import type { VrrpSocketFactory, VrrpTransport } from '../vrrp/demux.js';
 import { VrrpSocket } from '../vrrp/transport.js';
+import type { EntryLookup } from '../watchers/identity.js';
+import { LinkWatcher } from '../watchers/link.js';
 import { TrackerRegistry } from '../watchers/registry.js';
 import { ControlServer } from './control.js';
-import { InstanceRuntime, type InstanceStatus, drainWithin } from './instance-runtime.js';
+import { type FifoOpener, type FifoSink, drainWithin } from './hooks.js';
+import { InstanceRuntime } from './instance-runtime.js';
 import { ensureRuntimeDir } from './runtime-dir.js';
-import { TandemError } from '../errors.js';
+import { instanceSignatures } from './signatures.js';
+import { type AgentStatus, seconds } from './status.js';
+import { SyncGroupRuntime } from './sync-group-runtime.js';
 
-/** DESIGN.md: a graceful stop finishes within 1 s; hooks get what is left of it after the critical work. */
+export type { AgentStatus, InstanceStatus } from './status.js';
+export { instanceSignatures } from './signatures.js';
+
+/** docs/operations.md: a graceful stop finishes within 1 s; hooks get what is left of it after the critical work. */
 const STOP_HOOK_BUDGET_MS = 600;
 
 export interface AgentOptions {
   log: PinoLogger;
   /** Overrides global_defs runtime_dir (and puts the control socket inside it). */
   runtimeDir?: string;
+  // ---- Seams (docs/architecture.md, "Seams"); each defaults to the real thing. ----
   netlink?: RtNetlink;
   clock?: Clock;
-}
-
-export interface AgentStatus {
-  pid: number;
-  routerId: string | undefined;
-  uptimeSeconds: number;
-  reloads: number;
-  instances: InstanceStatus[];
-  sockets: { interface: string; family: number; vrids: number[]; counters: VrrpSocket['counters'] }[];
-  control: ControlServer['counters'];
+  /** Opens the VRRP socket of an interface and family (default: a raw socket, `VrrpSocket`). */
+  sockets?: VrrpSocketFactory;
+  /** Opens the link-layer socket gratuitous ARP and NA go out on (default: the addon's AF_PACKET socket). */
+  packetSocket?: () => PacketSocket;
+  /** Runs hooks and health scripts (default: each in its own process group). */
+  run?: CommandRunner;
+  /** Opens a notify FIFO (default: `FifoWriter`). */
+  openFifo?: FifoOpener;
+  /** Whether an interface forwards IPv6, for the NA router flag (default: its sysctl). */
+  isRouter?: (interfaceName: string) => boolean;
+  /** How script user and group names resolve (default: getent, then /etc/passwd and /etc/group). */
+  lookup?: EntryLookup;
 }
 
 export interface ReloadResult {
@@ -55,44 +76,14 @@ interface Generation {
   config: TandemConfig;
   registry: TrackerRegistry;
   runtimes: InstanceRuntime[];
-  groupHooks: HookQueue[];
+  groups: SyncGroupRuntime[];
 }
 
-/** Positions only say where text was; they do not change what runs. */
-function withoutPositions(value: unknown): unknown {
-  return JSON.parse(JSON.stringify(value, (key, inner: unknown) => (key === 'source' ? undefined : inner)));
-}
+const defaultSockets: VrrpSocketFactory = (name, ifindex, family, options) =>
+  new VrrpSocket(name, ifindex, family, options);
 
-/**
- * Everything that decides how one instance runs: its own block, what it tracks, its services, global_defs, and
- * its sync group with every member's own part (members restart together, since they share one SyncGroup).
- */
-export function instanceSignatures(config: TandemConfig): Map<string, string> {
-  const own = new Map<string, unknown>();
-  for (const instance of config.instances) {
-    const group = config.syncGroups.find((candidate) => candidate.members.includes(instance.name));
-    const tracked = (names: { name: string }[]) => new Set(names.map((track) => track.name));
-    const scripts = tracked([...instance.trackScripts, ...(group?.trackScripts ?? [])]);
-    const files = tracked([...instance.trackFiles, ...(group?.trackFiles ?? [])]);
-    const processes = tracked([...instance.trackProcesses, ...(group?.trackProcesses ?? [])]);
-    own.set(instance.name, {
-      instance,
-      group,
-      scripts: config.scripts.filter((script) => scripts.has(script.name)),
-      files: config.trackFiles.filter((file) => files.has(file.name)),
-      processes: config.trackProcesses.filter((process) => processes.has(process.name)),
-      services: config.services.filter((service) => instance.services.includes(service.name)),
-      global: config.global,
-    });
-  }
-  const signatures = new Map<string, string>();
-  for (const instance of config.instances) {
-    const group = config.syncGroups.find((candidate) => candidate.members.includes(instance.name));
-    const parts = group ? group.members.map((member) => own.get(member)) : [own.get(instance.name)];
-    signatures.set(instance.name, JSON.stringify(withoutPositions(parts)));
-  }
-  return signatures;
-}
+const defaultOpenFifo: FifoOpener = (fifo, config, log) =>
+  FifoWriter.open(fifoWriterOptions(fifo, config.global, log));
 
 /** The part of `config` that concerns `instances`: the trackers and sync groups of a new generation. */
 function configFor(config: TandemConfig, instances: readonly VrrpInstanceConfig[]): TandemConfig {
@@ -106,19 +97,23 @@ function configFor(config: TandemConfig, instances: readonly VrrpInstanceConfig[
 
 export class Agent {
   private generations: Generation[] = [];
-  private readonly sockets = new Map<string, VrrpSocket>();
-  private readonly followedInterfaces = new Set<string>();
+  private readonly sockets = new Map<string, VrrpTransport>();
+  private readonly followedInterfaces = new Map<string, () => void>();
   private packetSocket: PacketSocket | undefined;
   private control: ControlServer | undefined;
   private readonly netlink: RtNetlink;
+  private readonly events: NetlinkEvents;
+  private readonly links: LinkWatcher;
   private readonly clock: Clock;
   private readonly startedAt: number;
   private stopping: Promise<void> | undefined;
   private reloading: Promise<unknown> = Promise.resolve();
   private reloads = 0;
-  private readonly fifos: FifoWriter[] = [];
+  private readonly fifos: FifoSink[] = [];
   /** Instances a reload stopped whose hooks may still run; a stop waits for (or ends) them too. */
   private retired: InstanceRuntime[] = [];
+  /** Hook queues of sync groups a reload stopped, by group name, for the group that replaces them. */
+  private retiredGroupHooks = new Map<string, HookQueue>();
   readonly runtimeDir: string;
   readonly controlSocketPath: string;
 
@@ -128,6 +123,8 @@ export class Agent {
   ) {
     this.netlink = options.netlink ?? NetlinkAdapter.open();
     this.clock = options.clock ?? systemClock;
+    this.events = new NetlinkEvents(this.netlink, options.log);
+    this.links = new LinkWatcher(this.netlink, this.events, options.log);
     this.startedAt = this.clock.nowMicroseconds();
     this.runtimeDir = options.runtimeDir ?? config.global.runtimeDir;
     this.controlSocketPath = options.runtimeDir
@@ -149,17 +146,19 @@ export class Agent {
   private async startNow(): Promise<void> {
     const { log } = this.options;
     ensureRuntimeDir(this.runtimeDir);
-    this.packetSocket = openPacketSocket();
+    this.packetSocket = (this.options.packetSocket ?? openPacketSocket)();
+    const openFifo = this.options.openFifo ?? defaultOpenFifo;
     for (const fifo of [this.config.global.notifyFifo, this.config.global.vrrpNotifyFifo]) {
-      if (fifo) this.fifos.push(await FifoWriter.open(fifoWriterOptions(fifo, this.config.global, log)));
+      if (fifo) this.fifos.push(await openFifo(fifo, this.config, log));
     }
+    await this.links.start();
     const generation = await this.launch(this.config, this.config.instances);
     this.control = new ControlServer(this.controlSocketPath, { status: () => this.status() });
     await this.control.listen();
-    const delayMs = this.config.global.startupDelaySeconds * 1000;
-    if (delayMs > 0) {
-      log.info({ seconds: this.config.global.startupDelaySeconds }, 'vrrp_startup_delay');
-      await new Promise((resolve) => setTimeout(resolve, delayMs));
+    const startupDelay = this.config.global.startupDelaySeconds;
+    if (startupDelay > 0) {
+      log.info({ seconds: startupDelay }, 'vrrp_startup_delay');
+      await delay(this.clock, startupDelay * MICROSECONDS_PER_SECOND);
     }
     for (const runtime of generation.runtimes) runtime.start();
     log.info(
@@ -191,7 +190,7 @@ export class Agent {
     for (const generation of this.generations) {
       generation.runtimes = generation.runtimes.filter((runtime) => !leaving.includes(runtime));
     }
-    await this.disposeEmptyGenerations();
+    this.disposeEmptyGenerations();
     this.closeIdleSockets();
     this.retired = [...this.retired.filter((runtime) => runtime.hooksPending), ...leaving];
     const previousHooks = new Map(leaving.map((runtime) => [runtime.config.name, runtime.hookQueue]));
@@ -218,8 +217,9 @@ export class Agent {
         for (const runtime of generation.runtimes) runtime.start();
       }
     } catch (error) {
-      // The new instances could not all start (an interface gone, an address missing...): bring back the ones
-      // this reload stopped, as they were, so a failed reload leaves the box as it found it.
+      // The new instances could not all start (an entry the actions cannot express, a socket that will not
+      // open...): bring back the ones this reload stopped, as they were, so a failed reload leaves the box as
+      // it found it.
       this.config = previousConfig;
       if (!this.stopping && leaving.length > 0) {
         log.error({ err: error }, 'reload failed: restoring the instances it stopped');
@@ -249,28 +249,11 @@ export class Agent {
     instances: readonly VrrpInstanceConfig[],
     previousHooks: ReadonlyMap<string, HookQueue> = new Map(),
   ): Promise<Generation> {
-    const { log } = this.options;
     const scope = configFor(config, instances);
-    const multicastOn = new Set(
-      config.instances
-        .filter((instance) => instance.unicastPeers.length === 0)
-        .map((instance) => `${instance.interface}/${instance.family}`),
-    );
-    const socketFor = (link: LinkInfo, family: 4 | 6): VrrpSocket => {
-      const key = `${link.name}/${family}`;
-      let socket = this.sockets.get(key);
-      if (!socket) {
-        socket = new VrrpSocket(link.name, link.index, family, { multicast: multicastOn.has(key), log });
-        this.sockets.set(key, socket);
-      } else if (multicastOn.has(key) && !socket.multicast) {
-        socket.rebind(socket.ifindex, { multicast: true });
-      }
-      return socket;
-    };
     const runtimes: InstanceRuntime[] = [];
     let registry: TrackerRegistry | undefined;
     try {
-      return await this.build(config, scope, instances, previousHooks, socketFor, runtimes, (created) => {
+      return await this.build(config, scope, instances, previousHooks, runtimes, (created) => {
         registry = created;
       });
     } catch (error) {
@@ -283,42 +266,69 @@ export class Agent {
     }
   }
 
+  /** The shared socket of an interface and family, opened on first use, joined to the group when needed. */
+  private socketFor(config: TandemConfig, link: LinkInfo, family: 4 | 6): VrrpTransport {
+    const key = `${link.name}/${family}`;
+    const multicast = config.instances.some(
+      (instance) =>
+        instance.unicastPeers.length === 0 && instance.interface === link.name && instance.family === family,
+    );
+    let socket = this.sockets.get(key);
+    if (!socket) {
+      socket = (this.options.sockets ?? defaultSockets)(link.name, link.index, family, {
+        multicast,
+        log: this.options.log,
+      });
+      this.sockets.set(key, socket);
+    } else if (socket.ifindex !== link.index || (multicast && !socket.multicast)) {
+      socket.rebind(link.index, multicast && !socket.multicast ? { multicast: true } : {});
+    }
+    return socket;
+  }
+
   private async build(
     config: TandemConfig,
     scope: TandemConfig,
     instances: readonly VrrpInstanceConfig[],
     previousHooks: ReadonlyMap<string, HookQueue>,
-    socketFor: (link: LinkInfo, family: 4 | 6) => VrrpSocket,
     runtimes: InstanceRuntime[],
     onRegistry: (registry: TrackerRegistry) => void,
   ): Promise<Generation> {
-    const { log } = this.options;
+    const { log, run, isRouter, lookup } = this.options;
     for (const instanceConfig of instances) {
+      const previous = previousHooks.get(instanceConfig.name);
       runtimes.push(
         await InstanceRuntime.create(
           instanceConfig,
-          socketFor,
           {
             netlink: this.netlink,
+            events: this.events,
+            links: this.links,
             packetSocket: this.packetSocket as PacketSocket,
             clock: this.clock,
             config,
             fifos: this.fifos,
-            ...(previousHooks.has(instanceConfig.name)
-              ? { previousHooks: previousHooks.get(instanceConfig.name) as HookQueue }
-              : {}),
+            socketFor: (link, family) => this.socketFor(config, link, family),
+            ...(previous ? { previousHooks: previous } : {}),
+            ...(run ? { run } : {}),
+            ...(isRouter ? { isRouter } : {}),
           },
           log,
         ),
       );
     }
     for (const runtime of runtimes) await runtime.removeStale();
-    const registry = new TrackerRegistry(scope, this.netlink, { clock: this.clock, log });
+    const registry = new TrackerRegistry(scope, this.links, {
+      clock: this.clock,
+      log,
+      ...(run ? { run } : {}),
+      ...(lookup ? { lookup } : {}),
+    });
     onRegistry(registry);
     await registry.start();
-    const generation: Generation = { config: scope, registry, runtimes, groupHooks: [] };
+    const generation: Generation = { config: scope, registry, runtimes, groups: [] };
     this.generations.push(generation);
-    this.followInterfaces(registry);
+    for (const runtime of runtimes) this.followInterface(runtime.config.interface as string);
     this.formSyncGroups(generation);
     // The first election waits for the first result of every tracked script (bounded by their timeouts).
     await Promise.all(
@@ -332,12 +342,16 @@ export class Agent {
     return generation;
   }
 
-  private async disposeEmptyGenerations(): Promise<void> {
+  private disposeEmptyGenerations(): void {
     const empty = this.generations.filter((generation) => generation.runtimes.length === 0);
     this.generations = this.generations.filter((generation) => generation.runtimes.length > 0);
+    // A retired group queue with nothing left to run has nothing for a successor to wait for.
+    for (const [name, hooks] of this.retiredGroupHooks)
+      if (hooks.queued === 0) this.retiredGroupHooks.delete(name);
     for (const generation of empty) {
       generation.registry.stop();
-      // Hooks of stopped instances and groups finish on their own; nothing waits for them here.
+      // The group's hooks finish on their own; the group that replaces it at this reload runs after them.
+      for (const group of generation.groups) this.retiredGroupHooks.set(group.name, group.hooks);
     }
   }
 
@@ -349,28 +363,27 @@ export class Agent {
     }
   }
 
-  /** A deleted and re-created interface gets a new index: sockets and announcements move to it. */
-  private followInterfaces(registry: TrackerRegistry): void {
-    const names = new Set([...this.sockets.values()].map((socket) => socket.interfaceName));
-    for (const name of names) {
-      if (this.followedInterfaces.has(name)) continue;
-      this.followedInterfaces.add(name);
-      registry.links.track(name, (state) => {
-        if (!state.exists || state.ifindex === undefined) return;
-        const ifindex = state.ifindex;
-        const sockets = [...this.sockets.values()].filter((socket) => socket.interfaceName === name);
-        if (sockets.every((socket) => socket.ifindex === ifindex)) return;
-        void this.netlink.linkByName(name).then(
-          (link) => {
-            for (const socket of sockets) if (socket.ifindex !== link.index) socket.rebind(link.index);
-            for (const runtime of this.runtimes)
-              if (runtime.link.name === name) runtime.interfaceRecreated(link);
-          },
-          (error: unknown) =>
-            this.options.log.error({ interface: name, err: error }, 'cannot follow a re-created interface'),
-        );
-      });
-    }
+  /**
+   * Follows one interface for as long as the agent runs: when it appears or comes back under a new index, the
+   * sockets move to it and its instances attach or re-announce through it.
+   */
+  private followInterface(name: string): void {
+    if (this.followedInterfaces.has(name)) return;
+    const unsubscribe = this.links.track(name, (state) => {
+      if (!state.exists || state.ifindex === undefined) return;
+      const link = this.links.link(name);
+      if (link === undefined) return;
+      for (const socket of this.sockets.values()) {
+        if (socket.interfaceName !== name || socket.ifindex === link.index) continue;
+        try {
+          socket.rebind(link.index);
+        } catch (error) {
+          this.options.log.error({ interface: name, err: error }, 'cannot follow a re-created interface');
+        }
+      }
+      for (const runtime of this.runtimes) if (runtime.config.interface === name) runtime.linkAppeared(link);
+    });
+    this.followedInterfaces.set(name, unsubscribe);
   }
 
   /** keepalived vrrp_sync_group: members share fate; the group's own hooks run on its state changes. */
@@ -380,22 +393,16 @@ export class Agent {
       const members = group.members.flatMap((name) =>
         generation.runtimes.filter((runtime) => runtime.config.name === name),
       );
-      const hooks = new HookQueue(notifyCommands(group.notify, config.global), {
-        timeoutMs: config.global.notifyTimeoutSeconds * 1000,
-        log: this.options.log.child({ syncGroup: group.name }),
-        env: (event) => hookEnvironment(event, []),
-      });
-      generation.groupHooks.push(hooks);
-      new SyncGroup(
-        group.name,
-        members.map((runtime) => runtime.instance),
-        (state) => {
-          this.options.log.info({ syncGroup: group.name, state }, `sync group ${group.name} is ${state}`);
-          // keepalived reports a group's priority as 0 (there is no group priority).
-          const event = { kind: 'GROUP' as const, name: group.name, state, priority: 0 };
-          for (const fifo of this.fifos) fifo.writeEvent(event);
-          hooks.push(event);
-        },
+      const previous = this.retiredGroupHooks.get(group.name);
+      this.retiredGroupHooks.delete(group.name);
+      generation.groups.push(
+        new SyncGroupRuntime(group, members, {
+          config,
+          fifos: this.fifos,
+          log: this.options.log.child({ syncGroup: group.name }),
+          ...(previous ? { previousHooks: previous } : {}),
+          ...(this.options.run ? { run: this.options.run } : {}),
+        }),
       );
     }
   }
@@ -411,12 +418,20 @@ export class Agent {
     await this.reloading;
     await Promise.all(this.runtimes.map((runtime) => runtime.stop()));
     for (const generation of this.generations) generation.registry.stop();
+    const drain = (hooks: HookQueue) => drainWithin(hooks, this.clock, STOP_HOOK_BUDGET_MS);
     await Promise.all([
-      ...[...this.runtimes, ...this.retired].map((runtime) => runtime.drainHooks(STOP_HOOK_BUDGET_MS)),
-      ...this.generations.flatMap((generation) =>
-        generation.groupHooks.map((hooks) => drainWithin(hooks, STOP_HOOK_BUDGET_MS)),
-      ),
+      ...[...this.runtimes, ...this.retired].map(async (runtime) => {
+        await drain(runtime.hookQueue);
+        if (runtime.hookQueue.queued > 0)
+          log.warn({ instance: runtime.config.name }, 'notify hook killed: the agent is exiting');
+      }),
+      ...this.generations.flatMap((generation) => generation.groups.map((group) => drain(group.hooks))),
+      ...[...this.retiredGroupHooks.values()].map(drain),
     ]);
+    for (const unsubscribe of this.followedInterfaces.values()) unsubscribe();
+    this.followedInterfaces.clear();
+    this.links.stop();
+    this.events.close();
     for (const socket of this.sockets.values()) socket.close();
     this.sockets.clear();
     await Promise.all(this.fifos.map((fifo) => fifo.close()));
@@ -428,22 +443,26 @@ export class Agent {
 
   /** For an immediate exit: kill running hooks so nothing outlives the agent. */
   abandonHooks(): void {
-    for (const runtime of [...this.runtimes, ...this.retired]) runtime.abandonHooks();
-    for (const generation of this.generations) for (const hooks of generation.groupHooks) hooks.terminate();
+    for (const runtime of [...this.runtimes, ...this.retired]) {
+      if (runtime.hookQueue.terminate())
+        this.options.log.warn({ instance: runtime.config.name }, 'notify hook killed: the agent is exiting');
+    }
+    for (const generation of this.generations) for (const group of generation.groups) group.hooks.terminate();
+    for (const hooks of this.retiredGroupHooks.values()) hooks.terminate();
   }
 
   status(): AgentStatus {
     return {
       pid: process.pid,
       routerId: this.config.global.routerId,
-      uptimeSeconds: Math.round((this.clock.nowMicroseconds() - this.startedAt) / 1000) / 1000,
+      uptimeSeconds: seconds(this.clock.nowMicroseconds() - this.startedAt),
       reloads: this.reloads,
       instances: this.runtimes.map((runtime) => runtime.status()),
       sockets: [...this.sockets.values()].map((socket) => ({
         interface: socket.interfaceName,
         family: socket.family,
         vrids: socket.registeredVrids,
-        counters: socket.counters,
+        counters: { ...socket.counters },
       })),
       control: this.control?.counters ?? { requests: 0, badRequests: 0 },
     };

@@ -52,7 +52,10 @@ function formatTable(status: AgentStatus): string {
       discarded: Record<string, number>;
     };
     const parts = Object.entries(rest).map(([name, value]) => `${name}=${value}`);
-    const discards = Object.entries(discarded).map(([name, value]) => `${name}=${value}`);
+    // The JSON lists every reason from zero; the table only those seen.
+    const discards = Object.entries(discarded)
+      .filter(([, value]) => value > 0)
+      .map(([name, value]) => `${name}=${value}`);
     return `${instance.name}: ${parts.join(' ')}${discards.length ? ` discarded: ${discards.join(' ')}` : ''}`;
   });
   return [line(header), ...rows.map(line), '', ...counters].join('\n') + '\n';

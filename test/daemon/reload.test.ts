@@ -1,7 +1,8 @@
 /**
  * SIGHUP reload with a real agent: an unchanged instance keeps running without a single transition, a changed
  * one restarts, a removed one hands over and releases its VIP, an added one starts; an invalid file changes
- * nothing.
+ * nothing; a reload that cannot start rolls back; an instance whose interface does not exist yet waits in
+ * FAULT until the interface appears.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -92,29 +93,50 @@ test('SIGHUP keeps unchanged instances untouched, restarts changed ones, refuses
     assert.equal((await agent.status()).reloads, 1);
     assert.match(agent.stderr.join(''), /unknown keyword 'prority'/);
 
-    // A valid file whose changed instance cannot start (its interface does not exist): the reload fails and
-    // puts back the instance it had stopped, as it was.
+    // A valid file whose changed instance cannot start (a route table by name, which the VIP manager cannot
+    // express): the reload fails and puts back the instance it had stopped, as it was.
     writeFileSync(
       file,
       instance('KEEP', 71, 200, '192.0.2.71') +
-        instance('CHANGE', 72, 180, '192.0.2.72').replace('interface eth0', 'interface nope0') +
+        instance('CHANGE', 72, 180, '192.0.2.72').replace(
+          '  virtual_ipaddress {',
+          '  virtual_routes {\n    198.51.100.0/24 via 192.0.2.254 table main\n  }\n  virtual_ipaddress {',
+        ) +
         instance('ADD', 74, 200, '192.0.2.74'),
     );
     agent.signal('SIGHUP');
     await waitFor(
       () => agent.logs.some((line) => line.msg === 'reload failed: restoring the instances it stopped'),
-      {
-        message: 'reload failed and restored',
-      },
+      { message: 'reload failed and restored' },
     );
     await agent.waitForState('CHANGE', 'MASTER');
-    assert.equal((await agent.instance('CHANGE')).interface, 'eth0');
     assert.deepEqual((await agent.status()).instances.map((entry) => entry.name).sort(), [
       'ADD',
       'CHANGE',
       'KEEP',
     ]);
     assert.ok((await vips(lab, a)).includes('192.0.2.72'), 'the restored instance holds its VIP again');
+
+    // An instance on an interface that does not exist yet (a VLAN created late): FAULT with a clear line, and
+    // MASTER once the interface appears (issue 9: wait instead of dying).
+    writeFileSync(
+      file,
+      instance('KEEP', 71, 200, '192.0.2.71') +
+        instance('CHANGE', 72, 180, '192.0.2.72') +
+        instance('ADD', 74, 200, '192.0.2.74') +
+        instance('LATE', 75, 200, '198.51.100.75').replace('interface eth0', 'interface eth9'),
+    );
+    agent.signal('SIGHUP');
+    await agent.waitForState('LATE', 'FAULT');
+    assert.ok(
+      agent.logs.some((line) => line.msg.startsWith('interface eth9 does not exist')),
+      'the log says what LATE waits for',
+    );
+    assert.deepEqual((await agent.instance('LATE')).faults, ['interface eth9 missing', 'link eth9']);
+    await lab.connect(a, sw, { ifname: 'eth9', addresses: ['198.51.100.1/24'] });
+    await agent.waitForState('LATE', 'MASTER');
+    assert.equal((await agent.instance('LATE')).sourceAddress, '198.51.100.1');
+    assert.equal((await agent.instance('KEEP')).counters.transitions, keptNow.counters.transitions);
     assert.equal(await agent.stop(), 0);
   });
 });

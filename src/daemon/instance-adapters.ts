@@ -1,0 +1,156 @@
+/**
+ * Pure adapters from one vrrp_instance's configuration to what the rooms take: the state machine's parameters,
+ * the advert channel's advert and policy, the VIP manager's entries, the GARP timing. No I/O; a value the
+ * actions cannot express is an error here, at start or reload, never halfway through a takeover
+ * (docs/architecture.md, "Rooms").
+ */
+import type { GarpTiming } from '../actions/garp.js';
+import type { VipConfig, VirtualRouteConfig, VirtualRuleConfig } from '../actions/vip.js';
+import type { VirtualAddress, VirtualRoute, VirtualRule, VrrpInstanceConfig } from '../config/schema.js';
+import { secondsToMicroseconds } from '../core/time.js';
+import { TandemError } from '../errors.js';
+import { canonicalAddress } from '../vrrp/address.js';
+import type { InstanceParameters } from '../vrrp/fsm.js';
+import { type VrrpAuth, V2_AUTH_DATA_LENGTH } from '../vrrp/packet.js';
+
+export class RouteConfigError extends TandemError {
+  constructor(message: string) {
+    super('TANDEM_EROUTE', message);
+  }
+}
+
+export function vipText(vip: Pick<VirtualAddress, 'address' | 'prefixLength'>): string {
+  return `${vip.address}/${vip.prefixLength}`;
+}
+
+/** The state machine's parameters; `primaryAddress` is the advert source ('' until the interface has one). */
+export function instanceParameters(config: VrrpInstanceConfig, primaryAddress: string): InstanceParameters {
+  return {
+    version: config.version,
+    family: config.family,
+    vrid: config.vrid,
+    priority: config.priority,
+    advertIntervalCentiseconds: config.advertIntervalCentiseconds,
+    preempt: config.preempt,
+    preemptDelayMicroseconds: secondsToMicroseconds(config.preemptDelaySeconds),
+    primaryAddress,
+    acceptMode: config.acceptMode,
+    lowerPriorityNoAdvert: config.lowerPrioNoAdvert,
+    higherPrioritySendAdvert: config.higherPrioSendAdvert,
+  };
+}
+
+/** keepalived advertises the VIPs of the instance's family; virtual_ipaddress_excluded are never advertised. */
+export function advertisedAddresses(config: VrrpInstanceConfig): string[] {
+  return config.vips
+    .filter((vip) => vip.family === config.family)
+    .map((vip) => canonicalAddress(vip.address) ?? vip.address);
+}
+
+/** Where adverts go: every unicast peer, else the multicast group. */
+export function advertDestinations(config: VrrpInstanceConfig): string[] {
+  return config.unicastPeers.length > 0
+    ? config.unicastPeers.map((peer) => peer.address)
+    : [config.mcastDstIp];
+}
+
+export function advertAuth(config: VrrpInstanceConfig): VrrpAuth {
+  if (config.auth.type === 'none' || config.version === 3) return { type: 'none' };
+  // keepalived sends the first eight bytes of a longer auth_pass (RFC 2338 §5.3.10: eight bytes of data).
+  const bytes = new TextEncoder().encode(config.auth.password).subarray(0, V2_AUTH_DATA_LENGTH);
+  return { type: 'simple', password: new TextDecoder().decode(bytes) };
+}
+
+/** Every address the instance puts on the system: virtual_ipaddress, then virtual_ipaddress_excluded. */
+export function allVips(config: VrrpInstanceConfig): VirtualAddress[] {
+  return [...config.vips, ...config.excludedVips];
+}
+
+export function toVipConfig(vip: VirtualAddress): VipConfig {
+  return {
+    address: vip.address,
+    prefixLength: vip.prefixLength,
+    noTrack: vip.noTrack,
+    ...(vip.dev !== undefined ? { dev: vip.dev } : {}),
+    ...(vip.label !== undefined ? { label: vip.label } : {}),
+    ...(vip.scope !== undefined ? { scope: vip.scope } : {}),
+    ...(vip.brd !== undefined ? { brd: vip.brd } : {}),
+  };
+}
+
+/** keepalived's `virtual_routes` entry as the VIP manager takes it; a CIDR or `default` destination. */
+export function toRouteConfig(route: VirtualRoute): VirtualRouteConfig {
+  if (route.options.length > 0 || (route.via?.length ?? 0) > 1) {
+    throw new RouteConfigError(
+      `route '${route.raw}': multipath and extra route options are not supported yet`,
+    );
+  }
+  const [address, prefix] =
+    route.destination === 'default'
+      ? [route.family === 4 ? '0.0.0.0' : '::', '0']
+      : route.destination.split('/');
+  const table = numericTable(route.table, `route '${route.raw}'`);
+  return {
+    dst: address as string,
+    prefixLength: prefix !== undefined ? Number(prefix) : route.family === 4 ? 32 : 128,
+    ...(route.via?.[0] !== undefined ? { via: route.via[0] } : {}),
+    ...(route.dev !== undefined ? { dev: route.dev } : {}),
+    ...(route.src !== undefined ? { src: route.src } : {}),
+    ...(table !== undefined ? { table } : {}),
+    ...(route.metric !== undefined ? { metric: route.metric } : {}),
+    ...(route.scope !== undefined ? { scope: route.scope } : {}),
+  };
+}
+
+function numericTable(table: string | undefined, what: string): number | undefined {
+  if (table === undefined) return undefined;
+  const number = Number(table);
+  if (!Number.isInteger(number) || number < 0) {
+    throw new RouteConfigError(`${what}: only numeric tables are supported, found ${table}`);
+  }
+  return number;
+}
+
+function prefixOf(text: string | undefined, family: 4 | 6) {
+  if (text === undefined) return undefined;
+  const [address, prefix] = text === 'all' ? [family === 4 ? '0.0.0.0' : '::', '0'] : text.split('/');
+  return {
+    address: address as string,
+    prefixLength: prefix !== undefined ? Number(prefix) : family === 4 ? 32 : 128,
+  };
+}
+
+/** keepalived's `virtual_rules` entry as the VIP manager takes it (from/to prefixes, table, preference). */
+export function toRuleConfig(rule: VirtualRule): VirtualRuleConfig {
+  // Never ignore part of a rule silently: what the VIP manager cannot express stops the start, with the entry.
+  if ((rule.action !== undefined && rule.action !== 'table') || rule.options.length > 0) {
+    throw new RouteConfigError(`rule '${rule.raw}': only from/to/table/preference are supported yet`);
+  }
+  const from = prefixOf(rule.from, rule.family);
+  const to = prefixOf(rule.to, rule.family);
+  const table = numericTable(rule.table, `rule '${rule.raw}'`);
+  return {
+    family: rule.family,
+    ...(from ? { from } : {}),
+    ...(to ? { to } : {}),
+    ...(table !== undefined ? { table } : {}),
+    ...(rule.preference !== undefined ? { priority: rule.preference } : {}),
+  };
+}
+
+/** keepalived's garp_master_* settings as the GARP scheduler takes them. */
+export function garpTiming(config: VrrpInstanceConfig): GarpTiming {
+  return {
+    repeat: config.garp.masterRepeat,
+    delayUs: secondsToMicroseconds(config.garp.masterDelaySeconds),
+    refreshUs: secondsToMicroseconds(config.garp.masterRefreshSeconds),
+    refreshRepeat: config.garp.masterRefreshRepeat,
+  };
+}
+
+/** The VIPs announced on `interfaceName`: those without `dev` or with it naming the instance's interface. */
+export function announcedAddresses(config: VrrpInstanceConfig, interfaceName: string): string[] {
+  return allVips(config)
+    .filter((vip) => vip.dev === undefined || vip.dev === interfaceName)
+    .map((vip) => vip.address);
+}
