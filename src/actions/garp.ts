@@ -8,7 +8,7 @@
  * - `GarpScheduler`: when rounds happen (keepalived's garp_master_repeat / _delay / _refresh), on an injected
  *   clock, so tests drive time without sleeping.
  *
- * Frames are sent by the agent itself through the addon, never by spawning `arping` (DESIGN.md).
+ * Frames are sent by the agent itself through the addon, never by spawning `arping` (docs/architecture.md, "Decisions").
  */
 import { readFileSync } from 'node:fs';
 import { TandemError } from '../errors.js';

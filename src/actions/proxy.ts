@@ -2,7 +2,7 @@
  * Services that follow the VIPs (tandem's `tandem_service` blocks): a proxy such as HAProxy or nginx is
  * started or reloaded where the VIPs arrive and stopped (or kept warm) where they leave. The commands run
  * through the instance's hook queue, before its notify scripts, in transition order, each with the service's
- * own timeout that kills its process group (DESIGN.md: hooks are queued per instance, never concurrently).
+ * own timeout that kills its process group (docs/architecture.md, "Hooks": queued per instance, never concurrently).
  *
  * A state whose command is not configured runs nothing: the service is left as it is.
  */

@@ -85,9 +85,9 @@ export function defaultConfigId(hostname: string): string {
 }
 
 /** tandem's own keywords. */
-/** How long a notify hook may run before its process group is killed (DESIGN.md: hooks have a timeout). */
+/** How long a notify hook may run before its process group is killed (docs/architecture.md, "Hooks"). */
 export const DEFAULT_NOTIFY_TIMEOUT_SECONDS = 30;
-/** Private runtime directory, mode 0700 (DESIGN.md: never /tmp). */
+/** Private runtime directory, mode 0700 (docs/operations.md, "Privileges": never /tmp). */
 export const DEFAULT_RUNTIME_DIR = '/run/tandem';
 /** The control socket `tandem status` reads (mode 0600). */
 export const DEFAULT_CONTROL_SOCKET = '/run/tandem/tandem.sock';

@@ -42,7 +42,7 @@ import { SyncGroupRuntime } from './sync-group-runtime.js';
 export type { AgentStatus, InstanceStatus } from './status.js';
 export { instanceSignatures } from './signatures.js';
 
-/** docs/operations.md: a graceful stop finishes within 1 s; hooks get what is left of it after the critical work. */
+/** docs/operations.md (SIGTERM): a graceful stop finishes within a second; hooks get 600 ms of it. */
 const STOP_HOOK_BUDGET_MS = 600;
 
 export interface AgentOptions {

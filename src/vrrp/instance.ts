@@ -2,7 +2,7 @@
  * The driver of one virtual router: feeds inputs to the pure `step`, executes its effects in order, owns the
  * timers. The clock, the advert sender and the action runners are injected, so tests drive time by hand.
  *
- * Ordering rules (DESIGN.md):
+ * Ordering rules (docs/architecture.md, "Time" and "Hooks"):
  * - inputs are processed one at a time, in arrival order; critical effects (adverts, VIPs, GARP) are awaited
  *   before the next input is looked at; hooks (notify) are handed to a queue and never awaited here;
  * - stall safety: an expired timer does not act at once. Its expiry is deferred (`clock.defer`, setImmediate in
