@@ -46,10 +46,10 @@ export type DiscardReason = (typeof DISCARD_REASONS)[number];
 
 /** What happened to the instance, counted once each. */
 export const EVENT_COUNTERS = [
-  'advertsReceived',
   'advertsSent',
-  'priorityZeroReceived',
+  'advertsReceived',
   'priorityZeroSent',
+  'priorityZeroReceived',
   'transitions',
   /** Timer expiries dropped because an advert re-armed the timer first (the stall rule). */
   'staleTimerExpiries',

@@ -56,6 +56,8 @@ for (const file of files) {
         const result = line.start ? await world.start() : await world.step(line);
         check(result, line, where);
       }
+      // Issue 11: one rtnetlink subscription per process, whatever the instances, reloads and VIP defences.
+      assert.equal(world.netlink.subscriptions, 1, `${file}: netlink subscriptions opened`);
     } finally {
       await world.close();
     }

@@ -1,9 +1,10 @@
 /**
  * Two real `tandem run` agents on a bridge with a client namespace: election, VIP placement, handover on
  * SIGTERM, takeover after a link cut, GARP updating the client's ARP entry, preemption back, nopreempt,
- * the stall rule under SIGSTOP, and a flood of malformed packets. Bounds come from the protocol:
- * Skew_Time = (256 - 100) / 256 s = 609 ms and Master_Down_Interval = 3 s + Skew_Time for the priority-100
- * backup at advert_int 1, plus the 100 ms margin the issue states.
+ * the stall rule under SIGSTOP, and a flood of malformed packets. VRRPv3 at advert_int 0.1; bounds come from
+ * the protocol: Skew_Time = (256 - 100) / 256 x 100 ms = 61 ms and Master_Down_Interval = 300 ms + Skew_Time for
+ * the priority-100 backup (RFC 5798 §6.1), plus a 100 ms margin. Durations ("longer than Master_Down_Interval")
+ * are counted in the master's own adverts, never slept.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,9 +12,12 @@ import { type Bridge, type Lab, type Port, requireRoot, waitFor, withLab } from 
 import { type AgentProcess, startAgent } from '../helpers/agents.js';
 
 const VIP = '192.0.2.100';
-const SKEW_TIME_MS = ((256 - 100) / 256) * 1000;
-const MASTER_DOWN_INTERVAL_MS = 3000 + SKEW_TIME_MS;
+const ADVERT_INTERVAL_MS = 100;
+const SKEW_TIME_MS = ((256 - 100) / 256) * ADVERT_INTERVAL_MS;
+const MASTER_DOWN_INTERVAL_MS = 3 * ADVERT_INTERVAL_MS + SKEW_TIME_MS;
 const MARGIN_MS = 100;
+/** Adverts a master sends in more than the highest-priority backup's Master_Down_Interval (3 + Skew_Time). */
+const ADVERTS_PAST_MASTER_DOWN = 6;
 
 function config(priority: number, extra = ''): string {
   return `
@@ -25,7 +29,8 @@ vrrp_instance VI_1 {
   interface eth0
   virtual_router_id 51
   priority ${priority}
-  advert_int 1
+  version 3
+  advert_int 0.1
   garp_master_delay 1
   ${extra}
   virtual_ipaddress {
@@ -179,13 +184,18 @@ test('nopreempt: a returning higher-priority router leaves the current master al
     await agentB.waitForState('VI_1', 'MASTER', MASTER_DOWN_INTERVAL_MS + 3000);
     const agentA = await startAgent(lab, a, config(150, 'nopreempt'), 'a');
     await agentA.waitForState('VI_1', 'BACKUP');
-    // Longer than a's Master_Down_Interval (3 s + 105 ms): a would have preempted by now without nopreempt.
-    const until = Date.now() + 3000 + 1500;
-    while (Date.now() < until) {
-      assert.equal((await agentA.instance('VI_1')).state, 'BACKUP');
-      assert.equal((await agentB.instance('VI_1')).state, 'MASTER');
-      await new Promise((resolve) => setTimeout(resolve, 250));
-    }
+    // Until a has heard b for longer than its own Master_Down_Interval: without nopreempt it would have
+    // preempted by then. Counted in b's adverts as a heard them, not slept.
+    const before = await agentA.instance('VI_1');
+    await waitFor(
+      async () =>
+        ((await agentA.instance('VI_1')).counters.advertsReceived as number) >=
+        (before.counters.advertsReceived as number) + ADVERTS_PAST_MASTER_DOWN,
+      { timeoutMs: 5000, message: `a heard ${ADVERTS_PAST_MASTER_DOWN} more adverts from b` },
+    );
+    assert.equal((await agentA.instance('VI_1')).state, 'BACKUP');
+    assert.equal((await agentA.instance('VI_1')).counters.transitions, before.counters.transitions);
+    assert.equal((await agentB.instance('VI_1')).state, 'MASTER');
     assert.ok(((await agentA.instance('VI_1')).counters.advertsReceived as number) >= 3);
     await assertSoleMaster(
       [
@@ -207,12 +217,23 @@ test('stall: a backup stopped (SIGSTOP) past Master_Down_Interval while the mast
     await agentA.waitForState('VI_1', 'MASTER');
     await agentB.waitForState('VI_1', 'BACKUP');
     const before = await agentB.instance('VI_1');
-    // Stopped for more than 3 x advert_int and more than Master_Down_Interval, so its timer is surely due.
+    // Stopped for longer than its Master_Down_Interval, as counted in the master's adverts, so its timer is
+    // surely due when it wakes; then it runs until it has read a few of a's adverts after waking.
+    const sentBefore = (await agentA.instance('VI_1')).counters.advertsSent as number;
     agentB.signal('SIGSTOP');
-    await new Promise((resolve) => setTimeout(resolve, MASTER_DOWN_INTERVAL_MS + 900));
+    await waitFor(
+      async () =>
+        ((await agentA.instance('VI_1')).counters.advertsSent as number) >=
+        sentBefore + ADVERTS_PAST_MASTER_DOWN,
+      { timeoutMs: 5000, message: `a sent ${ADVERTS_PAST_MASTER_DOWN} adverts while b was stopped` },
+    );
     agentB.signal('SIGCONT');
-    // Let it run a few advert intervals after waking.
-    await new Promise((resolve) => setTimeout(resolve, 2000));
+    await waitFor(
+      async () =>
+        ((await agentB.instance('VI_1')).counters.advertsReceived as number) >=
+        (before.counters.advertsReceived as number) + ADVERTS_PAST_MASTER_DOWN,
+      { timeoutMs: 5000, message: 'b read adverts after waking' },
+    );
     const after = await agentB.instance('VI_1');
     assert.equal(after.state, 'BACKUP', `b stayed BACKUP (${agentB.describe()})`);
     assert.equal(after.counters.transitions, before.counters.transitions, 'no transition at all');

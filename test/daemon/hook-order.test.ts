@@ -22,7 +22,7 @@ const FLIPS = 100;
  * (the file tracker's 20 ms settle and a read), so with this hold the runs pile up behind one another: two at
  * once would overlap in the log.
  */
-const HOOK_HOLD_SECONDS = '0.1';
+const HOOK_HOLD_SECONDS = '0.05';
 /** Bounds the whole burst, so a stuck queue fails here instead of at the runner's timeout. */
 const BURST_TIMEOUT_MS = 50_000;
 
@@ -47,7 +47,8 @@ vrrp_instance ${INSTANCE} {
   interface eth0
   virtual_router_id 61
   priority 255
-  advert_int 1
+  version 3
+  advert_int 0.1
   virtual_ipaddress {
     192.0.2.100/24
   }

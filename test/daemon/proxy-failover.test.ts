@@ -6,8 +6,8 @@
  * answers come from b2 within Master_Down_Interval plus a margin for the hook to start haproxy and the
  * client's next request; after the link heals b1 takes the VIP back and b2's on_backup stops its haproxy.
  *
- * Bounds: Skew_Time = (256 - 100) / 256 s = 609 ms and Master_Down_Interval = 3 s + Skew_Time for the
- * priority-100 backup at advert_int 1 (RFC 5798 §6.1). The margin covers the hook (spawn + haproxy start,
+ * Bounds: Skew_Time = (256 - 100) / 256 x 100 ms = 61 ms and Master_Down_Interval = 300 ms + Skew_Time for
+ * the priority-100 backup at VRRPv3 advert_int 0.1 (RFC 5798 §6.1). The margin covers the hook (spawn + haproxy start,
  * a few tens of ms), the client's request timeout (500 ms) and its retry.
  */
 import { test } from 'node:test';
@@ -18,8 +18,8 @@ import { startAgent } from '../helpers/agents.js';
 
 const VIP = '192.0.2.100';
 const URL = `http://${VIP}/`;
-const SKEW_TIME_MS = ((256 - 100) / 256) * 1000;
-const MASTER_DOWN_INTERVAL_MS = 3000 + SKEW_TIME_MS;
+const SKEW_TIME_MS = ((256 - 100) / 256) * 100;
+const MASTER_DOWN_INTERVAL_MS = 300 + SKEW_TIME_MS;
 const MARGIN_MS = 1500;
 const REQUEST_TIMEOUT_MS = 500;
 
@@ -40,7 +40,8 @@ vrrp_instance VI_1 {
   interface eth0
   virtual_router_id 51
   priority ${priority}
-  advert_int 1
+  version 3
+  advert_int 0.1
   garp_master_delay 1
   virtual_ipaddress {
     ${VIP}/24

@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import { type Lab, requireRoot, waitFor, withLab } from '../helpers/netns.js';
 import { startAgent } from '../helpers/agents.js';
 
-const MASTER_DOWN_MS = 3000 + ((256 - 100) / 256) * 1000;
+/** advert_int 0.1: Master_Down_Interval of the priority-100 backup is 300 ms + Skew_Time (RFC 5798 §6.1). */
+const MASTER_DOWN_MS = 300 + ((256 - 100) / 256) * 100;
 
 async function addresses(lab: Lab, ns: string, ifname = 'eth0'): Promise<string[]> {
   const links = (await lab.execJson(ns, ['ip', '-j', 'addr', 'show', 'dev', ifname])) as {
@@ -33,7 +34,8 @@ vrrp_instance ${name} {
   interface ${ifname}
   virtual_router_id ${vrid}
   priority ${priority}
-  advert_int 1
+  version 3
+  advert_int 0.1
   ${extra}
   virtual_ipaddress {
     ${vip}

@@ -1,0 +1,110 @@
+/**
+ * The advert channel: adverts built once per (priority, destination) and sent as the same bytes after; the
+ * receive ladder's outcome delivered or counted in the instance's one table, with one log line per reason and
+ * interval.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { ManualClock } from '../../src/core/manual-clock.js';
+import { AdvertChannel, ChannelClosedError } from '../../src/vrrp/advert-channel.js';
+import { DISCARD_REASONS, newInstanceCounters } from '../../src/vrrp/counters.js';
+import type { PacketHandler } from '../../src/vrrp/demux.js';
+import { encode } from '../../src/vrrp/packet.js';
+
+function setup(destinations = ['224.0.0.18']) {
+  const sent: { payload: Uint8Array; destination: string; source: string | undefined }[] = [];
+  let handler: PacketHandler | undefined;
+  const socket = {
+    register: (_vrid: number, registered: PacketHandler) => void (handler = registered),
+    unregister: () => void (handler = undefined),
+    send: async (payload: Uint8Array, destination: string, source: string | undefined) =>
+      void sent.push({ payload, destination, source }),
+  };
+  const counters = newInstanceCounters();
+  const clock = new ManualClock();
+  const warnings: string[] = [];
+  const delivered: string[] = [];
+  const channel = new AdvertChannel({
+    version: 3,
+    family: 4,
+    vrid: 51,
+    advertIntervalCentiseconds: 100,
+    addresses: ['192.0.2.100', '192.0.2.101'],
+    auth: { type: 'none' },
+    source: '192.0.2.1',
+    destinations,
+    receive: { skipCheckAdvAddr: false, unicastPeers: [], priority: 100 },
+    counters,
+    clock,
+    log: { info: () => undefined, warn: (_, message) => void warnings.push(message), error: () => undefined },
+    deliver: (advert, source) => void delivered.push(`${source} ${advert.priority}`),
+  });
+  return {
+    channel,
+    socket,
+    sent,
+    counters,
+    clock,
+    warnings,
+    delivered,
+    receive: (payload: Uint8Array, ttl = 255) =>
+      handler?.({ payload, source: '192.0.2.2', destination: '224.0.0.18', ttl }),
+  };
+}
+
+test('adverts are encoded once per priority and destination, byte for byte what encode gives', async () => {
+  const { channel, socket, sent } = setup(['192.0.2.2', '192.0.2.3']);
+  await assert.rejects(channel.send(100), ChannelClosedError);
+  channel.open(socket);
+  await channel.send(100);
+  await channel.send(100);
+  await channel.send(90);
+  assert.equal(sent.length, 6);
+  assert.equal(sent[0]?.payload, sent[2]?.payload, 'the same bytes object, not a new encoding');
+  assert.notEqual(sent[0]?.payload, sent[1]?.payload, 'one per destination (the checksum covers it)');
+  for (const { payload, destination, source } of sent) {
+    const priority = payload[2] as number;
+    const fresh = encode(
+      {
+        version: 3,
+        family: 4,
+        vrid: 51,
+        priority,
+        advertIntervalCentiseconds: 100,
+        addresses: ['192.0.2.100', '192.0.2.101'],
+        auth: { type: 'none' },
+      },
+      { pseudoHeader: { source: source as string, destination } },
+    );
+    assert.deepEqual(Buffer.from(payload), Buffer.from(fresh));
+  }
+});
+
+test('accepted adverts go to the driver; refused ones are counted from zero and logged once per interval', () => {
+  const { channel, socket, counters, clock, warnings, delivered, receive } = setup();
+  channel.open(socket);
+  assert.deepEqual(Object.keys(counters.discarded), [...DISCARD_REASONS], 'every reason present from zero');
+  const advert = (priority: number, addresses = ['192.0.2.101', '192.0.2.100']) =>
+    encode(
+      {
+        version: 3,
+        family: 4,
+        vrid: 51,
+        priority,
+        advertIntervalCentiseconds: 100,
+        addresses,
+        auth: { type: 'none' },
+      },
+      { pseudoHeader: { source: '192.0.2.2', destination: '224.0.0.18' } },
+    );
+  receive(advert(150));
+  receive(advert(150), 1);
+  receive(advert(150), 2);
+  receive(advert(150, ['192.0.2.9', '192.0.2.100']));
+  clock.advance(10_000_000);
+  receive(advert(150), 3);
+  assert.deepEqual(delivered, ['192.0.2.2 150']);
+  assert.equal(counters.discarded['bad-ttl'], 3);
+  assert.equal(counters.discarded['address-mismatch'], 1);
+  assert.deepEqual(warnings, ['advert discarded', 'advert discarded', 'advert discarded']);
+});
