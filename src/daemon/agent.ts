@@ -328,7 +328,13 @@ export class Agent {
     await registry.start();
     const generation: Generation = { config: scope, registry, runtimes, groups: [] };
     this.generations.push(generation);
-    for (const runtime of runtimes) this.followInterface(runtime.config.interface as string);
+    for (const runtime of runtimes) {
+      const name = runtime.config.interface as string;
+      this.followInterface(name);
+      // The interface may have appeared between the instance's creation and now: no change will tell.
+      const link = this.links.link(name);
+      if (link) runtime.linkAppeared(link);
+    }
     this.formSyncGroups(generation);
     // The first election waits for the first result of every tracked script (bounded by their timeouts).
     await Promise.all(

@@ -342,6 +342,13 @@ export class InstanceRuntime {
     this.waitingForAddress = this.deps.events.onInterfaceAddress(link.index, (change) => {
       if (change.action === 'new') void this.attach(link);
     });
+    // An address that arrived between the listing that found none and the subscription sends no event now.
+    void waitForSourceAddress(this.deps.netlink, this.deps.clock, this.config, link.index).then(
+      (source) => {
+        if (source !== undefined) void this.attach(link);
+      },
+      () => undefined,
+    );
   }
 
   /** Tries to attach to `link` (one attempt at a time); on success the FAULT it held is cleared. */
