@@ -1,10 +1,12 @@
 /**
  * Two real `tandem run` agents on a bridge with a client namespace: election, VIP placement, handover on
  * SIGTERM, takeover after a link cut, GARP updating the client's ARP entry, preemption back, nopreempt,
- * the stall rule under SIGSTOP, and a flood of malformed packets. VRRPv3 at advert_int 0.1; bounds come from
- * the protocol: Skew_Time = (256 - 100) / 256 x 100 ms = 61 ms and Master_Down_Interval = 300 ms + Skew_Time for
- * the priority-100 backup (RFC 5798 §6.1), plus a 100 ms margin. Durations ("longer than Master_Down_Interval")
- * are counted in the master's own adverts, never slept.
+ * the stall rule under SIGSTOP, and a flood of malformed packets. The election tests run VRRPv3 at advert_int
+ * 0.1; bounds come from the protocol: Skew_Time = (256 - 100) / 256 x 100 ms = 61 ms and Master_Down_Interval
+ * = 300 ms + Skew_Time for the priority-100 backup (RFC 5798 §6.1), plus a 100 ms margin. The stall and flood
+ * tests assert "no transition at all" on a loaded machine, so they keep advert_int 1 (a 3.6 s
+ * Master_Down_Interval): their subject is what the agent does with a stall or a flood, not a CPU starved past
+ * 361 ms. Durations ("longer than Master_Down_Interval") are counted in the master's own adverts, never slept.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -18,8 +20,10 @@ const MASTER_DOWN_INTERVAL_MS = 3 * ADVERT_INTERVAL_MS + SKEW_TIME_MS;
 const MARGIN_MS = 100;
 /** Adverts a master sends in more than the highest-priority backup's Master_Down_Interval (3 + Skew_Time). */
 const ADVERTS_PAST_MASTER_DOWN = 6;
+/** The steady tests' interval (seconds). */
+const STEADY_ADVERT_INT = '1';
 
-function config(priority: number, extra = ''): string {
+function config(priority: number, extra = '', advertInt = '0.1'): string {
   return `
 global_defs {
   router_id lab
@@ -30,7 +34,7 @@ vrrp_instance VI_1 {
   virtual_router_id 51
   priority ${priority}
   version 3
-  advert_int 0.1
+  advert_int ${advertInt}
   garp_master_delay 1
   ${extra}
   virtual_ipaddress {
@@ -212,8 +216,8 @@ test('stall: a backup stopped (SIGSTOP) past Master_Down_Interval while the mast
   requireRoot();
   await withLab(async (lab) => {
     const { a, b } = await pair(lab);
-    const agentA = await startAgent(lab, a, config(150), 'a');
-    const agentB = await startAgent(lab, b, config(100), 'b');
+    const agentA = await startAgent(lab, a, config(150, '', STEADY_ADVERT_INT), 'a');
+    const agentB = await startAgent(lab, b, config(100, '', STEADY_ADVERT_INT), 'b');
     await agentA.waitForState('VI_1', 'MASTER');
     await agentB.waitForState('VI_1', 'BACKUP');
     const before = await agentB.instance('VI_1');
@@ -225,14 +229,14 @@ test('stall: a backup stopped (SIGSTOP) past Master_Down_Interval while the mast
       async () =>
         ((await agentA.instance('VI_1')).counters.advertsSent as number) >=
         sentBefore + ADVERTS_PAST_MASTER_DOWN,
-      { timeoutMs: 5000, message: `a sent ${ADVERTS_PAST_MASTER_DOWN} adverts while b was stopped` },
+      { timeoutMs: 20_000, message: `a sent ${ADVERTS_PAST_MASTER_DOWN} adverts while b was stopped` },
     );
     agentB.signal('SIGCONT');
     await waitFor(
       async () =>
         ((await agentB.instance('VI_1')).counters.advertsReceived as number) >=
         (before.counters.advertsReceived as number) + ADVERTS_PAST_MASTER_DOWN,
-      { timeoutMs: 5000, message: 'b read adverts after waking' },
+      { timeoutMs: 20_000, message: 'b read adverts after waking' },
     );
     const after = await agentB.instance('VI_1');
     assert.equal(after.state, 'BACKUP', `b stayed BACKUP (${agentB.describe()})`);
@@ -247,8 +251,8 @@ test('a flood of malformed packets changes no state and kills nothing', async ()
   requireRoot();
   await withLab(async (lab) => {
     const { a, b, client } = await pair(lab);
-    const agentA = await startAgent(lab, a, config(150), 'a');
-    const agentB = await startAgent(lab, b, config(100), 'b');
+    const agentA = await startAgent(lab, a, config(150, '', STEADY_ADVERT_INT), 'a');
+    const agentB = await startAgent(lab, b, config(100, '', STEADY_ADVERT_INT), 'b');
     await agentA.waitForState('VI_1', 'MASTER');
     await agentB.waitForState('VI_1', 'BACKUP');
     const before = { a: await agentA.instance('VI_1'), b: await agentB.instance('VI_1') };
