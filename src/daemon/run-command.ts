@@ -12,7 +12,10 @@ import { checkConfig } from '../config/check-command.js';
 import { Agent } from './agent.js';
 import { notYetEnforced } from './not-yet-enforced.js';
 
-interface RunArguments extends ConfigArguments {
+/** pino's levels, the choices of --log-level. */
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const;
+
+export interface RunArguments extends ConfigArguments {
   'runtime-dir'?: string;
   'log-level': string;
 }
@@ -29,7 +32,7 @@ export const runCommand: CommandModule<object, RunArguments> = {
       .option('log-level', {
         type: 'string',
         default: 'info',
-        choices: ['trace', 'debug', 'info', 'warn', 'error', 'fatal'],
+        choices: LOG_LEVELS,
       }),
   handler: async (argv) => {
     const result = checkConfig(argv.file, loadOptionsOf(argv));
