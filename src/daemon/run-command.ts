@@ -4,13 +4,17 @@
  * and exit 0; a second signal exits at once with status 1. SIGHUP reloads the file: unchanged instances keep
  * running untouched, changed ones restart, and an invalid file changes nothing.
  */
-import pino from 'pino';
+import { createRequire } from 'node:module';
 import type { CommandModule } from 'yargs';
 import { configOptions, loadOptionsOf, type ConfigArguments } from '../config/cli-options.js';
 import { formatDiagnostic } from '../config/diagnostics.js';
 import { checkConfig } from '../config/check-command.js';
 import { Agent } from './agent.js';
 import { notYetEnforced } from './not-yet-enforced.js';
+
+// pino through require(), not import: importing a CommonJS package from ESM makes Node lex its sources for
+// named exports, a cost paid at every start of the agent (issue 11).
+const pino = (createRequire(import.meta.url)('pino') as typeof import('pino')).default;
 
 /** pino's levels, the choices of --log-level. */
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const;
