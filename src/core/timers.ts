@@ -33,6 +33,12 @@ export const systemTimerHost: TimerHost = {
   setImmediate: (callback) => void setImmediate(callback),
 };
 
+/**
+ * Node's setTimeout takes at most 2^31 - 1 ms and turns a longer delay into 1 ms; a deadline further out is
+ * reached in steps (the timer fires early, runs nothing, re-arms).
+ */
+const MAX_TIMEOUT_MILLISECONDS = 2 ** 31 - 1;
+
 /** A timer handle: its place in the heap, -1 once fired or cleared. */
 class TimerEntry {
   constructor(
@@ -138,7 +144,8 @@ export function createTimerHeap(host: TimerHost = systemTimerHost): TimerHeap {
     if (armedFor !== undefined && armedFor <= first.deadline) return;
     disarm();
     armedFor = first.deadline;
-    armed = host.setTimeout(fire, Math.max(0, Math.ceil((first.deadline - now) / 1000)));
+    const milliseconds = Math.ceil((first.deadline - now) / 1000);
+    armed = host.setTimeout(fire, Math.min(MAX_TIMEOUT_MILLISECONDS, Math.max(0, milliseconds)));
   };
   const fire = () => {
     armedFor = undefined;

@@ -105,6 +105,17 @@ test('deadlines are microsecond-exact: a host timer firing early runs nothing du
   assert.deepEqual(fired, [{ name: 'a', at: 1_500 }]);
 });
 
+test('a deadline past what setTimeout takes (2^31 - 1 ms) is reached in steps, not fired at once', () => {
+  const { host, fired, set } = setup();
+  const days40 = 40 * 24 * 3600 * 1e6;
+  set('far', days40);
+  assert.equal([...host.timers.values()][0]?.at, (2 ** 31 - 1) * 1000);
+  host.advanceTo(days40 - 1);
+  assert.deepEqual(fired, []);
+  host.advanceTo(days40);
+  assert.deepEqual(fired, [{ name: 'far', at: days40 }]);
+});
+
 test('same deadline: timers fire in the order they were set', () => {
   const { host, fired, set } = setup();
   for (const name of ['first', 'second', 'third', 'fourth']) set(name, 100_000);
