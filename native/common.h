@@ -7,6 +7,6 @@
 napi_value throw_errno(napi_env env, const char *syscall, int err);
 /* Reads an int32 argument or throws a TypeError naming it; returns 0 when it threw. */
 int read_int_argument(napi_env env, napi_value value, const char *name, int32_t *out);
-/* Adds openVrrp6 / sendVrrp6 / closeVrrp6 to the exports (ipv6_vrrp.c). */
-void register_ipv6_vrrp(napi_env env, napi_value exports);
+/* Adds openVrrpSocket / sendVrrp / sendVrrpBatch / closeVrrpSocket to the exports (vrrp_socket.c). */
+void register_vrrp_socket(napi_env env, napi_value exports);
 #endif

@@ -99,7 +99,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"close", NULL, close_socket, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   napi_define_properties(env, exports, sizeof(properties) / sizeof(properties[0]), properties);
-  register_ipv6_vrrp(env, exports);
+  register_vrrp_socket(env, exports);
   return exports;
 }
 

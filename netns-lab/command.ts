@@ -6,11 +6,14 @@
  *   tandem lab drill [--scenario NAME ...] [--advert-int S] [--version 2|3] [--repeat N]
  *                    [--json] [--junit FILE] [--timeline FILE.svg]                 failover drills, measured
  *   tandem lab bench [--advert-int S] [--repeat N] [--json]                        the drills, tandem vs keepalived
+ *   tandem lab bench-scale [--quick] [--counts N ...] [--advert-ints S ...] [--window S] [--json]
+ *                                                                                  N instances, tandem vs keepalived
  */
 import { writeFileSync } from 'node:fs';
 import type { Argv, CommandModule } from 'yargs';
 import { type DrillOptions, type DrillReport, runDrill } from './drill.js';
 import { benchReport, benchTable } from './bench.js';
+import { runScaleBench, scaleTable } from './scale.js';
 import { type DaemonKind } from './daemons.js';
 import { LabError, isRoot } from './netns.js';
 import { drillJunit, drillTable, drillTimeline, resultLine, formatTable } from './report.js';
@@ -227,6 +230,65 @@ const benchCommand: CommandModule<object, DrillArguments> = {
   },
 };
 
+interface ScaleArguments {
+  quick: boolean;
+  counts?: number[];
+  'advert-ints': number[];
+  window?: number;
+  pause?: number;
+  'startup-runs'?: number;
+  'settle-timeout': number;
+  json: boolean;
+  'state-dir': string;
+}
+
+const benchScaleCommand: CommandModule<object, ScaleArguments> = {
+  command: 'bench-scale',
+  describe: 'N instances on a master and a backup, tandem vs keepalived: CPU, RSS, fds, settle time, flaps',
+  builder: (yargs) =>
+    yargs
+      .version(false)
+      .option('quick', {
+        type: 'boolean',
+        default: false,
+        describe: 'N = 1 and 200, a 10 s window, 3 start-up runs (for development)',
+      })
+      .option('counts', { type: 'number', array: true, describe: 'instance counts (default 1 200 1000)' })
+      .option('advert-ints', {
+        type: 'number',
+        array: true,
+        default: [0.1, 1],
+        describe: 'advert_int values in seconds',
+      })
+      .option('window', { type: 'number', describe: 'measuring window in s (default 60, quick 10)' })
+      .option('pause', { type: 'number', describe: 's between settling and the window (default 5, quick 2)' })
+      .option('startup-runs', { type: 'number', describe: 'exec -> first advert runs (default 5, quick 3)' })
+      .option('settle-timeout', { type: 'number', default: 180, describe: 's to wait for all VIPs' })
+      .option('json', { type: 'boolean', default: false, describe: 'print the report as JSON' })
+      .option('state-dir', {
+        type: 'string',
+        default: DEFAULT_STATE_DIRECTORY,
+        describe: 'where the daemons keep their files',
+      }),
+  handler: async (argv) => {
+    requireRoot();
+    exitCleanlyOnSignals();
+    const report = await runScaleBench({
+      counts: argv.counts ?? (argv.quick ? [1, 200] : [1, 200, 1000]),
+      advertIntervals: argv['advert-ints'],
+      daemons: ['tandem', 'keepalived'],
+      settleTimeoutMs: argv['settle-timeout'] * 1000,
+      pauseMs: (argv.pause ?? (argv.quick ? 2 : 5)) * 1000,
+      windowMs: (argv.window ?? (argv.quick ? 10 : 60)) * 1000,
+      startupRuns: argv['startup-runs'] ?? (argv.quick ? 3 : 5),
+      stateDirectory: argv['state-dir'],
+      onProgress: (line) => process.stderr.write(`${line}\n`),
+    });
+    if (argv.json) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
+    else process.stdout.write(scaleTable(report) + '\n');
+  },
+};
+
 export const labCommand: CommandModule = {
   command: 'lab <command>',
   describe: 'network-namespace lab: failover drills measured from a client (root only)',
@@ -236,6 +298,7 @@ export const labCommand: CommandModule = {
       .command(downCommand)
       .command(drillCommand)
       .command(benchCommand)
+      .command(benchScaleCommand)
       .demandCommand(1),
   handler: () => {},
 };

@@ -160,6 +160,8 @@ export interface Capture {
   ready: Promise<void>;
   /** Resolves with the captured frames once `count` packets matched (tcpdump exits). */
   frames: Promise<Buffer[]>;
+  /** The same frames with their capture times. */
+  records: Promise<PcapRecord[]>;
 }
 
 const liveLabs = new Set<Lab>();
@@ -307,7 +309,7 @@ export class Lab {
         reject(new LabError('TANDEM_ELAB_CAPTURE', `tcpdump exited before listening: ${stderr}`)),
       );
     });
-    const frames = new Promise<Buffer[]>((resolve, reject) => {
+    const records = new Promise<PcapRecord[]>((resolve, reject) => {
       const timer = setTimeout(() => {
         child.kill('SIGKILL');
         reject(
@@ -320,13 +322,15 @@ export class Lab {
       child.once('exit', (code) => {
         clearTimeout(timer);
         if (code !== 0) reject(new LabError('TANDEM_ELAB_CAPTURE', `tcpdump exited with ${code}: ${stderr}`));
-        else resolve(parsePcap(Buffer.concat(chunks)));
+        else resolve(parsePcapRecords(Buffer.concat(chunks)));
       });
     });
+    const frames = records.then((captured) => captured.map((record) => record.frame));
     // Whoever awaits only one of them must not leave the other as an unhandled rejection.
     ready.catch(() => undefined);
     frames.catch(() => undefined);
-    return { ready, frames };
+    records.catch(() => undefined);
+    return { ready, frames, records };
   }
 
   /** Registers `callback` to run at cleanup, after the spawned processes are gone (e.g. remove temp files). */
@@ -456,22 +460,39 @@ export async function withLab<T>(body: (lab: Lab) => Promise<T>): Promise<T> {
   }
 }
 
-/** Splits a pcap stream (libpcap format, as `tcpdump -w -` writes) into its frames. */
-export function parsePcap(data: Buffer): Buffer[] {
+/** One captured frame and when it was captured (epoch ms, as the capturing kernel stamped it). */
+export interface PcapRecord {
+  at: number;
+  frame: Buffer;
+}
+
+/** Splits a pcap stream (libpcap format, as `tcpdump -w -` writes) into its frames with their timestamps. */
+export function parsePcapRecords(data: Buffer): PcapRecord[] {
   if (data.length < 24) return [];
   const magic = data.readUInt32LE(0);
   const littleEndian = magic === 0xa1b2c3d4 || magic === 0xa1b23c4d;
-  if (!littleEndian && data.readUInt32BE(0) !== 0xa1b2c3d4 && data.readUInt32BE(0) !== 0xa1b23c4d)
+  const magicBE = data.readUInt32BE(0);
+  if (!littleEndian && magicBE !== 0xa1b2c3d4 && magicBE !== 0xa1b23c4d)
     throw new LabError('TANDEM_ELAB_PCAP', `expected a pcap magic number, found 0x${magic.toString(16)}`);
+  // 0xa1b23c4d: the fraction is in nanoseconds, else microseconds.
+  const fractionPerMs = (littleEndian ? magic : magicBE) === 0xa1b23c4d ? 1e6 : 1e3;
   const read = (offset: number) => (littleEndian ? data.readUInt32LE(offset) : data.readUInt32BE(offset));
-  const frames: Buffer[] = [];
+  const records: PcapRecord[] = [];
   let offset = 24;
   while (offset + 16 <= data.length) {
     const capturedLength = read(offset + 8);
     const start = offset + 16;
     if (start + capturedLength > data.length) break;
-    frames.push(data.subarray(start, start + capturedLength));
+    records.push({
+      at: read(offset) * 1000 + read(offset + 4) / fractionPerMs,
+      frame: data.subarray(start, start + capturedLength),
+    });
     offset = start + capturedLength;
   }
-  return frames;
+  return records;
+}
+
+/** Splits a pcap stream (libpcap format, as `tcpdump -w -` writes) into its frames. */
+export function parsePcap(data: Buffer): Buffer[] {
+  return parsePcapRecords(data).map((record) => record.frame);
 }

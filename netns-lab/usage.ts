@@ -1,9 +1,9 @@
 /**
- * CPU time and peak memory of a daemon's processes, read from /proc just before they stop: utime + stime
- * from /proc/PID/stat (fields 14 and 15, in clock ticks) and VmHWM (peak resident set) from
- * /proc/PID/status.
+ * CPU time, memory and file descriptors of a daemon's processes, read from /proc: utime + stime from
+ * /proc/PID/stat (fields 14 and 15, in clock ticks), VmHWM (peak resident set) and VmRSS from /proc/PID/status,
+ * the entries of /proc/PID/fd.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 
 /** Clock ticks per second (sysconf(_SC_CLK_TCK)); 100 on every Linux architecture Node.js runs on. */
 const CLOCK_TICKS_PER_SECOND = 100;
@@ -37,4 +37,29 @@ export function usageOf(pids: readonly number[]): Usage {
     usage.peakRssKb = Math.max(usage.peakRssKb, one.peakRssKb);
   }
   return usage;
+}
+
+/** A process as it is now: CPU so far, resident set, open file descriptors. */
+export interface ProcessSample {
+  cpuMs: number;
+  rssKb: number;
+  fds: number;
+}
+
+/** Sums over `pids` (a daemon's processes); PIDs that are gone count nothing. */
+export function sampleProcesses(pids: readonly number[]): ProcessSample {
+  const sample: ProcessSample = { cpuMs: 0, rssKb: 0, fds: 0 };
+  for (const pid of pids) {
+    const usage = processUsage(pid);
+    if (!usage) continue;
+    sample.cpuMs += usage.cpuMs;
+    try {
+      const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+      sample.rssKb += Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1] ?? 0);
+      sample.fds += readdirSync(`/proc/${pid}/fd`).length;
+    } catch {
+      // Gone between the two reads.
+    }
+  }
+  return sample;
 }

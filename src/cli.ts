@@ -1,20 +1,44 @@
 #!/usr/bin/env node
-import yargs from 'yargs';
-import { hideBin } from 'yargs/helpers';
-import { checkCommand } from './daemon/check-command.js';
-import { runCommand } from './daemon/run-command.js';
-import { statusCommand } from './daemon/status-command.js';
-import { labCommand } from '../netns-lab/command.js';
+/**
+ * The `tandem` entry point. It loads only what the command asks for (see src/commands.ts for why):
+ * `tandem`, `--help` and `--version` load nothing; a plain `tandem run` loads the agent and not yargs; any
+ * other command loads yargs and that command's module alone.
+ */
+import { readFileSync } from 'node:fs';
+import { COMMANDS, NO_COMMAND, USAGE, parseRunArguments, topLevelHelp } from './commands.js';
 
-await yargs(hideBin(process.argv))
-  .scriptName('tandem')
-  .usage('$0 <command> [options]\n\nVRRP/CARP high-availability failover agent for Linux.')
-  .command(checkCommand)
-  .command(runCommand)
-  .command(statusCommand)
-  .command(labCommand)
-  .demandCommand(1, 'name a command: run, check, status or lab')
-  .strict()
-  .help()
-  .version()
-  .parseAsync();
+const args = process.argv.slice(2);
+const [first] = args;
+
+function version(): string {
+  // src/cli.ts (tsx) sits one level below the package root, dist/src/cli.js (built) two.
+  const path = import.meta.url.endsWith('.js') ? '../../package.json' : '../package.json';
+  return (JSON.parse(readFileSync(new URL(path, import.meta.url), 'utf8')) as { version: string }).version;
+}
+
+async function viaYargs(names: readonly string[]): Promise<void> {
+  const [{ default: yargs }, { hideBin }, modules] = await Promise.all([
+    import('yargs'),
+    import('yargs/helpers'),
+    Promise.all(names.map((name) => (COMMANDS[name] as (typeof COMMANDS)[string]).load())),
+  ]);
+  let parser = yargs(hideBin(process.argv)).scriptName('tandem').usage(USAGE);
+  for (const module of modules) parser = parser.command(module);
+  await parser.demandCommand(1, NO_COMMAND).strict().help().version(version()).parseAsync();
+}
+
+if (args.length === 1 && first === '--help') {
+  process.stdout.write(topLevelHelp());
+} else if (args.length === 1 && first === '--version') {
+  process.stdout.write(`${version()}\n`);
+} else if (args.length === 0) {
+  process.stderr.write(`${topLevelHelp()}\n${NO_COMMAND}\n`);
+  process.exitCode = 1;
+} else if (first === 'run') {
+  const { LOG_LEVELS, runCommand } = await import('./daemon/run-command.js');
+  const parsed = parseRunArguments(args.slice(1), LOG_LEVELS);
+  if (parsed) await runCommand.handler({ ...parsed, _: ['run'], $0: 'tandem' } as never);
+  else await viaYargs(['run']);
+} else {
+  await viaYargs(first !== undefined && Object.hasOwn(COMMANDS, first) ? [first] : Object.keys(COMMANDS));
+}

@@ -12,13 +12,17 @@
  *
  * Every call acts on the network namespace of the calling process.
  */
-import netlink from 'netlink';
+import { createRequire } from 'node:module';
 import type { rt as rtTypes, ifla as iflaTypes, NetlinkMessage, RtNetlinkSocket } from 'netlink';
 import { TandemError } from '../errors.js';
 import type { Family } from '../vrrp/address.js';
 import { formatIp, formatMac, parseIp } from './inet.js';
 
-const { createRtNetlink, rt, FlagsNew } = netlink;
+// Loaded with require(), not import: importing a CommonJS package from ESM makes Node lex its sources for named
+// exports, and this one re-exports many large files; at every start that cost tens of ms of CPU (issue 11).
+const { createRtNetlink, rt, FlagsNew } = createRequire(import.meta.url)(
+  'netlink',
+) as typeof import('netlink');
 
 const AF_INET = 2;
 const AF_INET6 = 10;

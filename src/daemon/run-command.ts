@@ -4,7 +4,7 @@
  * and exit 0; a second signal exits at once with status 1. SIGHUP reloads the file: unchanged instances keep
  * running untouched, changed ones restart, and an invalid file changes nothing.
  */
-import pino from 'pino';
+import { createRequire } from 'node:module';
 import type { CommandModule } from 'yargs';
 import { configOptions, loadOptionsOf, type ConfigArguments } from '../config/cli-options.js';
 import { formatDiagnostic } from '../config/diagnostics.js';
@@ -12,7 +12,14 @@ import { checkConfig } from './check-command.js';
 import { Agent } from './agent.js';
 import { notYetEnforced } from './not-yet-enforced.js';
 
-interface RunArguments extends ConfigArguments {
+// pino through require(), not import: importing a CommonJS package from ESM makes Node lex its sources for
+// named exports, a cost paid at every start of the agent (issue 11).
+const pino = (createRequire(import.meta.url)('pino') as typeof import('pino')).default;
+
+/** pino's levels, the choices of --log-level. */
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const;
+
+export interface RunArguments extends ConfigArguments {
   'runtime-dir'?: string;
   'log-level': string;
 }
@@ -29,7 +36,7 @@ export const runCommand: CommandModule<object, RunArguments> = {
       .option('log-level', {
         type: 'string',
         default: 'info',
-        choices: ['trace', 'debug', 'info', 'warn', 'error', 'fatal'],
+        choices: LOG_LEVELS,
       }),
   handler: async (argv) => {
     const result = checkConfig(argv.file, loadOptionsOf(argv));

@@ -4,39 +4,30 @@
  * Instances register by VRID; a received packet goes to the instance whose VRID it carries, together with
  * what the IP layer told (source, destination, TTL / hop limit), for the checks of RFC 5798 §7.1.
  *
- * IPv4 uses raw-socket with IP_HDRINCL: tandem writes the header, so the source (primary address,
- * `mcast_src_ip` or `unicast_src_ip`), TTL 255 and TOS 0xc0 (internetwork control, as keepalived sends) do not
- * depend on routing, and received packets carry their header, so the TTL is checked explicitly.
- *
- * IPv6 uses the native addon's socket (`native/ipv6_vrrp.c`): an IPv6 raw socket reports the hop limit only as
- * ancillary data, which raw-socket cannot read, and IPV6_MINHOPCOUNT is not applied to raw sockets (a hop
- * limit 1 advert is delivered). The addon also sends with the source in IPV6_PKTINFO: once a link-local VIP
+ * Both families go through the native addon (`native/vrrp_socket.c`):
+ * - receive: on each readable event the socket is drained (recvmmsg until the queue is empty) and the whole
+ *   batch arrives in one callback, so after a stall every queued advert reaches its instance before any
+ *   deferred timer expiry acts (DESIGN.md, stall safety, for many VRIDs on one interface);
+ * - send: sendmsg, or sendmmsg for the adverts sent in the same tick (many instances whose timers fired
+ *   together), straight from JavaScript, with no poll handle stopped and restarted per packet.
+ * IPv4 is sent with IP_HDRINCL: the addon writes the header, so the source (primary address, `mcast_src_ip` or
+ * `unicast_src_ip`), TTL 255 and TOS 0xc0 (internetwork control, as keepalived sends) do not depend on routing;
+ * a received IPv4 datagram carries its header, parsed here for the TTL and addresses. IPv6 reports the hop
+ * limit and destination as ancillary data and takes the source per packet in IPV6_PKTINFO: once a link-local VIP
  * (RFC 5798 §5.2.9 puts one first) is on the interface, the kernel's own choice for ff02::12 is the VIP, while
  * adverts must come from the router's own link-local address (RFC 5798 §5.1.2.1). The kernel fills and
- * verifies the checksum over the real pseudo-header (IPV6_CHECKSUM, RFC 3542 §3.1).
+ * verifies the IPv6 checksum over the real pseudo-header (IPV6_CHECKSUM, RFC 3542 §3.1).
  */
-import raw, { type Socket as RawSocket } from 'raw-socket';
-import { type Family, formatIPv4, parseAddress } from './address.js';
-import { VRRP_GROUP_IPV4, VRRP_PROTOCOL } from './packet.js';
+import { getSystemErrorName } from 'node:util';
+import { type Family, formatIPv4, formatIPv6 } from './address.js';
+import { VRRP_PROTOCOL } from './packet.js';
 import type { ReceivedPacket } from './receive.js';
-import { VRRP_TTL } from './receive.js';
 import { type PacketHandler, type SocketCounters, VridDemux, type VrrpTransport } from './demux.js';
 import type { Logger } from '../core/logger.js';
 import { TandemError } from '../errors.js';
-import { type Vrrp6Handle, loadAddon } from '../native.js';
+import { type VrrpSocketHandle, forEachVrrpRecord, loadAddon } from '../native.js';
 
-// Linux socket option numbers that raw-socket does not name (from <linux/in.h>, <linux/in6.h>, <asm/socket.h>).
-const SOL_SOCKET = 1;
-const SO_BINDTODEVICE = 25;
-const IPPROTO_IP = 0;
-const IP_HDRINCL = 3;
-const IP_MULTICAST_LOOP = 34;
-const IP_ADD_MEMBERSHIP = 35;
-/** RFC 791 TOS 0xc0, "internetwork control": what keepalived sends adverts with. */
-const TOS_INTERNETWORK_CONTROL = 0xc0;
 const IPV4_HEADER_LENGTH = 20;
-/** The largest VRRP message (v2, 255 IPv4 addresses) plus an IPv4 header with options fits in this. */
-const RECEIVE_BUFFER_BYTES = 4096;
 
 export class TransportError extends TandemError {
   constructor(message: string, cause?: unknown) {
@@ -49,37 +40,22 @@ export type TransportLogger = Pick<Logger, 'warn'>;
 
 export type { PacketHandler, SocketCounters } from './demux.js';
 
-function addressBytes(text: string, family: Family): Uint8Array {
-  const parsed = parseAddress(text);
-  if (!parsed || parsed.family !== family)
-    throw new TransportError(`'${text}' is not an IPv${family} address`);
-  return parsed.bytes;
-}
-
-/** RFC 791 header with TTL 255; the kernel fills the ID, the total length and the header checksum. */
-function ipv4Header(source: string, destination: string, payloadLength: number): Buffer {
-  const header = Buffer.alloc(IPV4_HEADER_LENGTH);
-  header[0] = 0x45;
-  header[1] = TOS_INTERNETWORK_CONTROL;
-  header.writeUInt16BE(IPV4_HEADER_LENGTH + payloadLength, 2);
-  header[8] = VRRP_TTL;
-  header[9] = VRRP_PROTOCOL;
-  header.set(addressBytes(source, 4), 12);
-  header.set(addressBytes(destination, 4), 16);
-  return header;
-}
-
-/** Reads an IPv4 packet as delivered to a raw socket; `undefined` when it is not a well-formed VRRP packet. */
+/**
+ * Reads an IPv4 datagram as a raw socket delivers it (header first, RFC 791 §3.1); `undefined` when it is not a
+ * well-formed VRRP packet: too short, not version 4, a header length under 5 words or past the data, another
+ * protocol, or a total length that disagrees with the header or with what arrived.
+ */
 export function parseIPv4Packet(buffer: Uint8Array): Omit<ReceivedPacket, 'checksumVerified'> | undefined {
   if (buffer.length < IPV4_HEADER_LENGTH || (buffer[0] as number) >> 4 !== 4) return undefined;
   const headerLength = ((buffer[0] as number) & 0x0f) * 4;
   if (headerLength < IPV4_HEADER_LENGTH || buffer.length < headerLength) return undefined;
   if (buffer[9] !== VRRP_PROTOCOL) return undefined;
   const totalLength = ((buffer[2] as number) << 8) | (buffer[3] as number);
-  // The kernel hands raw sockets the datagram as received; trust the shorter of what came and what it says.
-  const end = Math.min(buffer.length, totalLength >= headerLength ? totalLength : buffer.length);
+  // Linux trims a received datagram to its total length (ip_rcv), so the two agree; a header that claims
+  // less than itself or more than arrived is not one the kernel produced.
+  if (totalLength < headerLength || totalLength > buffer.length) return undefined;
   return {
-    payload: buffer.subarray(headerLength, end),
+    payload: buffer.subarray(headerLength, totalLength),
     ttl: buffer[8] as number,
     source: formatIPv4(buffer, 12),
     destination: formatIPv4(buffer, 16),
@@ -92,114 +68,132 @@ interface Backend {
   close(): void;
 }
 
+/** One received packet, or `undefined` for one that is not a well-formed IP datagram carrying VRRP. */
 type Deliver = (packet: ReceivedPacket | undefined) => void;
 
-function setInteger(socket: RawSocket, level: number, option: number, value: number): void {
-  const buffer = Buffer.alloc(4);
-  buffer.writeInt32LE(value);
-  socket.setOption(level, option, buffer, 4);
+interface PendingSend {
+  payload: Uint8Array;
+  destination: string;
+  source: string | undefined;
+  resolve: () => void;
+  reject: (error: Error) => void;
 }
 
-/** IPv4 through raw-socket, with our own header on send and the received header parsed for the TTL. */
-function ipv4Backend(
+/**
+ * The addon's socket for one family. Sends issued in the same tick (the adverts of every instance whose timer
+ * fired in one timer callback) are queued and leave in one sendmmsg from a microtask; a lone send is one
+ * sendmsg. `onBatch` gets each readable event's datagrams at once.
+ */
+function addonBackend(
+  family: Family,
   interfaceName: string,
   ifindex: number,
   multicast: boolean,
-  deliver: Deliver,
-  log: TransportLogger,
+  onBatch: (batch: Buffer, count: number) => void,
 ): Backend {
-  let socket: RawSocket;
+  const addon = loadAddon();
+  let handle: VrrpSocketHandle;
   try {
-    socket = raw.createSocket({
-      protocol: VRRP_PROTOCOL,
-      addressFamily: raw.AddressFamily.IPv4,
-      bufferSize: RECEIVE_BUFFER_BYTES,
-    });
+    handle = addon.openVrrpSocket(family, interfaceName, ifindex, multicast, onBatch);
   } catch (error) {
-    throw new TransportError(`cannot open a raw VRRP socket (needs CAP_NET_RAW): ${String(error)}`, error);
+    throw new TransportError(
+      `cannot set up the IPv${family} VRRP socket on ${interfaceName} (needs CAP_NET_RAW): ${String(error)}`,
+      error,
+    );
   }
   let closed = false;
-  try {
-    const name = Buffer.from(`${interfaceName}\0`);
-    socket.setOption(SOL_SOCKET, SO_BINDTODEVICE, name, name.length);
-    setInteger(socket, IPPROTO_IP, IP_HDRINCL, 1);
-    setInteger(socket, IPPROTO_IP, IP_MULTICAST_LOOP, 0);
-    if (multicast) {
-      // struct ip_mreqn { in_addr multiaddr; in_addr address; int ifindex; }
-      const request = Buffer.alloc(12);
-      request.set(addressBytes(VRRP_GROUP_IPV4, 4), 0);
-      request.writeInt32LE(ifindex, 8);
-      socket.setOption(IPPROTO_IP, IP_ADD_MEMBERSHIP, request, request.length);
+  let queue: PendingSend[] = [];
+  const failure = (send: PendingSend, reason: string, cause?: unknown) =>
+    send.reject(
+      new TransportError(`sending to ${send.destination} on ${interfaceName} failed: ${reason}`, cause),
+    );
+  const sendOne = (send: PendingSend) => {
+    try {
+      addon.sendVrrp(handle, send.payload, send.destination, send.source);
+      send.resolve();
+    } catch (error) {
+      failure(send, String(error), error);
     }
-  } catch (error) {
-    socket.close();
-    throw new TransportError(`cannot set up the VRRP socket on ${interfaceName}: ${String(error)}`, error);
-  }
-  socket.on('message', (buffer: Buffer) => deliver(parseIPv4Packet(buffer)));
-  socket.on('error', (error: Error) => {
-    if (!closed) log.warn({ interface: interfaceName, family: 4, err: error }, 'VRRP socket error');
-  });
+  };
+  const flush = () => {
+    const sends = queue;
+    queue = [];
+    if (closed) {
+      for (const send of sends) failure(send, 'the socket is closed');
+      return;
+    }
+    if (sends.length === 1) return sendOne(sends[0] as PendingSend);
+    let errnos: number[];
+    try {
+      errnos = addon.sendVrrpBatch(
+        handle,
+        sends.map((send) => send.payload),
+        sends.map((send) => send.destination),
+        sends.map((send) => send.source),
+      );
+    } catch {
+      // An argument the addon refused (a bad address) fails the whole call: send one by one, so that only
+      // the datagram at fault fails.
+      for (const send of sends) sendOne(send);
+      return;
+    }
+    sends.forEach((send, index) => {
+      const errno = errnos[index] ?? 0;
+      if (errno === 0) send.resolve();
+      else failure(send, `${getSystemErrorName(-errno)} (errno ${errno})`);
+    });
+  };
   return {
     send(payload, destination, source) {
-      if (!source) return Promise.reject(new TransportError(`no IPv4 source address on ${interfaceName}`));
-      let packet: Buffer;
-      try {
-        packet = Buffer.concat([ipv4Header(source, destination, payload.length), payload]);
-      } catch (error) {
-        return Promise.reject(error);
-      }
       return new Promise((resolve, reject) => {
-        socket.send(packet, 0, packet.length, destination, null, (error: Error | null) => {
-          if (error)
-            reject(
-              new TransportError(`sending to ${destination} on ${interfaceName} failed: ${error.message}`),
-            );
-          else resolve();
-        });
+        queue.push({ payload, destination, source, resolve, reject });
+        if (queue.length === 1) queueMicrotask(flush);
       });
     },
     close() {
       closed = true;
-      socket.close();
+      addon.closeVrrpSocket(handle);
     },
   };
 }
 
-/** IPv6 through the addon: hop limit and destination reported per packet, source chosen per send. */
-function ipv6Backend(interfaceName: string, ifindex: number, multicast: boolean, deliver: Deliver): Backend {
-  const addon = loadAddon();
-  let handle: Vrrp6Handle;
-  try {
-    handle = addon.openVrrp6(interfaceName, ifindex, multicast, (payload, source, destination, hopLimit) =>
-      deliver({
-        payload,
-        source,
-        destination,
-        ttl: hopLimit < 0 ? undefined : hopLimit,
-        checksumVerified: true,
-      }),
+/** IPv4: the datagram arrives with its header, parsed here for the TTL and the addresses. */
+function ipv4Backend(interfaceName: string, ifindex: number, multicast: boolean, deliver: Deliver): Backend {
+  const backend = addonBackend(4, interfaceName, ifindex, multicast, (batch, count) => {
+    forEachVrrpRecord(batch, count, (record) =>
+      deliver(
+        record.truncated ? undefined : parseIPv4Packet(batch.subarray(record.dataStart, record.dataEnd)),
+      ),
     );
-  } catch (error) {
-    throw new TransportError(
-      `cannot set up the IPv6 VRRP socket on ${interfaceName}: ${String(error)}`,
-      error,
-    );
-  }
+  });
   return {
     send(payload, destination, source) {
-      try {
-        addon.sendVrrp6(handle, Buffer.from(payload), destination, source);
-        return Promise.resolve();
-      } catch (error) {
-        return Promise.reject(
-          new TransportError(`sending to ${destination} on ${interfaceName} failed: ${String(error)}`, error),
-        );
-      }
+      // The header is ours: without a source the kernel would fill in the routing's choice, not the
+      // configured address.
+      if (!source) return Promise.reject(new TransportError(`no IPv4 source address on ${interfaceName}`));
+      return backend.send(payload, destination, source);
     },
-    close() {
-      addon.closeVrrp6(handle);
-    },
+    close: () => backend.close(),
   };
+}
+
+/** IPv6: hop limit and destination reported per packet, source chosen per send. */
+function ipv6Backend(interfaceName: string, ifindex: number, multicast: boolean, deliver: Deliver): Backend {
+  return addonBackend(6, interfaceName, ifindex, multicast, (batch, count) => {
+    forEachVrrpRecord(batch, count, (record) =>
+      deliver(
+        record.truncated
+          ? undefined
+          : {
+              payload: batch.subarray(record.dataStart, record.dataEnd),
+              source: formatIPv6(batch, record.sourceOffset),
+              destination: formatIPv6(batch, record.destinationOffset),
+              ttl: record.hopLimit,
+              checksumVerified: true,
+            },
+      ),
+    );
+  });
 }
 
 /** One VRRP socket on one interface for one family, shared by every instance there. */
@@ -225,7 +219,7 @@ export class VrrpSocket implements VrrpTransport {
   private open(ifindex: number): Backend {
     const deliver: Deliver = (packet) => this.onPacket(packet);
     return this.family === 4
-      ? ipv4Backend(this.interfaceName, ifindex, this.options.multicast, deliver, this.options.log)
+      ? ipv4Backend(this.interfaceName, ifindex, this.options.multicast, deliver)
       : ipv6Backend(this.interfaceName, ifindex, this.options.multicast, deliver);
   }
 

@@ -12,7 +12,7 @@ import { decode } from '../../src/vrrp/packet.js';
 const ADVERT = '313678020064e6e4fe80000000000000000000000000005420010db8000000000000000000000120';
 
 interface Received {
-  payload: string;
+  data: string;
   source: string;
   destination: string;
   hopLimit: number;
@@ -43,21 +43,20 @@ test('IPv6 VRRP socket: hop limit reported, chosen source used, kernel checksum'
 
     const listener = lab.spawn(
       b,
-      lab.nodeArgv('test/vrrp/fixtures/ipv6-socket.ts', 'listen', 'eth0', '4000'),
+      lab.nodeArgv('test/vrrp/fixtures/vrrp-socket.ts', 'listen', '6', 'eth0', '4000'),
     );
     const received: Received[] = [];
     let ready = false;
     readLines(listener.stdout, (line) => {
       if (line === 'ready') ready = true;
-      else received.push(JSON.parse(line) as Received);
+      else received.push(...(JSON.parse(line) as { packets: Received[] }).packets);
     });
     await waitFor(() => ready, { message: 'listener ready' });
 
-    await lab.exec(
-      a,
-      lab.nodeArgv('test/vrrp/fixtures/ipv6-socket.ts', 'send', 'eth0', 'ff02::12', ownLinkLocal, ADVERT),
-    );
-    await lab.exec(a, lab.nodeArgv('test/vrrp/fixtures/ipv6-socket.ts', 'send-hops', 'eth0', '1', ADVERT));
+    const send = (...args: string[]) =>
+      lab.exec(a, lab.nodeArgv('test/vrrp/fixtures/vrrp-socket.ts', 'send', '6', 'eth0', ...args));
+    await send('ff02::12', ownLinkLocal, ADVERT);
+    await send('ff02::12', '-', ADVERT, '1');
     await waitFor(() => received.length >= 2, { message: 'two datagrams received' });
 
     const [ours, lowHops] = received as [Received, Received];
@@ -65,7 +64,7 @@ test('IPv6 VRRP socket: hop limit reported, chosen source used, kernel checksum'
     assert.equal(ours.destination, 'ff02::12');
     assert.equal(ours.hopLimit, 255);
     // The kernel verified the checksum for the real addresses (IPV6_CHECKSUM); the codec agrees.
-    const decoded = decode(Buffer.from(ours.payload, 'hex'), {
+    const decoded = decode(Buffer.from(ours.data, 'hex'), {
       family: 6,
       pseudoHeader: { source: ours.source, destination: ours.destination },
     });
