@@ -16,7 +16,7 @@
  * A callback that throws does not starve the others: every due callback runs, then the first error is thrown
  * again, as a throwing setTimeout callback would be.
  */
-import type { Clock } from '../vrrp/instance.js';
+import type { Clock } from './clock.js';
 
 /** What the heap needs from the runtime; tests pass a manual one. */
 export interface TimerHost {

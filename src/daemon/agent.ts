@@ -22,7 +22,8 @@ import { type LinkInfo, NetlinkAdapter, type RtNetlink } from '../actions/netlin
 import { NetlinkEvents } from '../actions/netlink-events.js';
 import type { HookQueue } from '../actions/notify.js';
 import type { TandemConfig, VrrpInstanceConfig } from '../config/schema.js';
-import { type Clock, delay, systemClock } from '../core/clock.js';
+import { type Clock, delay } from '../core/clock.js';
+import { createTimerHeap } from '../core/timers.js';
 import type { CommandRunner } from '../core/process-group.js';
 import { MICROSECONDS_PER_SECOND } from '../core/time.js';
 import { TandemError } from '../errors.js';
@@ -122,7 +123,8 @@ export class Agent {
     private readonly options: AgentOptions,
   ) {
     this.netlink = options.netlink ?? NetlinkAdapter.open();
-    this.clock = options.clock ?? systemClock;
+    // One timer heap behind one Node timer serves every instance (docs/performance.md).
+    this.clock = options.clock ?? createTimerHeap();
     this.events = new NetlinkEvents(this.netlink, options.log);
     this.links = new LinkWatcher(this.netlink, this.events, options.log);
     this.startedAt = this.clock.nowMicroseconds();
