@@ -12,7 +12,14 @@ export default tseslint.config(
     },
   },
   {
-    files: ['src/vrrp/fsm.ts', 'src/vrrp/packet.ts', 'src/vrrp/carp.ts'],
+    files: [
+      'src/vrrp/fsm.ts',
+      'src/vrrp/packet.ts',
+      'src/vrrp/carp.ts',
+      'src/vrrp/protocol112.ts',
+      'src/vrrp/profile.ts',
+      'src/carp/ucarp-options.ts',
+    ],
     rules: {
       // The state machine and the codecs are pure: no Node module, no clock, no I/O (DESIGN.md).
       'no-restricted-imports': [

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
+import { fuzzInput, xorshift32 } from '../helpers/fuzz.js';
 import {
   type DecodeContext,
   type DecodeReason,
@@ -278,28 +279,12 @@ test('encode writes at an offset into a given buffer', () => {
 
 test('decode never throws: 100,000 random and mutated buffers give a value or a reason', () => {
   const seeds = GOLDEN.map((golden) => ({ buf: bytes(golden.hex), context: golden.context }));
-  let random = 0x2545f491;
-  const next = () => {
-    // xorshift32: deterministic, so a failure reproduces.
-    random ^= random << 13;
-    random ^= random >>> 17;
-    random ^= random << 5;
-    return random >>> 0;
-  };
+  const buffers = seeds.map((item) => item.buf);
+  const next = xorshift32(0x2545f491);
   const outcomes = new Map<string, number>();
   for (let run = 0; run < 100_000; run++) {
     const seed = seeds[run % seeds.length]!;
-    let buf: Uint8Array;
-    if (run % 4 === 0) {
-      buf = new Uint8Array(next() % 200);
-      for (let index = 0; index < buf.length; index++) buf[index] = next() & 0xff;
-    } else {
-      buf = new Uint8Array(seed.buf);
-      const flips = 1 + (next() % 4);
-      for (let flip = 0; flip < flips; flip++) buf[next() % buf.length] = next() & 0xff;
-      if (run % 7 === 0) buf = buf.subarray(0, next() % (buf.length + 1));
-      if (run % 11 === 0) buf = new Uint8Array([...buf, ...new Uint8Array(next() % 40)]);
-    }
+    const buf = fuzzInput(run, buffers, next, { maxRandomLength: 200, maxExtension: 40 });
     const context = run % 3 === 0 ? { family: (run % 2 === 0 ? 4 : 6) as 4 | 6 } : seed.context;
     let result;
     try {
