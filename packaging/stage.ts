@@ -71,6 +71,16 @@ export function runTool(argv: readonly string[], options: RunOptions = {}): stri
   return result.stdout;
 }
 
+/**
+ * The environment for a nested npm: without the `npm_*` variables an outer `npm test` or `npm run` exports, so
+ * the nested one reads its configuration as a user's npm would.
+ */
+function npmEnvironment(): NodeJS.ProcessEnv {
+  return Object.fromEntries(
+    Object.entries(process.env).filter(([name]) => !name.toLowerCase().startsWith('npm_')),
+  );
+}
+
 /** The checkout's files as git sees them: tracked and new, without what .gitignore excludes. */
 function checkoutFiles(root: string): string[] {
   const listed = runTool(['git', 'ls-files', '-z', '--cached', '--others', '--exclude-standard'], {
@@ -94,7 +104,10 @@ export function packTarball(destination: string, root = REPOSITORY): string {
       throw new PackagingError(`expected ${join(root, 'node_modules')} (run npm ci first), found none`);
     symlinkSync(join(root, 'node_modules'), join(stage, 'node_modules'));
     mkdirSync(destination, { recursive: true });
-    const output = runTool(['npm', 'pack', '--json', '--pack-destination', destination], { cwd: stage });
+    const output = runTool(['npm', 'pack', '--json', '--pack-destination', destination], {
+      cwd: stage,
+      env: npmEnvironment(),
+    });
     const [packed] = JSON.parse(output.slice(output.indexOf('['))) as { filename: string }[];
     if (!packed) throw new PackagingError(`expected npm pack to report a tarball, found: ${output}`);
     return join(destination, packed.filename);
@@ -128,7 +141,7 @@ export function installTarball(tarball: string, prefix: string, options: Install
       tarball,
     ],
     // Not from inside the checkout: npm would read its .npmrc and package.json.
-    { cwd: dirname(tarball) },
+    { cwd: dirname(tarball), env: npmEnvironment() },
   );
   const installed = join(prefix, 'lib', 'node_modules', packageJson().name);
   if (!existsSync(join(installed, 'package.json')))
