@@ -16,7 +16,8 @@ import { benchReport, benchTable } from './bench.js';
 import { runScaleBench, scaleTable } from './scale.js';
 import { type DaemonKind } from './daemons.js';
 import { LabError, isRoot } from './netns.js';
-import { drillJunit, drillTable, drillTimeline, resultLine, formatTable } from './report.js';
+import { drillJunit, drillTable, liveTable } from './report.js';
+import { drillTimeline } from './timeline.js';
 import { SCENARIO_NAMES } from './scenarios.js';
 import { type Family, MAX_BALANCERS } from './topology.js';
 import { labDown, labUp, listLabs } from './updown.js';
@@ -47,12 +48,20 @@ function familiesOf(value: string): Family[] {
   return value === 'both' ? [4, 6] : [Number(value) as Family];
 }
 
-function requireRoot(): void {
-  if (!isRoot())
-    throw new LabError(
-      'TANDEM_ELAB_ROOT',
-      'tandem lab needs root (network namespaces, raw sockets); found a non-root user',
-    );
+/**
+ * Not root: one line that says so and how, exit status 1, no usage text and no stack (this is what a new user
+ * running `npm run demo` sees first).
+ */
+function requireRoot(command: string): boolean {
+  if (isRoot()) return true;
+  // Run through npm (npm run demo / bench): repeat that command; otherwise the tandem command line.
+  const script = process.env.npm_lifecycle_event;
+  const how = script === undefined ? `sudo tandem lab ${command} ...` : `sudo npm run ${script}`;
+  process.stderr.write(
+    `tandem lab needs root (network namespaces, veth pairs, raw sockets): run it in a root shell, or with ${how}\n`,
+  );
+  process.exitCode = 1;
+  return false;
 }
 
 /** Ctrl-C or SIGTERM during a drill: exit through process.exit so the labs' exit handlers delete everything. */
@@ -129,12 +138,25 @@ function drillOptions<T>(yargs: Argv<T>) {
     .option('json', { type: 'boolean', default: false, describe: 'print the report as JSON' });
 }
 
-/** Live progress on stderr: one line per scenario run as it finishes. */
-function progress(options: DrillOptions): DrillOptions {
+/**
+ * Live progress on stderr: a header, then one row per scenario run as it finishes. On a terminal the run in
+ * progress shows on the row's line and is overwritten by its result; into a pipe or file only whole lines go.
+ */
+export function progress(
+  options: DrillOptions,
+  stream: { write: (text: string) => unknown; isTTY?: boolean } = process.stderr,
+): DrillOptions {
+  const table = liveTable(options.scenarios);
+  const terminal = stream.isTTY === true;
+  let started = false;
   return {
     ...options,
-    onStart: (scenario, repeat) => process.stderr.write(`${options.peer}: ${scenario} #${repeat} ...`),
-    onResult: (result) => process.stderr.write(`\r${formatTable([resultLine(result)])}\n`),
+    onStart: (scenario, repeat) => {
+      if (!started) stream.write(`${options.peer}, one row per run as it ends:\n${table.header}\n`);
+      started = true;
+      if (terminal) stream.write(`${scenario} #${repeat} running ...`);
+    },
+    onResult: (result) => stream.write(`${terminal ? '\r\x1b[K' : ''}${table.row(result)}\n`),
   };
 }
 
@@ -143,7 +165,7 @@ const upCommand: CommandModule<object, CommonArguments> = {
   describe: 'build a lab and leave it running (balancers, client, bridge, daemons, echo responders)',
   builder: (yargs) => commonOptions(yargs),
   handler: async (argv) => {
-    requireRoot();
+    if (!requireRoot('up')) return;
     const record = await labUp({
       balancers: argv.balancers,
       families: familiesOf(argv.family),
@@ -174,7 +196,7 @@ const downCommand: CommandModule<object, { id?: string; 'state-dir': string }> =
       .option('id', { type: 'string', describe: 'the lab to remove' })
       .option('state-dir', { type: 'string', default: DEFAULT_STATE_DIRECTORY }),
   handler: async (argv) => {
-    requireRoot();
+    if (!requireRoot('down')) return;
     const labs = listLabs(argv['state-dir']).filter(
       (record) => argv.id === undefined || record.id === argv.id,
     );
@@ -202,7 +224,7 @@ const drillCommand: CommandModule<object, DrillArguments> = {
         describe: 'write an SVG timeline of who answered the client to FILE',
       }),
   handler: async (argv) => {
-    requireRoot();
+    if (!requireRoot('drill')) return;
     exitCleanlyOnSignals();
     const report: DrillReport = await runDrill(progress(drillOptionsOf(argv, argv.peer as DaemonKind)));
     if (argv.junit !== undefined) writeFileSync(argv.junit, drillJunit(report));
@@ -220,7 +242,7 @@ const benchCommand: CommandModule<object, DrillArguments> = {
   describe: 'run the drills with tandem and with keepalived on the same lab and compare',
   builder: (yargs) => drillOptions(yargs),
   handler: async (argv) => {
-    requireRoot();
+    if (!requireRoot('bench')) return;
     exitCleanlyOnSignals();
     const tandem = await runDrill(progress(drillOptionsOf(argv, 'tandem')));
     const keepalived = await runDrill(progress(drillOptionsOf(argv, 'keepalived')));

@@ -53,6 +53,9 @@ export interface ScenarioResult {
   failures: string[];
   /** The largest gap between two answers, ms. */
   outageMs: number;
+  /** Where that gap lies (same clock as `eventAt`). */
+  outageFrom: number;
+  outageTo: number;
   limitMs: number;
   bound: Bound;
   /** Requests answered more than once. */
@@ -101,17 +104,27 @@ export function selectScenarios(names: readonly string[]): Scenario[] {
   });
 }
 
-/** The largest gap in `answers` (sorted by time) between `from` and `to`, counting the edges. */
-export function largestGap(answers: readonly Answer[], from: number, to: number): number {
+/** Where the largest gap in `answers` (sorted by time) between `from` and `to` lies, counting the edges. */
+export function largestGapSpan(
+  answers: readonly Answer[],
+  from: number,
+  to: number,
+): { from: number; to: number } {
   let previous = from;
-  let largest = 0;
+  let largest = { from, to: from };
   for (const answer of answers) {
     if (answer.at < from) continue;
     if (answer.at > to) break;
-    largest = Math.max(largest, answer.at - previous);
+    if (answer.at - previous > largest.to - largest.from) largest = { from: previous, to: answer.at };
     previous = answer.at;
   }
-  return Math.max(largest, to - previous);
+  return to - previous > largest.to - largest.from ? { from: previous, to } : largest;
+}
+
+/** The length of the largest gap in `answers` between `from` and `to`, counting the edges. */
+export function largestGap(answers: readonly Answer[], from: number, to: number): number {
+  const span = largestGapSpan(answers, from, to);
+  return span.to - span.from;
 }
 
 export function segmentsOf(answers: readonly Answer[], joinMs: number): AnswerSegment[] {
@@ -223,14 +236,16 @@ export async function runScenario(
   const windowEnd = now();
   const measureFrom = acted.measureFrom ?? eventAt;
   const windowStart = Math.min(eventAt, measureFrom) - LEAD_IN_MS;
-  let outageMs = 0;
+  let outage = { from: measureFrom, to: measureFrom };
   for (const family of session.topology.families) {
     const answers = session.probe.answers.filter((answer) => answer.family === family);
     // The gap in progress at the event counts from the last answer before it.
     const before = answers.findLast((answer) => answer.at <= measureFrom);
     const from = acted.measureFrom !== undefined || !before ? measureFrom : before.at;
-    outageMs = Math.max(outageMs, largestGap(answers, from, windowEnd));
+    const gap = largestGapSpan(answers, from, windowEnd);
+    if (gap.to - gap.from > outage.to - outage.from) outage = gap;
   }
+  const outageMs = outage.to - outage.from;
   if (outageMs > limit)
     failures.push(
       `outage ${Math.round(outageMs)} ms > bound ${Math.round(limit)} ms (${bound.formula} + margin ${bound.marginMs} ms)`,
@@ -274,6 +289,8 @@ export async function runScenario(
     passed: failures.length === 0,
     failures,
     outageMs,
+    outageFrom: outage.from,
+    outageTo: outage.to,
     limitMs: limit,
     bound,
     duplicates: duplicatesOf(window),

@@ -1,6 +1,6 @@
 /**
  * Interop with keepalived 2.2 (Debian's package) as the other box: for VRRPv2 (with and without PASS auth),
- * VRRPv3 over IPv4 and IPv6, and VRRPv3 IPv4 unicast, both roles each way. One config text drives both daemons
+ * VRRPv3 over IPv4 and IPv6, VRRPv3 IPv4 unicast and VRRPv2 IPv4 unicast with PASS auth, both roles each way. One config text drives both daemons
  * (only the priority differs; in unicast mode the source and the peer swap too). Checked each time: the right
  * box wins the election, holds the VIPs (and the other does not), there is never a dual MASTER after
  * convergence, a SIGTERM of the MASTER hands over to the other box within Skew_Time plus a margin, and tandem's
@@ -180,6 +180,27 @@ const VARIANTS: Variant[] = [
           vrid: 57,
           advertInt: '1',
           vips: ['192.0.2.150/24'],
+          unicast: { source: HOST_ADDRESSES[box].v4, peer: HOST_ADDRESSES[other(box)].v4 },
+        },
+        priority,
+      ),
+  },
+  {
+    // keepalived's defaults with the usual HAProxy-pair additions: the pair docs/migrating.md swaps box by box.
+    name: 'VRRPv2 over IPv4 unicast, PASS authentication',
+    version: 2,
+    family: 4,
+    advertSeconds: 1,
+    vips: ['192.0.2.160'],
+    tandemAdvertDestination: HOST_ADDRESSES.kad.v4,
+    config: (box, { priority }) =>
+      keepalivedConf(
+        {
+          version: 2,
+          vrid: 58,
+          advertInt: '1',
+          vips: ['192.0.2.160/24'],
+          authPass: 'secret12',
           unicast: { source: HOST_ADDRESSES[box].v4, peer: HOST_ADDRESSES[other(box)].v4 },
         },
         priority,
