@@ -293,7 +293,7 @@ const benchScaleCommand: CommandModule<object, ScaleArguments> = {
         describe: 'where the daemons keep their files',
       }),
   handler: async (argv) => {
-    requireRoot();
+    if (!requireRoot('bench-scale')) return;
     exitCleanlyOnSignals();
     const report = await runScaleBench({
       counts: argv.counts ?? (argv.quick ? [1, 200] : [1, 200, 1000]),
