@@ -126,7 +126,7 @@ export class TandemMetrics {
   }
 
   /** The Prometheus text exposition of everything, from one snapshot. */
-  render(): Promise<string> {
+  async render(): Promise<string> {
     this.current = this.options.snapshot();
     try {
       // prom-client runs every collect() synchronously inside metrics() before its first await; one that does
