@@ -124,6 +124,8 @@ export type TandemEvent = TandemEventBody & { seq: number; time: string };
 
 export type EventListener = (event: TandemEvent) => void;
 
+export type SubscriptionEnd = 'slow' | 'closed';
+
 export interface EventBusOptions {
   /** Monotonic time for the discard rate limit; `defer` schedules deliveries (setImmediate by default). */
   clock?: Pick<Clock, 'nowMicroseconds' | 'defer'>;
@@ -153,7 +155,7 @@ export class EventSubscription {
   private notifyScheduled = false;
   private state: 'open' | 'dropped' | 'closed' = 'open';
   private readyCallback: (() => void) | undefined;
-  private dropCallback: (() => void) | undefined;
+  private endCallback: ((why: SubscriptionEnd) => void) | undefined;
 
   constructor(
     private readonly bus: EventBus,
@@ -180,9 +182,12 @@ export class EventSubscription {
     if (this.queue.length > 0) this.scheduleNotify();
   }
 
-  /** Called (deferred) once if the bus drops this subscriber for falling behind. */
-  onDropped(callback: () => void): void {
-    this.dropCallback = callback;
+  /**
+   * Called (deferred) once if the bus ends this subscription: `slow` when it fell behind by more than its bound,
+   * `closed` when the bus closed (the agent is stopping).
+   */
+  onEnd(callback: (why: SubscriptionEnd) => void): void {
+    this.endCallback = callback;
   }
 
   /** Everything waiting, oldest first; the queue is empty afterwards. */
@@ -204,13 +209,24 @@ export class EventSubscription {
     if (this.queue.length >= this.limit) {
       this.state = 'dropped';
       this.queue = [];
-      const callback = this.dropCallback;
-      if (callback) this.defer(callback);
+      this.end('slow');
       return false;
     }
     this.queue.push(event);
     if (this.queue.length === 1) this.scheduleNotify();
     return true;
+  }
+
+  /** @internal the bus closes: what is queued is still delivered, then the end. */
+  finish(): void {
+    if (this.state !== 'open') return;
+    this.state = 'closed';
+    this.end('closed');
+  }
+
+  private end(why: SubscriptionEnd): void {
+    const callback = this.endCallback;
+    if (callback) this.defer(() => callback(why));
   }
 
   private scheduleNotify(): void {
@@ -325,6 +341,12 @@ export class EventBus {
   /** @internal */
   unsubscribe(subscription: EventSubscription): void {
     this.subscriptions.delete(subscription);
+  }
+
+  /** Ends every subscription (the agent is stopping); their readers get what was queued, then the end. */
+  close(): void {
+    for (const subscription of this.subscriptions) subscription.finish();
+    this.subscriptions.clear();
   }
 
   get subscriberCount(): number {
