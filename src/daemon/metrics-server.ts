@@ -27,8 +27,12 @@ const MAX_REQUESTS_PER_SOCKET = 100;
 const MAX_CONNECTIONS = 16;
 /** Request headers larger than this are refused by the parser (431). */
 const MAX_HEADER_BYTES = 8 * 1024;
-/** Renders at most this often; scrapes in between are answered with the last text. */
-export const DEFAULT_MIN_RENDER_INTERVAL_MS = 100;
+/**
+ * Renders at most this often; scrapes in between are answered with the last text. Prometheus scrapes every 15 s
+ * by default (1 s is already unusual), so a second of staleness costs nothing, and a flood of scrapes costs
+ * one rendering a second at most.
+ */
+export const DEFAULT_MIN_RENDER_INTERVAL_MS = 1000;
 const PORT_MAX = 65_535;
 
 export interface ListenAddress {
@@ -77,8 +81,9 @@ export function formatListenAddress(address: ListenAddress): string {
 
 export class MetricsServer {
   private server: http.Server | undefined;
-  private cached: { text: string; at: number } | undefined;
-  private rendering: Promise<string> | undefined;
+  /** The last rendering, encoded once: a scrape answered from it costs a socket write, no re-encoding. */
+  private cached: { body: Buffer; at: number } | undefined;
+  private rendering: Promise<Buffer> | undefined;
   private readonly minRenderIntervalMs: number;
   private readonly now: () => number;
   /** Renders done (scrapes answered from the last text are not renders). */
@@ -159,13 +164,10 @@ export class MetricsServer {
       this.plain(response, 405, `method ${request.method ?? ''} not allowed: use GET\n`);
       return;
     }
-    this.text().then(
-      (text) => {
-        response.writeHead(200, {
-          'Content-Type': this.metrics.contentType,
-          'Content-Length': Buffer.byteLength(text),
-        });
-        response.end(request.method === 'HEAD' ? undefined : text);
+    this.body().then(
+      (body) => {
+        response.writeHead(200, { 'Content-Type': this.metrics.contentType, 'Content-Length': body.length });
+        response.end(request.method === 'HEAD' ? undefined : body);
       },
       (error: unknown) => {
         this.metrics.countRejected('render-failed');
@@ -176,16 +178,17 @@ export class MetricsServer {
   }
 
   /** The last rendering if it is recent enough, else one new rendering shared by every scrape waiting for it. */
-  private text(): Promise<string> {
+  private body(): Promise<Buffer> {
     const now = this.now();
     if (this.cached && now - this.cached.at < this.minRenderIntervalMs)
-      return Promise.resolve(this.cached.text);
+      return Promise.resolve(this.cached.body);
     this.rendering ??= this.metrics
       .render()
       .then((text) => {
         this.renders++;
-        this.cached = { text, at: this.now() };
-        return text;
+        const body = Buffer.from(text, 'utf8');
+        this.cached = { body, at: this.now() };
+        return body;
       })
       .finally(() => {
         this.rendering = undefined;

@@ -125,6 +125,10 @@ export interface TelemetrySnapshot {
   agent: AgentTelemetry;
 }
 
+/**
+ * Builds a snapshot. It must return copies (numbers, fresh arrays), not the live counter tables: a scrape renders
+ * over several turns of the event loop, and every family must read the same moment.
+ */
 export type TelemetrySource = () => TelemetrySnapshot;
 
 /**

@@ -8,6 +8,7 @@
  * histogram): a histogram cannot be rebuilt from a snapshot through prom-client's API, so they are observed from
  * the event bus's `hook-end` events, which happen off the advert path, after a hook process exits.
  */
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { TandemError } from '../errors.js';
 import type { HookEndEvent, TandemEvent } from './events.js';
@@ -65,6 +66,7 @@ export class TandemMetrics {
   readonly registry = new Registry();
   /** The snapshot of the scrape being rendered; collect() callbacks read it so a scrape takes one. */
   private current: TelemetrySnapshot | undefined;
+  private rendering: Promise<string> | undefined;
   private readonly hookRuns: Counter<string>;
   private readonly hookFailures: Counter<string>;
   private readonly hookTimeouts: Counter<string>;
@@ -125,13 +127,28 @@ export class TandemMetrics {
     return this.registry.contentType;
   }
 
-  /** The Prometheus text exposition of everything, from one snapshot. */
-  async render(): Promise<string> {
+  /**
+   * The Prometheus text exposition of everything, from one snapshot. Renders asked for while one runs share it.
+   * The families are rendered one at a time with the event loop free in between (setImmediate), so a scrape
+   * of many instances never holds up an advert timer for the whole rendering, only for one family's.
+   */
+  render(): Promise<string> {
+    this.rendering ??= this.renderFamilies().finally(() => {
+      this.rendering = undefined;
+    });
+    return this.rendering;
+  }
+
+  private async renderFamilies(): Promise<string> {
     this.current = this.options.snapshot();
     try {
-      // prom-client runs every collect() synchronously inside metrics() before its first await; one that does
-      // not (a future version) takes its own snapshot through snapshot() below instead of a stale one.
-      return this.registry.metrics();
+      const parts: string[] = [];
+      for (const metric of this.registry.getMetricsAsArray()) {
+        parts.push(await this.registry.getSingleMetricAsString(metric.name));
+        await yieldToEventLoop();
+      }
+      // Registry.metrics()'s layout for the Prometheus text format.
+      return parts.join('\n\n') + '\n';
     } finally {
       this.current = undefined;
     }

@@ -4,6 +4,7 @@ import http from 'node:http';
 import net from 'node:net';
 import { MetricsError, TandemMetrics } from '../../src/daemon/metrics.js';
 import { MetricsServer, formatListenAddress, parseListenAddress } from '../../src/daemon/metrics-server.js';
+import { waitFor } from '../helpers/netns.js';
 import { DISCARD_REASONS, fakeSnapshot, parseExposition } from '../helpers/telemetry.js';
 
 function metrics() {
@@ -142,7 +143,7 @@ test('a flood of scrapes renders at most once per interval; every scrape still g
   const server = new MetricsServer(counted, { minRenderIntervalMs: 100, now: () => now });
   const { host, port } = await server.listen({ host: '127.0.0.1', port: 0 });
   try {
-    const answers = await Promise.all(Array.from({ length: 20 }, () => request(host, port, '/metrics')));
+    const answers = await Promise.all(Array.from({ length: 12 }, () => request(host, port, '/metrics')));
     assert.ok(answers.every((answer) => answer.status === 200 && answer.body.includes('keepalived_up 1')));
     assert.equal(server.renders, 1);
     assert.equal(snapshots, 1);
@@ -153,6 +154,29 @@ test('a flood of scrapes renders at most once per interval; every scrape still g
     await request(host, port, '/metrics');
     assert.equal(server.renders, 2);
   } finally {
+    await server.close();
+  }
+});
+
+test('connections past the bound are dropped at accept and counted; the slots come back', async () => {
+  const server = new MetricsServer(metrics(), { minRenderIntervalMs: 0 });
+  const { host, port } = await server.listen({ host: '127.0.0.1', port: 0 });
+  const idle: net.Socket[] = [];
+  try {
+    for (let n = 0; n < 16; n++) {
+      const socket = net.createConnection({ host, port });
+      await new Promise<void>((resolve) => socket.on('connect', resolve));
+      idle.push(socket);
+    }
+    await waitFor(
+      async () => (await request(host, port, '/metrics').catch((error: Error) => error)) instanceof Error,
+    );
+    for (const socket of idle) socket.destroy();
+    const answer = await waitFor(() => request(host, port, '/metrics').catch(() => undefined));
+    assert.equal(answer.status, 200);
+    assert.match(answer.body, /^tandem_metrics_requests_rejected_total\{reason="overloaded"\} [1-9]/m);
+  } finally {
+    for (const socket of idle) socket.destroy();
     await server.close();
   }
 });

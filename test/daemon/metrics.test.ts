@@ -256,6 +256,22 @@ test('one scrape takes one snapshot, and an instance gone from it is gone from t
   assert.match(second, /^nodejs_eventloop_lag_seconds /m);
 });
 
+test('rendering family by family gives exactly what prom-client renders in one go', async () => {
+  const metrics = metricsOf();
+  assert.equal(await metrics.render(), await metrics.registry.metrics());
+});
+
+test('renders asked for together share one snapshot and one text', async () => {
+  let calls = 0;
+  const metrics = metricsOf(() => {
+    calls++;
+    return fakeSnapshot();
+  });
+  const texts = await Promise.all([metrics.render(), metrics.render(), metrics.render()]);
+  assert.equal(calls, 1);
+  assert.equal(new Set(texts).size, 1);
+});
+
 test('a mapping to a discard reason the table does not have is refused at construction', () => {
   const reasons = DISCARD_REASONS.filter((reason) => reason !== 'bad-ttl');
   assert.throws(
