@@ -10,8 +10,10 @@
  * (pino's transports start a worker; the agent's run path stays light).
  *
  * Levels: `--log-level LEVEL`; keepalived's `-D` (`--log-detail`, "detailed log messages") means debug unless
- * --log-level says otherwise.
+ * --log-level says otherwise. Logs go to stdout; under systemd that is the journal, and each line then starts
+ * with its syslog severity (`<4>` for a warning), which journald keeps as the entry's priority (docs/logging.md).
  */
+import { fstatSync } from 'node:fs';
 import pino, { type Logger } from 'pino';
 import type { Argv } from 'yargs';
 
@@ -34,6 +36,49 @@ export interface LoggerOptions {
   color?: boolean;
   /** Where lines go; default: stdout, written synchronously (a crash loses no line). */
   destination?: LogDestination;
+  /**
+   * Prefix each line with its syslog severity as `<N>` (sd-daemon(3)), which journald strips and keeps as the
+   * entry's priority, so `journalctl -p warning` works. Default: when stdout is the journal (JOURNAL_STREAM).
+   */
+  journal?: boolean;
+}
+
+/** pino's levels as syslog severities (RFC 5424 §6.2.1): trace and debug 7, info 6, warn 4, error 3, fatal 2. */
+const SYSLOG_SEVERITY: Record<number, number> = { 10: 7, 20: 7, 30: 6, 40: 4, 50: 3, 60: 2 };
+
+function journalPrefix(level: unknown): string {
+  return `<${(typeof level === 'number' ? SYSLOG_SEVERITY[level] : undefined) ?? 6}>`;
+}
+
+/**
+ * Whether stdout is connected to the journal: systemd sets JOURNAL_STREAM to the `DEVICE:INODE` of the stream
+ * it gave the service (systemd.exec(5)); a redirection by the service's own command changes stdout's inode.
+ */
+export function isJournalStream(
+  environment: NodeJS.ProcessEnv = process.env,
+  stdout: () => { dev: number; ino: number } = () => fstatSync(1),
+): boolean {
+  const match = /^(\d+):(\d+)$/.exec(environment.JOURNAL_STREAM ?? '');
+  if (!match) return false;
+  try {
+    const { dev, ino } = stdout();
+    return dev === Number(match[1]) && ino === Number(match[2]);
+  } catch {
+    return false;
+  }
+}
+
+/** JSON lines with the journal's `<N>` prefix; pino writes `{"level":N,` first, so no parse is needed. */
+function journalJsonDestination(out: LogDestination): LogDestination {
+  return {
+    write(chunk: string) {
+      for (const line of chunk.split('\n')) {
+        if (line === '') continue;
+        const level = /^\{"level":(\d+)/.exec(line)?.[1];
+        out.write(journalPrefix(level === undefined ? undefined : Number(level)) + line + '\n');
+      }
+    },
+  };
 }
 
 /** pino's level numbers and the words the text form prints (padded to one width). */
@@ -127,7 +172,10 @@ export function formatLogLine(record: Record<string, unknown>, options: { color?
 }
 
 /** A pino destination that writes each record as a text line to `out`. */
-export function textDestination(out: LogDestination, options: { color?: boolean } = {}): LogDestination {
+export function textDestination(
+  out: LogDestination,
+  options: { color?: boolean; journal?: boolean } = {},
+): LogDestination {
   return {
     write(chunk: string) {
       for (const line of chunk.split('\n')) {
@@ -139,10 +187,13 @@ export function textDestination(out: LogDestination, options: { color?: boolean 
           out.write(line + '\n');
           continue;
         }
+        if (typeof record !== 'object' || record === null) {
+          out.write(line + '\n');
+          continue;
+        }
+        const fields = record as Record<string, unknown>;
         out.write(
-          typeof record === 'object' && record !== null
-            ? formatLogLine(record as Record<string, unknown>, options) + '\n'
-            : line + '\n',
+          (options.journal ? journalPrefix(fields.level) : '') + formatLogLine(fields, options) + '\n',
         );
       }
     },
@@ -159,10 +210,13 @@ export function createLogger(options: LoggerOptions): Logger {
   const out = options.destination ?? pino.destination({ dest: 1, sync: true });
   const text = usesText(options.format, options.tty);
   const color = options.color ?? (options.tty && !process.env.NO_COLOR);
-  return pino(
-    { level: options.level, base: { pid: process.pid } },
-    text ? textDestination(out, { color }) : out,
-  );
+  const journal = options.journal ?? (options.destination === undefined && isJournalStream());
+  const destination = text
+    ? textDestination(out, { color, journal })
+    : journal
+      ? journalJsonDestination(out)
+      : out;
+  return pino({ level: options.level, base: { pid: process.pid } }, destination);
 }
 
 export interface LogArguments {

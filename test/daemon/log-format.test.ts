@@ -6,6 +6,7 @@ import {
   createLogger,
   formatLocalTime,
   formatLogLine,
+  isJournalStream,
   logLevelOf,
   logOptions,
   loggerOptionsOf,
@@ -69,6 +70,35 @@ test('JSON stays pino JSON for machines; auto picks text on a terminal only', ()
   const forcedJson = sink();
   createLogger({ format: 'json', level: 'info', tty: true, destination: forcedJson }).info({}, 'hello');
   assert.equal((JSON.parse(forcedJson.lines[0] as string) as { msg: string }).msg, 'hello');
+});
+
+test('under systemd, each line carries its syslog severity for journald; JOURNAL_STREAM must be stdout', () => {
+  const json = sink();
+  const log = createLogger({ format: 'json', level: 'debug', tty: false, journal: true, destination: json });
+  log.debug({}, 'detail');
+  log.info({}, 'started');
+  log.warn({}, 'careful');
+  log.error({}, 'failed');
+  log.fatal({}, 'gone');
+  assert.deepEqual(
+    json.lines.map((line) => line.slice(0, 3)),
+    ['<7>', '<6>', '<4>', '<3>', '<2>'],
+  );
+  assert.equal((JSON.parse((json.lines[2] as string).slice(3)) as { msg: string }).msg, 'careful');
+  const text = sink();
+  createLogger({ format: 'text', level: 'info', tty: false, journal: true, destination: text }).warn(
+    {},
+    'careful',
+  );
+  assert.match(text.lines[0] as string, /^<4>\d{4}-\d{2}-\d{2} .* WARN {2}careful$/);
+  const plain = sink();
+  createLogger({ format: 'json', level: 'info', tty: false, destination: plain }).info({}, 'x');
+  assert.ok((plain.lines[0] as string).startsWith('{'), 'no prefix unless the journal is stdout');
+  const stdout = () => ({ dev: 25, ino: 4242 });
+  assert.equal(isJournalStream({ JOURNAL_STREAM: '25:4242' }, stdout), true);
+  assert.equal(isJournalStream({ JOURNAL_STREAM: '25:4243' }, stdout), false, 'stdout was redirected');
+  assert.equal(isJournalStream({}, stdout), false);
+  assert.equal(isJournalStream({ JOURNAL_STREAM: 'junk' }, stdout), false);
 });
 
 test('colour only when asked; values with spaces or quotes are quoted; objects are JSON', () => {
