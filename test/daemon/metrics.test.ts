@@ -1,6 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { TandemEvent } from '../../src/daemon/events.js';
 import { MetricsError, TandemMetrics } from '../../src/daemon/metrics.js';
 import { KEEPALIVED_DISCARD_FAMILIES, type TelemetrySnapshot } from '../../src/daemon/metrics-snapshot.js';
@@ -290,6 +293,21 @@ test('a mapping to a discard reason the table does not have is refused at constr
   // Every reason the keepalived families sum is one of the table's.
   for (const mapped of Object.values(KEEPALIVED_DISCARD_FAMILIES))
     for (const reason of mapped) assert.ok((DISCARD_REASONS as readonly string[]).includes(reason), reason);
+});
+
+test('docs/metrics.md has a row for every keepalived_* and tandem_* family rendered', async () => {
+  const doc = readFileSync(
+    join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'docs', 'metrics.md'),
+    'utf8',
+  );
+  const families = parseExposition(await metricsOf().render());
+  const ours = [...families.keys()].filter((name) => /^(keepalived|tandem)_/.test(name));
+  assert.ok(ours.length > 30);
+  for (const name of ours) {
+    const row = doc.split('\n').find((line) => line.startsWith(`| \`${name}\` |`));
+    assert.ok(row, `docs/metrics.md documents ${name}`);
+    assert.ok(row.includes(`| ${families.get(name)?.type} |`), `${name}: its type in the row`);
+  }
 });
 
 test('promtool check metrics accepts the whole rendered output, process metrics included', async () => {
