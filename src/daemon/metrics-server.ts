@@ -9,7 +9,9 @@
 import http from 'node:http';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { MetricsError, type TandemMetrics } from './metrics.js';
+import type { EventBus } from './events.js';
+import { MetricsError, TandemMetrics } from './metrics.js';
+import type { TelemetrySource } from './metrics-snapshot.js';
 
 export const METRICS_PATH = '/metrics';
 /** The documented default: loopback only; binding elsewhere is the operator's choice. */
@@ -202,5 +204,48 @@ export class MetricsServer {
       'Content-Length': Buffer.byteLength(body),
     });
     response.end(body);
+  }
+}
+
+export interface MetricsEndpointOptions {
+  /** `tandem_metrics_listen`, as written (`127.0.0.1:9650`, `[::1]:9650`) or parsed. */
+  listen: string | ListenAddress;
+  snapshot: TelemetrySource;
+  discardReasons: readonly string[];
+  version: string;
+  /** The hook families are observed from its hook-end events. */
+  bus: EventBus;
+  log?: MetricsServerLogger;
+}
+
+export interface MetricsEndpoint {
+  metrics: TandemMetrics;
+  address: ListenAddress;
+  close(): Promise<void>;
+}
+
+/** Everything the agent starts for `tandem_metrics_listen`: the registry, its bus listener, the server. */
+export async function serveMetrics(options: MetricsEndpointOptions): Promise<MetricsEndpoint> {
+  const listen = typeof options.listen === 'string' ? parseListenAddress(options.listen) : options.listen;
+  const metrics = new TandemMetrics({
+    snapshot: options.snapshot,
+    discardReasons: options.discardReasons,
+    version: options.version,
+  });
+  const stopListening = options.bus.listen((event) => metrics.observe(event));
+  const server = new MetricsServer(metrics, options.log ? { log: options.log } : {});
+  try {
+    const address = await server.listen(listen);
+    return {
+      metrics,
+      address,
+      close: async () => {
+        stopListening();
+        await server.close();
+      },
+    };
+  } catch (error) {
+    stopListening();
+    throw error;
   }
 }

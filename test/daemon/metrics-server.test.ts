@@ -3,7 +3,13 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import net from 'node:net';
 import { MetricsError, TandemMetrics } from '../../src/daemon/metrics.js';
-import { MetricsServer, formatListenAddress, parseListenAddress } from '../../src/daemon/metrics-server.js';
+import { EventBus } from '../../src/daemon/events.js';
+import {
+  MetricsServer,
+  formatListenAddress,
+  parseListenAddress,
+  serveMetrics,
+} from '../../src/daemon/metrics-server.js';
 import { waitFor } from '../helpers/netns.js';
 import { DISCARD_REASONS, fakeSnapshot, parseExposition } from '../helpers/telemetry.js';
 
@@ -236,4 +242,49 @@ test('a malformed request gets 400 and a closed connection; a port in use is a c
   } finally {
     await server.close();
   }
+});
+
+test('serveMetrics starts the endpoint from tandem_metrics_listen and feeds hook runs from the bus', async () => {
+  const bus = new EventBus();
+  const failedHook = {
+    type: 'hook-end',
+    instance: 'VI_1',
+    hook: 'notify',
+    state: 'MASTER',
+    outcome: 'failed',
+    exitCode: 1,
+    signal: null,
+    durationMs: 5,
+  } as const;
+  await assert.rejects(
+    serveMetrics({
+      listen: 'localhost:9650',
+      snapshot: fakeSnapshot,
+      discardReasons: DISCARD_REASONS,
+      version: '1.2.3',
+      bus,
+    }),
+    (error: unknown) => error instanceof MetricsError && error.code === 'TANDEM_EMETRICS_LISTEN',
+  );
+  const served = await serveMetrics({
+    listen: { host: '127.0.0.1', port: 0 },
+    snapshot: fakeSnapshot,
+    discardReasons: DISCARD_REASONS,
+    version: '1.2.3',
+    bus,
+  });
+  try {
+    bus.publish(failedHook);
+    const answer = await request(served.address.host, served.address.port, '/metrics');
+    assert.match(answer.body, /^tandem_hook_failures_total\{iname="VI_1",hook="notify"\} 1$/m);
+    assert.match(answer.body, /^tandem_build_info\{version="1\.2\.3"\} 1$/m);
+  } finally {
+    await served.close();
+  }
+  bus.publish(failedHook);
+  assert.match(
+    await served.metrics.render(),
+    /^tandem_hook_failures_total\{iname="VI_1",hook="notify"\} 1$/m,
+    'closed: the bus no longer feeds it',
+  );
 });
