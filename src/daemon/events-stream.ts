@@ -15,6 +15,7 @@
  * The control server hands the connection over once it has read the request line (see docs/metrics.md,
  * "Wiring"); from then on only this file writes to it.
  */
+import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import { TandemError } from '../errors.js';
 import type { EventBus, TandemEvent } from './events.js';
@@ -49,6 +50,8 @@ export function parseEventsRequest(request: Record<string, unknown>): EventsRequ
 
 /** Streams the bus to one connection (see the protocol above); returns at once, the stream runs on its own. */
 export function serveEvents(connection: Duplex, bus: EventBus, request: Record<string, unknown>): void {
+  // The control server gives a request a few seconds; a followed stream may be quiet for hours.
+  if (connection instanceof net.Socket) connection.setTimeout(0);
   connection.on('error', () => connection.destroy());
   // Anything the client sends after its request is read and ignored, so it never piles up here.
   connection.on('data', () => undefined);

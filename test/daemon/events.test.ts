@@ -119,17 +119,22 @@ test('discards are rate-limited per instance and reason; the next event says how
 async function eventsServer(bus: EventBus) {
   const directory = mkdtempSync(join(tmpdir(), 'tandem-events-'));
   const path = join(directory, 'tandem.sock');
+  const timeouts: (number | undefined)[] = [];
   const server = net.createServer((connection) => {
     let buffered = '';
     connection.setEncoding('utf8');
+    // As the control server does: a request must come within its time.
+    connection.setTimeout(5000, () => connection.destroy());
     const onData = (chunk: string) => {
       buffered += chunk;
       const newline = buffered.indexOf('\n');
       if (newline === -1) return;
       connection.off('data', onData);
       const request = JSON.parse(buffered.slice(0, newline)) as Record<string, unknown>;
-      if (request.command === EVENTS_COMMAND) serveEvents(connection, bus, request);
-      else
+      if (request.command === EVENTS_COMMAND) {
+        serveEvents(connection, bus, request);
+        timeouts.push(connection.timeout);
+      } else
         connection.end(
           JSON.stringify({
             ok: false,
@@ -142,6 +147,7 @@ async function eventsServer(bus: EventBus) {
   await new Promise<void>((resolve) => server.listen(path, resolve));
   return {
     path,
+    timeouts,
     close: async () => {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       rmSync(directory, { recursive: true, force: true });
@@ -176,6 +182,7 @@ test('tandem events prints the backlog and ends; --follow goes on with new event
     );
     assert.equal(followed[4]?.type, 'reload');
     assert.equal(bus.subscriberCount, 0);
+    assert.deepEqual(server.timeouts, [0, 0], "a stream is not cut by the control socket's request timeout");
   } finally {
     await server.close();
   }
