@@ -3,8 +3,8 @@
  * the repository root, built with dpkg-deb from the npm tarball installed into a scratch prefix.
  *
  * It carries its own Node.js runtime (the one running this script) in /usr/lib/tandem/bin/node: Debian 12's
- * nodejs is 18 while tandem needs 20, and the addons built here (raw-socket's in particular, which is not N-API)
- * only load in the Node.js they were compiled for. docs/install.md says why at length.
+ * nodejs is 18 while tandem needs 20, and the addon built here is
+ * compiled against this Node.js's headers. docs/install.md says why at length.
  *
  *   /usr/bin/tandem                        sh wrapper: exec the private node on the installed CLI
  *   /usr/lib/tandem/                       the installed npm package (dist, built addons, production modules)

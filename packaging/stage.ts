@@ -21,11 +21,11 @@ export class PackagingError extends TandemError {
 export const REPOSITORY = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 /**
- * The packages whose install scripts build native code: tandem's own addon, raw-socket (node-gyp) and netlink
+ * The packages whose install scripts build native code: tandem's own addon (node-gyp) and netlink
  * (node-gyp-build, which picks a prebuilt N-API binary it ships). npm 11 asks for them to be named at a global
  * install (`--allow-scripts`) and will skip unnamed ones once it blocks scripts by default.
  */
-export const NATIVE_PACKAGES = ['tandem', 'raw-socket', 'netlink'] as const;
+export const NATIVE_PACKAGES = ['tandem', 'netlink'] as const;
 
 export interface PackageJson {
   name: string;
