@@ -28,7 +28,13 @@ import {
   ensureSocketDirectory,
   runtimePaths,
 } from './runtime-dir.js';
-import { closeInspector, handleAgentSignals, inspectorOptions, unwatchedSignals } from './signals.js';
+import {
+  closeInspector,
+  handleAgentSignals,
+  inspectorClosedEarly,
+  inspectorOptions,
+  unwatchedSignals,
+} from './signals.js';
 import { checkInspector, checkPrivileges, startupFailureLine } from './startup.js';
 
 // pino through require(), not import: importing a CommonJS package from ESM makes Node lex its sources for
@@ -76,7 +82,7 @@ export const runCommand: CommandModule<object, RunArguments> = {
     try {
       checkInspector(inspectorOptions(), allowInspector);
       // A SIGUSR1 that came before the signal guard was installed opened it.
-      if (!allowInspector) strayInspector = closeInspector();
+      if (!allowInspector) strayInspector = closeInspector() || inspectorClosedEarly();
       checkPrivileges();
     } catch (error) {
       return failStart(error);

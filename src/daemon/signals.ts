@@ -59,8 +59,10 @@ const IGNORED_LOG_INTERVAL_MS = 10_000;
 
 type DumpListener = (kind: DumpKind, signal: string) => void;
 
+/** Until the agent names one, the dump signals do nothing. */
 let dumpListener: DumpListener | undefined;
 let guarded = false;
+let closedEarly = false;
 /** Numbered signals that could not be watched (no signal_wrap in this Node.js), for the start-up log. */
 const unwatched: string[] = [];
 
@@ -108,18 +110,28 @@ export function guardSignals(): void {
     if (typeof signal === 'string') process.on(signal, listener);
     else if (!watchNumberedSignal(signal, listener)) unwatched.push(name);
   }
-  if (inspectorOptions().length === 0) closeInspector();
+  if (inspectorOptions().length === 0) closedEarly = closeInspector();
+}
+
+/** Whether guardSignals found the inspector open (a SIGUSR1 while Node was starting) and closed it. */
+export function inspectorClosedEarly(): boolean {
+  return closedEarly;
 }
 
 /** Closes the inspector if it listens; returns whether it did. */
 export function closeInspector(): boolean {
-  if (inspector.url() === undefined) return false;
-  inspector.close();
-  return true;
+  try {
+    if (inspector.url() === undefined) return false;
+    inspector.close();
+    return true;
+  } catch {
+    // A Node.js built without the inspector: there is nothing to close.
+    return false;
+  }
 }
 
-/** Routes the dump signals to `listener` (the running agent); undefined ignores them again. */
-export function onDumpSignal(listener: DumpListener | undefined): void {
+/** Routes the dump signals to `listener` (the running agent). */
+export function onDumpSignal(listener: DumpListener): void {
   dumpListener = listener;
 }
 
@@ -146,13 +158,9 @@ export interface AgentSignalHandlers {
   ignored(signal: string, count: number): void;
 }
 
-/** Installs the agent's signal table; returns a function that removes it (the dump guard stays). */
-export function handleAgentSignals(handlers: AgentSignalHandlers): () => void {
-  const installed: [NodeJS.Signals, () => void][] = [];
-  const on = (signal: NodeJS.Signals, listener: () => void) => {
-    process.on(signal, listener);
-    installed.push([signal, listener]);
-  };
+/** Installs the agent's signal table for the rest of the process's life. */
+export function handleAgentSignals(handlers: AgentSignalHandlers): void {
+  const on = (signal: NodeJS.Signals, listener: () => void) => process.on(signal, listener);
   for (const signal of STOP_SIGNALS) on(signal, () => handlers.stop(signal));
   on('SIGHUP', () => handlers.reload());
   const lastLogged = new Map<string, { at: number; count: number }>();
@@ -171,8 +179,4 @@ export function handleAgentSignals(handlers: AgentSignalHandlers): () => void {
   }
   guardSignals();
   onDumpSignal((kind, signal) => handlers.dump(kind, signal));
-  return () => {
-    onDumpSignal(undefined);
-    for (const [signal, listener] of installed) process.off(signal, listener);
-  };
 }

@@ -18,6 +18,7 @@ import {
   loneMasterConfig,
   ownStderrLines,
   runToExit,
+  spawnTandem,
 } from '../helpers/tandem-run.js';
 import { addressesOn } from '../../netns-lab/netns.js';
 import { SIGNAL_JSON, SIGNAL_STATS_CLEAR } from '../../src/daemon/signals.js';
@@ -145,5 +146,32 @@ test('tandem run refuses to start under --inspect or NODE_OPTIONS=--inspect, in 
       );
       assert.equal(result.stdout, '', `${how}: nothing started, nothing logged`);
     }
+  });
+});
+
+test('an inspector opened before the guard (as by a SIGUSR1 while Node starts) is closed, and the log says so', async () => {
+  requireRoot();
+  await withLab(async (lab) => {
+    const ns = await loneHost(lab, 'a');
+    const directory = mkdtempSync(join(tmpdir(), 'tandem-early-inspector-'));
+    lab.onCleanup(() => rmSync(directory, { recursive: true, force: true }));
+    const file = join(directory, 'tandem.conf');
+    writeFileSync(file, CONFIG);
+    const runtimeDir = join(directory, 'run');
+    // Loaded before tandem's first module: what a SIGUSR1 in that window would have done.
+    const openInspector =
+      "--import=data:text/javascript,import inspector from 'node:inspector'; inspector.open(0, '127.0.0.1');";
+    const agent = spawnTandem(lab, ns, ['run', '-f', file, '--runtime-dir', runtimeDir], {
+      nodeOptions: [openInspector],
+    });
+    await waitFor(() => agent.stdout().includes('"msg":"tandem started"'), {
+      timeoutMs: 60_000,
+      message: `the agent starts (${agent.stderr()})`,
+    });
+    assert.match(agent.stderr(), /Debugger listening on ws:\/\/127\.0\.0\.1:/, 'the inspector was open');
+    assert.match(agent.stdout(), /a SIGUSR1 opened the inspector before tandem could prevent it: closed/);
+    assert.deepEqual(tcpListeners(agent.child.pid as number), [], 'nothing listens on TCP');
+    agent.child.kill('SIGTERM');
+    assert.equal((await agent.result()).code, 0);
   });
 });
