@@ -121,6 +121,39 @@ function heldByLiveProcess(content: PidFileContent): boolean {
   return startedAt !== undefined && startedAt <= content.writtenAt + 1000;
 }
 
+/**
+ * Removes the stale pid file `path` (read as `content`), unless it turns out to be live after all. It is moved
+ * aside under a name of this process's first: of two processes that both found it stale, one rename wins and
+ * the other finds nothing to move. Returns 'removed', 'gone' (someone else moved it first), or the PID of a
+ * live holder whose fresh file was moved by mistake (it is put back).
+ */
+function removeStale(
+  path: string,
+  content: PidFileContent,
+  live: (content: PidFileContent) => content is PidFileContent & { pid: number },
+): 'removed' | 'gone' | number {
+  const aside = `${path}.stale.${process.pid}`;
+  try {
+    renameSync(path, aside);
+  } catch (error) {
+    if (errorCode(error) === 'ENOENT') return 'gone';
+    throw error;
+  }
+  const moved = readPidFile(aside);
+  if (moved !== undefined && moved.ino !== content.ino && live(moved)) {
+    // Between the read and the rename another process took the lock: give its file back.
+    try {
+      linkSync(aside, path);
+    } catch {
+      // Replaced again meanwhile; whoever did so holds the lock.
+    }
+    unlinkSync(aside);
+    return moved.pid;
+  }
+  unlinkSync(aside);
+  return 'removed';
+}
+
 export interface PidLockOptions {
   /** Written on the second line (the namespace lock). */
   places?: AgentPlaces;
@@ -139,10 +172,8 @@ export class PidLock {
 
   /** Takes the lock at `path` or throws AgentLockError with `options.refusal`. */
   static acquire(path: string, options: PidLockOptions): PidLock {
-    const live = (content: PidFileContent | undefined): content is PidFileContent & { pid: number } =>
-      content !== undefined &&
-      heldByLiveProcess(content) &&
-      (options.stillHolds?.(content.pid as number) ?? true);
+    const live = (content: PidFileContent): content is PidFileContent & { pid: number } =>
+      heldByLiveProcess(content) && (options.stillHolds?.(content.pid as number) ?? true);
     const text = `${process.pid}\n${options.places ? JSON.stringify(options.places) + '\n' : ''}`;
     for (let attempt = 0; attempt < PID_LOCK_ATTEMPTS; attempt++) {
       let fd: number;
@@ -157,27 +188,8 @@ export class PidLock {
         const content = readPidFile(path);
         if (content === undefined) continue;
         if (live(content)) throw new AgentLockError(options.refusal(content.pid));
-        // Stale. Move it aside under a name of our own: of two agents that both found it stale, one rename
-        // wins and the other finds nothing to move.
-        const aside = `${path}.stale.${process.pid}`;
-        try {
-          renameSync(path, aside);
-        } catch (renameError) {
-          if (errorCode(renameError) === 'ENOENT') continue;
-          throw renameError;
-        }
-        const moved = readPidFile(aside);
-        if (moved !== undefined && moved.ino !== content.ino && live(moved)) {
-          // Between the read and the rename another agent took the lock: give its file back.
-          try {
-            linkSync(aside, path);
-          } catch {
-            // Replaced again meanwhile; whoever did so holds the lock.
-          }
-          unlinkSync(aside);
-          throw new AgentLockError(options.refusal(moved.pid));
-        }
-        unlinkSync(aside);
+        const outcome = removeStale(path, content, live);
+        if (typeof outcome === 'number') throw new AgentLockError(options.refusal(outcome));
         continue;
       }
       let ino: number;
@@ -209,8 +221,36 @@ export function netnsLockPath(directory = NETNS_LOCK_DIR): string {
   return join(directory, `${namespace.replace(/[^0-9a-z]+/g, '-').replace(/-$/, '')}.pid`);
 }
 
+/**
+ * Removes the locks of other namespaces whose agent is gone (killed with -9, a crash, a deleted lab namespace)
+ * so they do not pile up: a file counts as live while its PID runs in the namespace its name gives. A file
+ * without a PID (being written this instant) is left alone.
+ */
+function sweepStaleNamespaceLocks(directory: string, own: string): void {
+  for (const name of readdirSync(directory)) {
+    const inode = /^net-(\d+)\.pid$/.exec(name)?.[1];
+    const path = join(directory, name);
+    if (inode === undefined || path === own) continue;
+    try {
+      const content = readPidFile(path);
+      if (content?.pid === undefined) continue;
+      const live = (candidate: PidFileContent): candidate is PidFileContent & { pid: number } =>
+        heldByLiveProcess(candidate) && networkNamespaceOf(candidate.pid as number) === `net:[${inode}]`;
+      if (!live(content)) removeStale(path, content, live);
+    } catch {
+      // Someone else's business meanwhile; the next start tries again.
+    }
+  }
+}
+
 /** Takes this network namespace's lock (the directory must exist and be private: runtime-dir.ts). */
 export function lockNetworkNamespace(places: AgentPlaces, directory = NETNS_LOCK_DIR): PidLock {
+  const lock = takeNamespaceLock(places, directory);
+  sweepStaleNamespaceLocks(directory, lock.path);
+  return lock;
+}
+
+function takeNamespaceLock(places: AgentPlaces, directory: string): PidLock {
   const own = networkNamespaceOf('self');
   return PidLock.acquire(netnsLockPath(directory), {
     places,

@@ -8,6 +8,7 @@ import {
   mkdirSync,
   mkdtempSync,
   readFileSync,
+  readdirSync,
   renameSync,
   rmSync,
   symlinkSync,
@@ -21,10 +22,12 @@ import {
   AgentLockError,
   PidLock,
   keepalivedInThisNamespace,
+  lockNetworkNamespace,
+  networkNamespaceOf,
   processStartedAt,
   readPidFile,
 } from '../../src/daemon/lock.js';
-import { exitOf, waitFor } from '../helpers/netns.js';
+import { exitOf, requireRoot, waitFor } from '../helpers/netns.js';
 
 function scratch(): { directory: string; cleanup: () => void } {
   const directory = mkdtempSync(join(tmpdir(), 'tandem-pid-lock-'));
@@ -140,6 +143,51 @@ test('keepalivedInThisNamespace reads /proc: comm, the network namespace link an
     entry('14', 'sshd', 'net:[1]', ['sshd']);
     assert.deepEqual(keepalivedInThisNamespace(proc).sort(), [10, 13]);
   } finally {
+    cleanup();
+  }
+});
+
+test('taking the namespace lock sweeps the locks of namespaces whose agent is gone, and only those', async () => {
+  requireRoot();
+  const { directory, cleanup } = scratch();
+  // A live process in a namespace of its own, as an agent in another lab namespace.
+  const other = spawn('unshare', ['--net', 'sleep', '600'], { stdio: 'ignore' });
+  const otherExited = exitOf(other);
+  const here = await liveProcess();
+  try {
+    const otherPid = other.pid as number;
+    const otherNamespace = await waitFor(
+      () => {
+        const namespace = networkNamespaceOf(otherPid);
+        return namespace !== undefined && namespace !== networkNamespaceOf('self') ? namespace : undefined;
+      },
+      { message: 'unshare moved sleep into a namespace of its own' },
+    );
+    const inode = /\[(\d+)\]/.exec(otherNamespace)?.[1] as string;
+    const file = (name: string, text: string) => {
+      writeFileSync(join(directory, name), text);
+      // Written after the processes it names started (as an agent writes its own).
+      const written = new Date(Date.now() + 60_000);
+      utimesSync(join(directory, name), written, written);
+    };
+    file(`net-${inode}.pid`, `${otherPid}\n`); // live, in the namespace its name gives: kept
+    file('net-1.pid', '999999999\n'); // no such process: swept
+    file('net-2.pid', `${here.pid}\n`); // alive, but not in namespace 2: swept
+    file('net-3.pid', ''); // no PID yet (being written): kept
+    file('unrelated.pid', '999999999\n'); // not a namespace lock: kept
+    const lock = lockNetworkNamespace(
+      { runtimeDir: '/run/x', controlSocket: '/run/x/tandem.sock' },
+      directory,
+    );
+    assert.deepEqual(
+      readdirSync(directory).sort(),
+      [`net-${inode}.pid`, 'net-3.pid', lock.path.slice(directory.length + 1), 'unrelated.pid'].sort(),
+    );
+    lock.release();
+  } finally {
+    other.kill('SIGKILL');
+    await otherExited;
+    await here.kill();
     cleanup();
   }
 });
