@@ -4,6 +4,8 @@
  * `tandem`, `--help` and `--version` load nothing; a plain `tandem run` loads the agent and not yargs; any
  * other command loads yargs and that command's module alone.
  */
+// First, before any other module loads: SIGUSR1 must never start Node's inspector (src/daemon/signals.ts).
+import './daemon/early-signals.js';
 import { readFileSync } from 'node:fs';
 import { COMMANDS, NO_COMMAND, USAGE, parseRunArguments, topLevelHelp } from './commands.js';
 

@@ -14,7 +14,6 @@
  * or changes. A generation owns its trackers (scripts, files, processes) and its sync groups; it is disposed of
  * when none of its instances runs any more.
  */
-import { join } from 'node:path';
 import type { Logger as PinoLogger } from 'pino';
 import { FifoWriter, fifoWriterOptions } from '../actions/fifo.js';
 import { type PacketSocket, openPacketSocket } from '../actions/garp.js';
@@ -35,7 +34,8 @@ import { TrackerRegistry } from '../watchers/registry.js';
 import { ControlServer } from './control.js';
 import { type FifoOpener, type FifoSink, drainWithin } from './hooks.js';
 import { InstanceRuntime } from './instance-runtime.js';
-import { ensureRuntimeDir } from './runtime-dir.js';
+import type { DumpSource } from './dump.js';
+import { ensureRuntimeDir, runtimePaths } from './runtime-dir.js';
 import { instanceSignatures } from './signatures.js';
 import { type AgentStatus, seconds } from './status.js';
 import { SyncGroupRuntime } from './sync-group-runtime.js';
@@ -128,10 +128,10 @@ export class Agent {
     this.events = new NetlinkEvents(this.netlink, options.log);
     this.links = new LinkWatcher(this.netlink, this.events, options.log);
     this.startedAt = this.clock.nowMicroseconds();
-    this.runtimeDir = options.runtimeDir ?? config.global.runtimeDir;
-    this.controlSocketPath = options.runtimeDir
-      ? join(options.runtimeDir, 'tandem.sock')
-      : config.global.controlSocket;
+    ({ runtimeDir: this.runtimeDir, controlSocket: this.controlSocketPath } = runtimePaths(
+      config.global,
+      options.runtimeDir,
+    ));
   }
 
   private get runtimes(): InstanceRuntime[] {
@@ -426,6 +426,7 @@ export class Agent {
     await this.reloading;
     await Promise.all(this.runtimes.map((runtime) => runtime.stop()));
     for (const generation of this.generations) generation.registry.stop();
+    // Every FIFO line is written by now: the FIFO scripts wind down while the hooks finish (docs/operations.md).
     const drain = (hooks: HookQueue) => drainWithin(hooks, this.clock, STOP_HOOK_BUDGET_MS);
     await Promise.all([
       ...[...this.runtimes, ...this.retired].map(async (runtime) => {
@@ -435,6 +436,7 @@ export class Agent {
       }),
       ...this.generations.flatMap((generation) => generation.groups.map((group) => drain(group.hooks))),
       ...[...this.retiredGroupHooks.values()].map(drain),
+      ...this.fifos.map((fifo) => fifo.close()),
     ]);
     for (const unsubscribe of this.followedInterfaces.values()) unsubscribe();
     this.followedInterfaces.clear();
@@ -442,7 +444,6 @@ export class Agent {
     this.events.close();
     for (const socket of this.sockets.values()) socket.close();
     this.sockets.clear();
-    await Promise.all(this.fifos.map((fifo) => fifo.close()));
     this.packetSocket?.close();
     await this.control?.close();
     this.netlink.close();
@@ -457,6 +458,18 @@ export class Agent {
     }
     for (const generation of this.generations) for (const group of generation.groups) group.hooks.terminate();
     for (const hooks of this.retiredGroupHooks.values()) hooks.terminate();
+    for (const fifo of this.fifos) fifo.abandon?.();
+  }
+
+  /** Each running instance with its trackers and sync group, for the signal dumps (dump.ts). */
+  dumpSources(): DumpSource[] {
+    return this.generations.flatMap((generation) =>
+      generation.runtimes.map((runtime) => ({
+        config: runtime.config,
+        trackers: generation.registry,
+        group: generation.config.syncGroups.find((group) => group.members.includes(runtime.config.name)),
+      })),
+    );
   }
 
   status(): AgentStatus {

@@ -6,7 +6,7 @@
  *   request:  {"command":"status"}\n
  *   response: {"ok":true,"result":{...}}\n   or   {"ok":false,"error":{"code":"TANDEM_E...","message":"..."}}\n
  */
-import { chmodSync, rmSync } from 'node:fs';
+import { chmodSync, lstatSync, unlinkSync } from 'node:fs';
 import net from 'node:net';
 import { TandemError } from '../errors.js';
 
@@ -30,8 +30,32 @@ function errorResponse(code: string, message: string): string {
   return JSON.stringify({ ok: false, error: { code, message } }) + '\n';
 }
 
+function errorCode(error: unknown): string | undefined {
+  return (error as NodeJS.ErrnoException | undefined)?.code;
+}
+
+/** Whether something accepts connections on the Unix socket at `path`. */
+function answers(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = net.createConnection(path);
+    probe.setTimeout(REQUEST_TIMEOUT_MS, () => {
+      probe.destroy();
+      resolve(true);
+    });
+    probe.once('connect', () => {
+      probe.destroy();
+      resolve(true);
+    });
+    probe.once('error', (error: NodeJS.ErrnoException) =>
+      resolve(error.code !== 'ECONNREFUSED' && error.code !== 'ENOENT'),
+    );
+  });
+}
+
 export class ControlServer {
   private server: net.Server | undefined;
+  /** The inode of the socket this server created: only that one is removed at close. */
+  private ino: number | undefined;
   readonly counters: ControlCounters = { requests: 0, badRequests: 0 };
 
   constructor(
@@ -40,8 +64,7 @@ export class ControlServer {
   ) {}
 
   async listen(): Promise<void> {
-    // A socket file left by a crashed run would make listen() fail with EADDRINUSE.
-    rmSync(this.path, { force: true });
+    await this.removeStale();
     const server = net.createServer((connection) => this.serve(connection));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -54,14 +77,48 @@ export class ControlServer {
     server.on('error', () => undefined);
     server.maxConnections = MAX_CONNECTIONS;
     chmodSync(this.path, 0o600);
+    this.ino = lstatSync(this.path).ino;
     this.server = server;
+  }
+
+  /**
+   * A socket file left by a crashed run would make listen() fail with EADDRINUSE: it is removed, but only if it
+   * is a socket that nobody answers on. A live agent's socket, or anything that is not a socket, is refused.
+   */
+  private async removeStale(): Promise<void> {
+    let stats;
+    try {
+      stats = lstatSync(this.path);
+    } catch (error) {
+      if (errorCode(error) === 'ENOENT') return;
+      throw error;
+    }
+    if (!stats.isSocket())
+      throw new ControlError(
+        'TANDEM_ECONTROL_PATH',
+        `control socket path ${this.path} exists and is not a socket; remove it or choose another path`,
+      );
+    if (await answers(this.path))
+      throw new ControlError(
+        'TANDEM_ECONTROL_IN_USE',
+        `another process answers on control socket ${this.path}; stop it or choose another path`,
+      );
+    unlinkSync(this.path);
   }
 
   async close(): Promise<void> {
     const server = this.server;
     this.server = undefined;
     if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
-    rmSync(this.path, { force: true });
+    // Only the socket this server created: another agent's (same path, later start) stays.
+    if (this.ino !== undefined) {
+      try {
+        if (lstatSync(this.path).ino === this.ino) unlinkSync(this.path);
+      } catch {
+        // Already gone.
+      }
+      this.ino = undefined;
+    }
   }
 
   /** Handles one request line; exported through `serve` and directly testable. */

@@ -27,6 +27,8 @@ export const HOOK_STATE: Partial<Record<VrrpState, HookState>> = {
 export interface FifoSink {
   writeEvent(event: HookEvent): void;
   close(): Promise<void>;
+  /** For an immediate exit: at once, remove a FIFO the agent made and kill its script (FifoWriter does). */
+  abandon?(): void;
 }
 
 /** Opens one notify FIFO; the agent's production default is `FifoWriter.open`. */

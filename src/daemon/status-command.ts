@@ -1,15 +1,50 @@
-/** `tandem status [--json]`: what the running agent reports through its control socket. */
+/**
+ * `tandem status [--json]`: what the running agent reports through its control socket. The socket is found,
+ * in this order: `--socket PATH`; `--runtime-dir DIR`; `-f FILE` (the agent's configuration: its
+ * tandem_runtime_dir / tandem_control_socket); the agent of this network namespace, which names its socket in
+ * its namespace lock (lock.ts); the default /run/tandem/tandem.sock.
+ */
 import { join } from 'node:path';
 import type { CommandModule } from 'yargs';
 import { DEFAULT_CONTROL_SOCKET } from '../config/defaults.js';
+import { formatDiagnostic } from '../config/diagnostics.js';
+import { loadConfig } from '../config/loader.js';
 import { TandemError } from '../errors.js';
 import type { AgentStatus } from './agent.js';
 import { controlRequest } from './control.js';
+import { agentOfThisNamespace } from './lock.js';
+import { CONTROL_SOCKET_NAME, runtimePaths } from './runtime-dir.js';
 
 interface StatusArguments {
   json: boolean;
   'runtime-dir'?: string;
   socket?: string;
+  file?: string;
+  'config-id'?: string;
+}
+
+class StatusConfigError extends TandemError {
+  constructor(message: string) {
+    super('TANDEM_ESTATUS_CONFIG', message);
+  }
+}
+
+/** The control socket `tandem status` asks (see the order above). */
+export async function controlSocketOf(argv: StatusArguments): Promise<string> {
+  if (argv.socket !== undefined) return argv.socket;
+  if (argv['runtime-dir'] !== undefined) return join(argv['runtime-dir'], CONTROL_SOCKET_NAME);
+  if (argv.file !== undefined) {
+    const loaded = loadConfig(argv.file, {
+      lenient: true,
+      ...(argv['config-id'] !== undefined ? { configId: argv['config-id'] } : {}),
+    });
+    if (!loaded.config)
+      throw new StatusConfigError(
+        `cannot read the agent's configuration: ${loaded.diagnostics.map(formatDiagnostic).join('; ')}`,
+      );
+    return runtimePaths(loaded.config.global).controlSocket;
+  }
+  return agentOfThisNamespace()?.controlSocket ?? DEFAULT_CONTROL_SOCKET;
 }
 
 function formatTable(status: AgentStatus): string {
@@ -68,12 +103,16 @@ export const statusCommand: CommandModule<object, StatusArguments> = {
     yargs
       .option('json', { type: 'boolean', default: false, describe: 'machine-readable output' })
       .option('runtime-dir', { type: 'string', describe: 'the runtime directory the agent was started with' })
-      .option('socket', { type: 'string', describe: 'the control socket path' }),
+      .option('socket', { type: 'string', describe: 'the control socket path' })
+      .option('file', {
+        alias: 'f',
+        type: 'string',
+        describe: "the agent's configuration file (its tandem_runtime_dir / tandem_control_socket)",
+      })
+      .option('config-id', { alias: 'i', type: 'string', describe: "as given to 'tandem run -i'" }),
   handler: async (argv) => {
-    const path =
-      argv.socket ??
-      (argv['runtime-dir'] !== undefined ? join(argv['runtime-dir'], 'tandem.sock') : DEFAULT_CONTROL_SOCKET);
     try {
+      const path = await controlSocketOf(argv);
       const status = (await controlRequest(path, { command: 'status' })) as AgentStatus;
       process.stdout.write(argv.json ? JSON.stringify(status, null, 2) + '\n' : formatTable(status));
     } catch (error) {

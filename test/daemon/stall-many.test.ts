@@ -36,6 +36,7 @@ interface Summary {
   states: Record<string, number>;
   transitions: number;
   staleExpiries: number[];
+  advertsReceived: number[];
 }
 
 async function summary(agent: AgentProcess): Promise<Summary> {
@@ -46,6 +47,7 @@ async function summary(agent: AgentProcess): Promise<Summary> {
     states,
     transitions: instances.reduce((sum, instance) => sum + (instance.counters.transitions as number), 0),
     staleExpiries: instances.map((instance) => instance.counters.staleTimerExpiries as number),
+    advertsReceived: instances.map((instance) => instance.counters.advertsReceived as number),
   };
 }
 
@@ -74,17 +76,24 @@ async function stalledBackup(lab: Lab, count: number): Promise<void> {
   backup.signal('SIGSTOP');
   await new Promise((resolve) => setTimeout(resolve, MASTER_DOWN_INTERVAL_MS + 900));
   backup.signal('SIGCONT');
-  // Every instance dropped its late expiry (then every decision the stall could cause was taken), or one
-  // transitioned: either way the outcome is known.
+  // The first answer after the resume: the adverts queued during the stall are read by then.
+  const resumed = await summary(backup);
+  // The outcome is known once every instance dropped its late expiry, or once every instance took an advert
+  // sent after the resume (the expiries due at the resume were decided before it, whichever way the loop ordered
+  // them: on a loaded machine the queued adverts may re-arm a timer before it is seen expired), or once anything
+  // transitioned.
   const after = await waitFor(
     async () => {
       const current = await summary(backup);
-      const decided = current.staleExpiries.every(
+      const dropped = current.staleExpiries.every(
         (stale, index) => stale > (before.staleExpiries[index] as number),
       );
-      return decided || current.transitions !== before.transitions ? current : undefined;
+      const fresh = current.advertsReceived.every(
+        (count, index) => count > (resumed.advertsReceived[index] as number),
+      );
+      return dropped || fresh || current.transitions !== before.transitions ? current : undefined;
     },
-    { timeoutMs: 30_000, intervalMs: 200, message: 'b: every instance dropped a late expiry' },
+    { timeoutMs: 30_000, intervalMs: 200, message: 'b: every expiry due at the resume decided' },
   );
   assert.deepEqual(after.states, { BACKUP: count }, `b stayed BACKUP everywhere (${backup.describe()})`);
   assert.equal(after.transitions, before.transitions, 'no transition at all on b');

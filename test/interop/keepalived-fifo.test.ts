@@ -4,7 +4,9 @@
  * generic one, `notify_fifo` and `vrrp_notify_fifo`, and is driven BACKUP -> MASTER -> FAULT (link down) ->
  * BACKUP -> MASTER (link up) -> STOP (SIGTERM). What it wrote and ran is compared byte for byte with what
  * tandem's `fifoLine` and `hookCommands` produce for the same transitions, with the notify commands taken from
- * tandem's own loading of the very same keepalived.conf.
+ * tandem's own loading of the very same keepalived.conf. Compared is what keepalived's behaviour fixes: the
+ * FIFO lines of each instance and group in order (one writer, one line per transition) and no other line; the
+ * notify runs as a multiset (keepalived forks them without waiting, so they finish in any order).
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -73,13 +75,9 @@ test('notify FIFO lines and notify argv are the same bytes keepalived 2.2 writes
       if (event.kind === 'GROUP') return hookCommands(group, event);
       return event.name === 'VI_1' ? hookCommands(first, event) : [];
     });
-    // keepalived forks the scripts of one transition without waiting, so they may finish in any order...
+    // keepalived forks every script without waiting for it, so the records land in whatever order the scripts
+    // finish, even across transitions on a loaded machine: the same runs, compared as a multiset.
     const sorted = (lists: string[][]) => lists.map((argv) => JSON.stringify(argv)).sort();
     assert.deepEqual(sorted(capture.notifies), sorted(expected), context);
-    // ...but the generic script's runs of one instance or group follow the transitions.
-    for (const name of ['VI_1', GROUP]) {
-      const generic = (lists: string[][]) => lists.filter((argv) => argv.at(-3) === name);
-      assert.deepEqual(generic(capture.notifies), generic(expected), `${name}: ${context}`);
-    }
   });
 });

@@ -3,7 +3,7 @@
  * VRRPv3 over IPv4 and IPv6, VRRPv3 IPv4 unicast and VRRPv2 IPv4 unicast with PASS auth, both roles each way. One config text drives both daemons
  * (only the priority differs; in unicast mode the source and the peer swap too). Checked each time: the right
  * box wins the election, holds the VIPs (and the other does not), there is never a dual MASTER after
- * convergence, a SIGTERM of the MASTER hands over to the other box within Skew_Time plus a margin, and tandem's
+ * convergence, a SIGTERM of the MASTER hands over to the other box (sooner than Master_Down_Interval), and tandem's
  * receive counters show the adverts it took and no discards. A mismatched auth_pass is counted and leaves both
  * MASTER.
  *
@@ -27,19 +27,50 @@ const INSTANCE = 'VI_1';
 const IFNAME = 'eth0';
 const HIGH_PRIORITY = 200;
 const LOW_PRIORITY = 100;
-/**
- * Takeover after the MASTER's priority-0 advert is due after Skew_Time (RFC 3768 §6.4.2, RFC 5798 §6.4.2); this
- * covers keepalived's own shutdown work before it sends, scheduling, and the log line being read.
- */
-const TAKEOVER_MARGIN_MS = 500;
+/** RFC 3768 §6.1, RFC 5798 §6.1: Master_Down_Interval is three advert intervals plus Skew_Time. */
+const MASTER_DOWN_ADVERTS = 3;
 /** Receive discards that mean the two implementations disagree on the wire format for a matching config. */
 const WIRE_DISAGREEMENTS = ['address-mismatch', 'auth-mismatch', 'auth-type-mismatch', 'bad-checksum'];
 
 /**
- * What keepalived 2.2 logs when it rejects a received advert (its receive checks: "received an invalid passwd!",
- * "received a 1 auth, expecting 0!", "invalid TTL", "ip address associated with VRID ... not present", ...).
+ * What keepalived 2.2 logs when its receive checks reject an advert (vrrp.c: vrrp_check_packet and the checks
+ * around it), each as "(INSTANCE) MESSAGE" or "(INSTANCE): MESSAGE". Matched against the message of a line that
+ * names an instance, never against a whole line: keepalived also logs its command line, wrapped over several
+ * lines, and a temporary path in it can hold any word.
  */
-const KEEPALIVED_COMPLAINT = /invalid|mismatch|not present|bogus|wrong|ignor|checksum|TTL|expecting|unknown/i;
+const KEEPALIVED_REJECTIONS = [
+  /^vrrp packet too (short|long)/,
+  /^invalid TTL\/HL/,
+  /^TTL\/HL \d+ not in range/,
+  /^wrong version/,
+  /^Invalid auth type/,
+  /^received a \d+ auth, expecting/,
+  /^received an invalid passwd/,
+  /^advertisement interval mismatch/,
+  /^Invalid packet type/,
+  /^received an unexpected ip number count/,
+  /^Invalid VRRPv[23] checksum/,
+  /^Checksum ERROR/,
+  /^Expected \w+icast packet but received/,
+  /^expected \d+ VIPs but received/,
+  /^ip address associated with VRID \d+ not present/,
+  /^Received AH header but auth type not AH/,
+  /^IPSEC-AH : invalid/,
+];
+
+/** "(VI_1) Entering MASTER STATE" -> { instance: 'VI_1', message: 'Entering MASTER STATE' }; else undefined. */
+function instanceMessage(text: string): { instance: string; message: string } | undefined {
+  const match = /^\(([^)\s]+)\):? (.*)$/.exec(text);
+  return match ? { instance: match[1] as string, message: match[2] as string } : undefined;
+}
+
+/** The receive-check rejections among keepalived's log lines (without their timestamps). */
+function keepalivedRejections(lines: string[]): string[] {
+  return lines.filter((text) => {
+    const parsed = instanceMessage(text);
+    return parsed !== undefined && KEEPALIVED_REJECTIONS.some((pattern) => pattern.test(parsed.message));
+  });
+}
 
 type Box = 'tandem' | 'kad';
 
@@ -241,6 +272,20 @@ function skewTimeMs(priority: number, advertSeconds: number): number {
   return ((256 - priority) * advertSeconds * 1000) / 256;
 }
 
+/**
+ * A takeover after a priority-0 advert is due after Skew_Time (RFC 3768 §6.4.2, RFC 5798 §6.4.2); without one
+ * it would come after Master_Down_Interval. Taking over sooner than that is what shows the handover worked,
+ * however loaded the machine is (how much sooner is measured and reported, not asserted).
+ */
+function assertHandover(takeoverMs: number, variant: Variant, who: string): void {
+  const masterDownMs =
+    MASTER_DOWN_ADVERTS * variant.advertSeconds * 1000 + skewTimeMs(LOW_PRIORITY, variant.advertSeconds);
+  assert.ok(
+    takeoverMs < masterDownMs,
+    `${who} took over ${takeoverMs} ms after the SIGTERM: a handover, sooner than Master_Down_Interval (${masterDownMs} ms)`,
+  );
+}
+
 async function holdsVips(pair: Pair, box: Box, variant: Variant): Promise<boolean> {
   const addresses = await addressesOn(pair.lab, pair.ns[box], IFNAME);
   return variant.vips.every((vip) => addresses.includes(vip));
@@ -368,7 +413,11 @@ async function assertTandemAdverts(pair: Pair, variant: Variant, tandem: AgentPr
 }
 
 function assertKeepalivedAccepted(kad: KeepalivedProcess, context: string): void {
-  assert.deepEqual(kad.linesMatching(KEEPALIVED_COMPLAINT), [], `${context}: keepalived rejected no advert`);
+  assert.deepEqual(
+    keepalivedRejections(kad.linesMatching(/./)),
+    [],
+    `${context}: keepalived rejected no advert`,
+  );
 }
 
 function assertNoWireDisagreement(counters: Record<string, unknown>, context: string): void {
@@ -424,10 +473,7 @@ async function tandemMaster(pair: Pair, variant: Variant): Promise<number> {
   );
   assertKeepalivedAccepted(kad, 'keepalived after the handover');
   const takeoverMs = (kad.transitionTime(INSTANCE, 'MASTER', since) as number) - since;
-  assert.ok(
-    takeoverMs <= skewTimeMs(LOW_PRIORITY, variant.advertSeconds) + TAKEOVER_MARGIN_MS,
-    `keepalived took over ${takeoverMs} ms after tandem's SIGTERM`,
-  );
+  assertHandover(takeoverMs, variant, 'keepalived');
   await waitForVips(pair, variant, 'kad');
   assert.equal(await kad.stop(), 0, 'keepalived exits 0 on SIGTERM');
   return takeoverMs;
@@ -479,10 +525,7 @@ async function keepalivedMaster(pair: Pair, variant: Variant): Promise<number> {
   assert.equal(await kad.stop(), 0, 'keepalived exits 0 on SIGTERM');
   await tandem.waitForState(INSTANCE, 'MASTER', 5000);
   const takeoverMs = (tandem.transitionTime(INSTANCE, 'MASTER', since) as number) - since;
-  assert.ok(
-    takeoverMs <= skewTimeMs(LOW_PRIORITY, variant.advertSeconds) + TAKEOVER_MARGIN_MS,
-    `tandem took over ${takeoverMs} ms after keepalived's SIGTERM`,
-  );
+  assertHandover(takeoverMs, variant, 'tandem');
   const after = await tandem.instance(INSTANCE);
   assert.ok((after.counters.priorityZeroReceived as number) > 0, 'tandem saw the priority-0 advert');
   assert.deepEqual(
@@ -493,6 +536,20 @@ async function keepalivedMaster(pair: Pair, variant: Variant): Promise<number> {
   assert.equal(await tandem.stop(), 0, 'tandem exits 0 on SIGTERM');
   return takeoverMs;
 }
+
+test("keepalived's log is read by structure: its wrapped command line is not a rejected advert", () => {
+  const lines = [
+    "Command line: 'keepalived' '-n' '-l' '-D' '-G' '-P' '-f'",
+    "              '/tmp/tandem-keepalived-kad-TTLbad/keepalived.conf' '-p'",
+    "              '/tmp/tandem-keepalived-kad-wrongX/invalid.pid' '-r'",
+    '(VI_1) Entering BACKUP STATE (init)',
+    '(VI_1) received lower priority (100) advert from 192.0.2.1 - discarding',
+    '(VI_1) received an invalid passwd!',
+    '(VI_1): Checksum ERROR to 224.0.0.18, checksum: pkt 0x1, calc 0x2 acc 0x3, previous acc 0x4',
+    '(VI_1) ip address associated with VRID 51 not present in MASTER advert: 192.0.2.100',
+  ];
+  assert.deepEqual(keepalivedRejections(lines), lines.slice(5));
+});
 
 test('keepalived is installed (Debian 2.2)', () => {
   assert.match(keepalivedVersion(), /^Keepalived v2\.2\./);
@@ -539,10 +596,14 @@ test('interop with keepalived: a different auth_pass is counted and leaves both 
     const status = await tandem.instance(INSTANCE);
     assert.equal(status.state, 'MASTER');
     assert.equal(status.counters.advertsReceived, 0, 'no advert with the wrong password was taken');
-    assert.notDeepEqual(
-      kad.linesMatching(/received an invalid passwd/),
-      [],
-      "keepalived rejects tandem's adverts for their password too",
+    await waitFor(
+      () =>
+        keepalivedRejections(kad.linesMatching(/./)).some((text) =>
+          text.includes('received an invalid passwd'),
+        ),
+      {
+        message: "keepalived rejects tandem's adverts for their password too",
+      },
     );
     assert.ok(await holdsVips(pair, 'tandem', variant), 'tandem holds the VIP');
     assert.ok(

@@ -3,18 +3,20 @@
  * instances in a sync group, a notify script for every state plus the generic one, `notify_fifo` and
  * `vrrp_notify_fifo`) runs once under keepalived and once under `tandem run`, each alone in its own namespace,
  * and both are driven BACKUP -> MASTER -> FAULT (link down) -> BACKUP -> MASTER (link up) -> STOP (SIGTERM).
- * What each daemon wrote to its FIFOs and which notify scripts it ran are captured the same way, and compared:
- * - FIFO bytes, per instance and per group, in order, and the same total length (no other line). How the lines
- *   of different names interleave is not compared: keepalived writes a group's line after its members' lines
- *   (except the group's first BACKUP, before them), while tandem writes it as soon as every member's state
- *   machine is in the state, which may be before the last member's own line;
- * - notify argv: keepalived forks a transition's scripts without waiting for them, so their records may land in
- *   any order; compared as a multiset, and per instance/group for the generic script (one per transition).
+ * What each daemon wrote to its FIFOs and which notify scripts it ran are captured the same way, and compared
+ * where the contract fixes them, never on the interleaving of a live keepalived run (which varies with load):
+ * - FIFO lines: per instance and per group, the same lines in the same order in both daemons (and the order of
+ *   the transitions), and the same set of lines in all (no other line). How the lines of different names
+ *   interleave is not compared between the daemons;
+ * - notify argv: keepalived forks every script without waiting for it, so its records land in any order; the
+ *   two daemons' runs are compared as a multiset.
  * tandem runs an instance's hooks one at a time, the state's own script before the generic one, so its record
- * is in exactly the order hookCommands gives; that is asserted too.
+ * is in exactly the order hookCommands gives, and it writes a group's line only once every member's own line
+ * said that state; both are tandem's own guarantees and are asserted on tandem alone.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { fifoLine } from '../../src/actions/fifo.js';
 import { hookCommands, type HookEvent, type NotifyCommands } from '../../src/actions/notify.js';
 import { type AgentProcess, startAgent } from '../helpers/agents.js';
 import { type KeepalivedProcess, keepalivedVersion, startKeepalived } from '../helpers/keepalived.js';
@@ -79,21 +81,26 @@ test('tandem run writes the FIFO lines and runs the notify argv keepalived 2.2 d
       const lines = linesAbout(keepalived.notifyFifo, name);
       assert.equal(lines.split('\n').length - 1, STATES.length, `${name}: a line per transition: ${context}`);
       assert.equal(linesAbout(tandem.notifyFifo, name), lines, `${name}: ${context}`);
+      const priority = INSTANCES.find((instance) => instance.name === name)?.priority ?? 0;
+      const kind = name === GROUP ? 'GROUP' : 'INSTANCE';
+      const transitions = STATES.map((state) => fifoLine({ kind, name, state, priority })).join('');
+      assert.equal(lines, transitions, `${name}: one line per transition, in order: ${context}`);
     }
-    assert.equal(tandem.notifyFifo.length, keepalived.notifyFifo.length, `no other line: ${context}`);
+    const lineSet = (bytes: Buffer) => (bytes.toString('latin1').match(/[^\n]*\n/g) ?? []).sort();
+    assert.deepEqual(
+      lineSet(tandem.notifyFifo),
+      lineSet(keepalived.notifyFifo),
+      `the same lines: ${context}`,
+    );
 
     // Notify scripts: the same runs with the same argv (argv[0] is the recorder in either directory).
     const sorted = (lists: string[][]) => lists.map((argv) => JSON.stringify(argv)).sort();
     assert.deepEqual(sorted(argvOf(tandem)), sorted(argvOf(keepalived)), context);
-    // The generic script's runs of one instance or group follow the transitions, in both daemons.
+    // The generic script ran once per transition of each instance or group, in both daemons.
     const generic = (lists: string[][], name: string) => lists.filter((argv) => argv.at(-3) === name);
     for (const name of ['VI_1', GROUP]) {
       assert.equal(generic(argvOf(keepalived), name).length, STATES.length, `${name}: ${context}`);
-      assert.deepEqual(
-        generic(argvOf(tandem), name),
-        generic(argvOf(keepalived), name),
-        `${name}: ${context}`,
-      );
+      assert.equal(generic(argvOf(tandem), name).length, STATES.length, `${name}: ${context}`);
     }
 
     // tandem runs one instance's (or group's) scripts strictly in order: the state's own, then the generic one.
@@ -109,8 +116,9 @@ test('tandem run writes the FIFO lines and runs the notify argv keepalived 2.2 d
       `VI_1 in order: ${context}`,
     );
     assert.deepEqual(tandem.notifies.filter(isGroupRun), g1, `${GROUP} in order: ${context}`);
-    // A group's line comes once every member's own line said the group's state, as keepalived writes it (but for
-    // the very first line, the group's initial BACKUP, which keepalived writes before any member's).
+    // tandem writes a group's line once every member's own line said the group's state (but for the very first
+    // line, the group's initial BACKUP). keepalived did so too when this was written, but its interleaving is not
+    // a contract and is not compared.
     const groupLinesEarly = (bytes: Buffer) => {
       const lines = bytes.toString('latin1').match(/[^\n]*\n/g) ?? [];
       const last = new Map<string, string>();
@@ -128,7 +136,6 @@ test('tandem run writes the FIFO lines and runs the notify argv keepalived 2.2 d
       }
       return early;
     };
-    assert.deepEqual(groupLinesEarly(keepalived.notifyFifo), [], `keepalived: ${context}`);
     assert.deepEqual(groupLinesEarly(tandem.notifyFifo), [], `tandem: ${context}`);
   });
 });
