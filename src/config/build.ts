@@ -3,6 +3,7 @@
  * required keywords, address families, advert interval per version, references to scripts/files/processes
  * and sync group members, unique VRIDs per interface and family, unicast peers that are not the source.
  */
+import { setImmediate as nextTick } from 'node:timers/promises';
 import { DiagnosticCodes, type DiagnosticSink, type Position } from './diagnostics.js';
 import type { ConfigDraft, InstanceDraft, SyncGroupDraft, TrackDraft, TrackListsDraft } from './drafts.js';
 import {
@@ -57,7 +58,14 @@ function positionText(at: Position): string {
   return `${at.file}:${at.line}:${at.column}`;
 }
 
-export function buildConfig(draft: ConfigDraft, sink: DiagnosticSink, mainFile: string): TandemConfig {
+/** Instances built between two yields to the event loop. */
+const INSTANCES_PER_SLICE = 500;
+
+export async function buildConfig(
+  draft: ConfigDraft,
+  sink: DiagnosticSink,
+  mainFile: string,
+): Promise<TandemConfig> {
   const global = buildGlobal(draft);
   const scripts = draft.scripts.flatMap((s): VrrpScriptConfig[] => {
     if (s.command === undefined) {
@@ -152,10 +160,12 @@ export function buildConfig(draft: ConfigDraft, sink: DiagnosticSink, mainFile: 
     processes: new Map(trackProcesses.map((p) => [p.name, p])),
     services: new Map(services.map((s) => [s.name, s])),
   };
-  const instances = draft.instances.flatMap((d) => {
+  const instances: VrrpInstanceConfig[] = [];
+  for (const [index, d] of draft.instances.entries()) {
     const built = buildInstance(d, global, references, sink);
-    return built === undefined ? [] : [built];
-  });
+    if (built !== undefined) instances.push(built);
+    if (index % INSTANCES_PER_SLICE === INSTANCES_PER_SLICE - 1) await nextTick();
+  }
   checkUniqueVrids(draft.instances, instances, sink);
   // Only on an otherwise valid file: after a misspelt reference, the error says it all.
   for (const service of sink.errorCount === 0 ? services : []) {
@@ -627,15 +637,13 @@ function checkUniqueVrids(
   instances: VrrpInstanceConfig[],
   sink: DiagnosticSink,
 ): void {
-  const seen: VrrpInstanceConfig[] = [];
+  // Only instances with the same VRID, family and interface can clash: compare within those buckets.
+  const buckets = new Map<string, VrrpInstanceConfig[]>();
+  const draftsByName = new Map(drafts.map((d) => [d.name, d]));
   for (const instance of instances) {
+    const key = `${instance.vrid}/${instance.family}/${instance.interface ?? ''}`;
+    const seen = buckets.get(key) ?? [];
     const clash = seen.find((other) => {
-      if (
-        other.vrid !== instance.vrid ||
-        other.family !== instance.family ||
-        other.interface !== instance.interface
-      )
-        return false;
       const unicast = instance.unicastPeers.length > 0;
       const otherUnicast = other.unicastPeers.length > 0;
       if (unicast !== otherUnicast) return false;
@@ -644,8 +652,7 @@ function checkUniqueVrids(
       return other.mcastDstIp === instance.mcastDstIp;
     });
     if (clash !== undefined) {
-      const draft = drafts.find((d) => d.name === instance.name);
-      const at = draft?.where.get('virtual_router_id') ?? instance.source;
+      const at = draftsByName.get(instance.name)?.where.get('virtual_router_id') ?? instance.source;
       sink.error(
         at,
         DiagnosticCodes.conflict,
@@ -653,6 +660,7 @@ function checkUniqueVrids(
       );
     }
     seen.push(instance);
+    buckets.set(key, seen);
   }
 }
 

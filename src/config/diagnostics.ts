@@ -27,6 +27,11 @@ export const DiagnosticCodes = {
   io: 'TANDEM_ECONFIG_IO',
   /** Lexical or block structure problem: unterminated quote, unbalanced braces. */
   syntax: 'TANDEM_ECONFIG_SYNTAX',
+  /**
+   * A bound that keeps reading from blocking or exhausting the agent was passed: total size, number of files,
+   * words, generated text, block nesting. Reading stops there.
+   */
+  limit: 'TANDEM_ECONFIG_LIMIT',
   /** A keyword no section of keepalived or tandem knows. */
   unknownKeyword: 'TANDEM_ECONFIG_UNKNOWN_KEYWORD',
   /** A keepalived keyword, section or option that tandem does not implement (`--lenient` makes it a warning). */

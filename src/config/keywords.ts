@@ -51,7 +51,7 @@ import {
   VRID_MAX,
   VRID_MIN,
 } from './defaults.js';
-import { closest, parseAddress, splitCommand } from './values.js';
+import { closest, parseAddress, shown, splitCommand } from './values.js';
 
 export type Origin = 'keepalived' | 'tandem';
 /** implemented: tandem acts on it; no-effect: accepted and reported as doing nothing; unsupported: an error. */
@@ -1523,7 +1523,8 @@ function definition<D extends { name: string; at: Position }>(
     const name = named(s, env, s.keyword.text);
     if (name === undefined || s.block === undefined) return;
     const list = listOf(d);
-    if (definedTwice(env, kind, name, list.find((x) => x.name === name.text)?.at)) return;
+    const index = nameIndex(list);
+    if (definedTwice(env, kind, name, index.get(name.text))) return;
     if (s.keyword.text !== kind) {
       env.ctx.sink.warning(
         s.keyword.at,
@@ -1534,7 +1535,20 @@ function definition<D extends { name: string; at: Position }>(
     const draft = create(name.text, name.at);
     walkSection(s.block, section, draft, { ...env, label: `${kind} ${name.text}` });
     list.push(draft);
+    index.set(draft.name, draft.at);
   };
+}
+
+/** Where each name of a list of definitions is defined: a lookup per definition, not a scan. */
+const nameIndexes = new WeakMap<object, Map<string, Position>>();
+
+function nameIndex(list: { name: string; at: Position }[]): Map<string, Position> {
+  let index = nameIndexes.get(list);
+  if (index === undefined) {
+    index = new Map(list.map((item) => [item.name, item.at]));
+    nameIndexes.set(list, index);
+  }
+  return index;
 }
 
 const trackFileDefinition = definition(
@@ -1673,7 +1687,7 @@ export function unknownKeywordMessage(word: string, where: string, candidates: I
     const elsewhere = sectionsByKeyword.get(word);
     if (elsewhere !== undefined) hint = ` (it belongs in ${elsewhere.join(' or ')})`;
   }
-  return `unknown keyword '${word}' ${where}${hint}`;
+  return `unknown keyword '${shown(word)}' ${where}${hint}`;
 }
 
 function describeWhere(label: string): string {
@@ -1682,7 +1696,7 @@ function describeWhere(label: string): string {
 
 /** Applies each statement to the target with the section's handlers; reports what it cannot apply. */
 export function walkSection<T>(statements: Statement[], section: SectionSpec<T>, target: T, env: Env): void {
-  const byName = new Map(section.keywords.map((k) => [k.name, k]));
+  const byName = keywordsOf(section);
   const seen = new Map<string, Position>();
   const where = describeWhere(env.label);
   for (const statement of statements) {
@@ -1727,6 +1741,17 @@ export function walkSection<T>(statements: Statement[], section: SectionSpec<T>,
       target.where.set(word, statement.keyword.at);
     spec.apply?.(statement, target, env);
   }
+}
+
+const keywordIndexes = new WeakMap<object, Map<string, KeywordSpec<never>>>();
+
+function keywordsOf<T>(section: SectionSpec<T>): Map<string, KeywordSpec<T>> {
+  let index = keywordIndexes.get(section);
+  if (index === undefined) {
+    index = new Map(section.keywords.map((k) => [k.name, k as KeywordSpec<never>]));
+    keywordIndexes.set(section, index);
+  }
+  return index as Map<string, KeywordSpec<T>>;
 }
 
 function isInstance(target: unknown): target is InstanceDraft {

@@ -134,6 +134,8 @@ export function closest(word: string, candidates: Iterable<string>): string | un
   let best: string | undefined;
   let bestDistance = Infinity;
   for (const candidate of candidates) {
+    // The distance is at least the difference in length: skip the quadratic work when that is over the limit.
+    if (Math.abs(candidate.length - word.length) > limit) continue;
     const distance = editDistance(word.toLowerCase(), candidate.toLowerCase());
     if (distance < bestDistance) {
       best = candidate;
@@ -141,4 +143,14 @@ export function closest(word: string, candidates: Iterable<string>): string | un
     }
   }
   return bestDistance <= limit ? best : undefined;
+}
+
+/** Longest word quoted whole in a message; longer ones are cut (a 64 KiB word helps nobody in an error). */
+const QUOTED_WORD_MAX = 64;
+
+/** `word` for a message: itself, or its start and a mark that it was cut. */
+export function shown(word: string): string {
+  return word.length <= QUOTED_WORD_MAX
+    ? word
+    : `${word.slice(0, QUOTED_WORD_MAX)}... (${word.length} characters)`;
 }

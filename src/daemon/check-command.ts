@@ -28,11 +28,11 @@ export interface CheckOutput {
  * The configuration and every diagnostic about it: the loader's, then keepalived's script security rules, which
  * look at the files and accounts of this machine (`tandem check` and `tandem run` both use this).
  */
-export function checkConfig(
+export async function checkConfig(
   file: string,
   options: LoadOptions,
-): { config?: TandemConfig; diagnostics: Diagnostic[] } {
-  const result = loadConfig(file, options);
+): Promise<{ config?: TandemConfig; diagnostics: Diagnostic[] }> {
+  const result = await loadConfig(file, options);
   if (!result.config) return result;
   const security = checkScriptSecurity(result.config, {
     fallback: { file, line: 1, column: 1 },
@@ -44,8 +44,11 @@ export function checkConfig(
 }
 
 /** The command's work without the process: testable, and reusable by `tandem run` for its startup check. */
-export function runCheck(file: string, options: LoadOptions & { print?: 'json' }): CheckOutput {
-  const result = checkConfig(file, options);
+export async function runCheck(
+  file: string,
+  options: LoadOptions & { print?: 'json' },
+): Promise<CheckOutput> {
+  const result = await checkConfig(file, options);
   const stderr = result.diagnostics.map((d) => formatDiagnostic(d) + '\n').join('');
   const valid = result.config !== undefined;
   const stdout = valid && options.print === 'json' ? JSON.stringify(result.config, null, 2) + '\n' : '';
@@ -61,10 +64,10 @@ export const checkCommand: CommandModule<object, CheckArguments> = {
       choices: ['json'],
       describe: 'print the normalized configuration (defaults filled in)',
     }) as never,
-  handler: (argv) => {
+  handler: async (argv) => {
     const options: LoadOptions & { print?: 'json' } = loadOptionsOf(argv);
     if (argv.print === 'json') options.print = 'json';
-    const output = runCheck(argv.file, options);
+    const output = await runCheck(argv.file, options);
     process.stdout.write(output.stdout);
     process.stderr.write(output.stderr);
     process.exitCode = output.exitCode;

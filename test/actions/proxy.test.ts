@@ -31,8 +31,8 @@ test('each state runs its own command; an unconfigured one runs nothing (the ser
   assert.deepEqual(HAPROXY.onMaster?.argv, ['/bin/systemctl', 'reload-or-restart', 'haproxy']);
 });
 
-test('an instance runs the services it names, in its order, from the loaded configuration', () => {
-  const loaded = loadText(
+test('an instance runs the services it names, in its order, from the loaded configuration', async () => {
+  const loaded = await loadText(
     conf(
       'tandem_service nginx {',
       '    on_master "/usr/sbin/nginx -s reload"',

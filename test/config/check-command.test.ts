@@ -1,7 +1,9 @@
 /** `tandem check` as a user runs it: a real process, its exit code, stdout and stderr. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -110,4 +112,22 @@ test('-f is required', () => {
   const result = tandem('check');
   assert.equal(result.status, 1);
   assert.match(result.stderr, /Missing required argument: f/);
+});
+
+test('a configuration that includes a FIFO nobody writes to: an error at the include, exit 1, no hang', () => {
+  const directory = mkdtempSync(path.join(tmpdir(), 'tandem-check-fifo-'));
+  try {
+    const fifo = path.join(directory, 'never-written.fifo');
+    execFileSync('mkfifo', [fifo]);
+    const file = path.join(directory, 'tandem.conf');
+    writeFileSync(file, `include ${fifo}\n`);
+    const result = tandem('check', '-f', file);
+    assert.deepEqual(result, {
+      status: 1,
+      stdout: '',
+      stderr: `${file}:1:9: error: cannot read '${fifo}': is a FIFO, not a regular file\n`,
+    });
+  } finally {
+    rmSync(directory, { recursive: true, force: true });
+  }
 });

@@ -7,7 +7,7 @@ import { loadConfig } from '../../src/config/loader.js';
 import { formatDiagnostic } from '../../src/config/diagnostics.js';
 import { notYetEnforced } from '../../src/daemon/not-yet-enforced.js';
 
-test('use_vmac is refused by the configuration; tandem run refuses what it accepts but does not enforce', () => {
+test('use_vmac is refused by the configuration; tandem run refuses what it accepts but does not enforce', async () => {
   const directory = mkdtempSync(join(tmpdir(), 'tandem-gaps-'));
   try {
     const file = join(directory, 'tandem.conf');
@@ -28,13 +28,13 @@ test('use_vmac is refused by the configuration; tandem run refuses what it accep
     );
     // use_vmac is not implemented: the configuration itself refuses it, for `check` and `run` alike (one
     // truth), and --lenient turns the refusal into a warning.
-    const refused = loadConfig(file);
+    const refused = await loadConfig(file);
     assert.equal(refused.config, undefined);
     assert.match(
       refused.diagnostics.map(formatDiagnostic).join('\n'),
       /:5:3: error: unsupported keepalived keyword 'use_vmac'.*VMAC interfaces/,
     );
-    const { config } = loadConfig(file, { lenient: true });
+    const { config } = await loadConfig(file, { lenient: true });
     assert.ok(config);
     assert.equal(config.instances[0]?.useVmac, undefined, 'a lenient run ignores it');
     const plain = config;
