@@ -627,7 +627,7 @@ function listValues(spec: string): [string, string][][] | string {
   skipBlanks();
   if (spec[p] !== '(') return "expected '(' after ~LST";
   p++;
-  const variables = readGroup(/[ \t,}]/);
+  const variables = readGroup(/[ \t,})]/);
   if (typeof variables === 'string') return variables;
   if (!variables.words.every((w) => NAME.test(w))) return 'the variables must be names';
   skipBlanks();
