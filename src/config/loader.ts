@@ -18,7 +18,7 @@ import { nodeFileSystem, type ConfigFileSystem } from './files.js';
 import { TOP_SECTION, walkSection } from './keywords.js';
 import { Lexer } from './lexer.js';
 import { parse } from './parser.js';
-import type { TandemConfig } from './schema.js';
+import type { TandemConfig, UnimplementedUse } from './schema.js';
 
 /** Top-level statements (each a whole vrrp_instance, say) walked between two yields to the event loop. */
 const STATEMENTS_PER_SLICE = 500;
@@ -40,6 +40,11 @@ export interface LoadResult {
   /** Present only when no diagnostic is an error. */
   config?: TandemConfig;
   diagnostics: Diagnostic[];
+  /**
+   * Uses of keywords not implemented yet (as config.unimplemented when there is a config), also when the file has
+   * errors, so that `tandem check` can report them in the same run.
+   */
+  unimplemented: UnimplementedUse[];
 }
 
 export async function loadConfig(file: string, options: LoadOptions = {}): Promise<LoadResult> {
@@ -62,9 +67,12 @@ export async function loadConfig(file: string, options: LoadOptions = {}): Promi
       await nextTick();
     }
     // With unbalanced braces, blocks hold the wrong lines: cross-checks would only add confusing errors.
-    const config = balanced ? await buildConfig(draft, sink, file) : undefined;
+    const config = balanced ? await buildConfig(draft, sink, file, env.ctx.unimplemented) : undefined;
     const diagnostics = inFileOrder(sink.diagnostics);
-    return sink.errorCount === 0 && config !== undefined ? { config, diagnostics } : { diagnostics };
+    const unimplemented = config?.unimplemented ?? env.ctx.unimplemented;
+    return sink.errorCount === 0 && config !== undefined
+      ? { config, diagnostics, unimplemented }
+      : { diagnostics, unimplemented };
   } catch (error) {
     // A bug of ours, not of the input; report it as a diagnostic rather than crash the caller.
     const reason = error instanceof Error ? (error.stack ?? error.message) : String(error);
@@ -73,12 +81,12 @@ export async function loadConfig(file: string, options: LoadOptions = {}): Promi
       DiagnosticCodes.syntax,
       `internal error while loading: ${reason}`,
     );
-    return { diagnostics: sink.diagnostics };
+    return { diagnostics: sink.diagnostics, unimplemented: [] };
   }
 }
 
 /** Sorted by file (in the order files were first mentioned), line and column; stable otherwise. */
-function inFileOrder(diagnostics: Diagnostic[]): Diagnostic[] {
+export function inFileOrder(diagnostics: Diagnostic[]): Diagnostic[] {
   const fileOrder = new Map<string, number>();
   for (const d of diagnostics) if (!fileOrder.has(d.file)) fileOrder.set(d.file, fileOrder.size);
   return diagnostics

@@ -62,6 +62,15 @@ export function parsePrefix(text: string): ParsedPrefix | undefined {
   return { ...parsed, prefixLength: length };
 }
 
+/** 224.0.0.0/4 or ff00::/8. */
+export function isMulticast(address: string): boolean {
+  const parsed = parseAddress(address);
+  if (parsed === undefined) return false;
+  if (parsed.family === 6) return parsed.address.startsWith('ff');
+  const first = Number(parsed.address.split('.')[0]);
+  return first >= 224 && first <= 239;
+}
+
 export function familyName(family: Family): string {
   return family === 4 ? 'IPv4' : 'IPv6';
 }

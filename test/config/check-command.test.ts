@@ -2,10 +2,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { DEFAULT_CONFIG_FILES } from '../../src/config/cli-options.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const fixtures = 'test/fixtures/config';
@@ -19,9 +20,13 @@ function tandem(...args: string[]): { status: number | null; stdout: string; std
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
-test('a valid file: exit 0, nothing printed', () => {
+test('a valid file: exit 0 and one line that says what it holds', () => {
   const result = tandem('check', '-f', `${fixtures}/valid.conf`);
-  assert.deepEqual(result, { status: 0, stdout: '', stderr: '' });
+  assert.deepEqual(result, {
+    status: 0,
+    stdout: 'ok: 1 instance, 1 VIP, 0 scripts, 0 sync groups\n',
+    stderr: '',
+  });
 });
 
 test('errors: exit 1, each as FILE:LINE:COL on stderr', () => {
@@ -44,7 +49,7 @@ test('unsupported keywords: errors by default, warnings with --lenient; --config
   assert.equal(
     strict.stderr,
     [
-      `${fixtures}/unsupported.conf:10:5: error: unsupported keepalived keyword 'promote_secondaries' in vrrp_instance VI_1 (tandem does not implement promote_secondaries; ignored)`,
+      `${fixtures}/unsupported.conf:10:5: error: promote_secondaries in vrrp_instance VI_1 is not implemented yet (set promote_secondaries on the interface, so that removing one address keeps the others of its subnet); tandem refuses to run it (--lenient runs without it)`,
       `${fixtures}/unsupported.conf:13:1: error: unsupported keepalived section 'virtual_server' at top level (tandem does not implement the LVS side (virtual servers); the block is skipped)`,
       '',
     ].join('\n'),
@@ -60,7 +65,19 @@ test('unsupported keywords: errors by default, warnings with --lenient; --config
     'json',
   );
   assert.equal(lenient.status, 0);
-  assert.equal(lenient.stderr, strict.stderr.replaceAll(': error: ', ': warning: '));
+  assert.equal(
+    lenient.stderr,
+    strict.stderr
+      .replaceAll(': error: ', ': warning: ')
+      .replace('tandem refuses to run it (--lenient runs without it)', 'tandem runs without it (--lenient)') +
+      [
+        '--lenient dropped 2 keywords; tandem runs as if they were not written:',
+        `  promote_secondaries (${fixtures}/unsupported.conf:10:5)`,
+        `  virtual_server (${fixtures}/unsupported.conf:13:1)`,
+        'ok: 1 instance, 1 VIP, 0 scripts, 0 sync groups',
+        '',
+      ].join('\n'),
+  );
   const config = JSON.parse(lenient.stdout) as { instances: { name: string; priority: number }[] };
   assert.deepEqual(
     config.instances.map((i) => [i.name, i.priority]),
@@ -85,7 +102,8 @@ test('unsupported keywords: errors by default, warnings with --lenient; --config
 test('--print json prints the normalized configuration with defaults filled in', () => {
   const result = tandem('check', '-f', `${fixtures}/valid.conf`, '--print', 'json');
   assert.equal(result.status, 0);
-  assert.equal(result.stderr, '');
+  // stdout stays pure JSON: the summary line goes to stderr.
+  assert.equal(result.stderr, 'ok: 1 instance, 1 VIP, 0 scripts, 0 sync groups\n');
   const config = JSON.parse(result.stdout) as {
     global: { routerId: string; vrrpVersion: number };
     instances: Record<string, unknown>[];
@@ -108,10 +126,18 @@ test('a missing file: exit 1 and a diagnostic, no stack trace', () => {
   });
 });
 
-test('-f is required', () => {
+test('without -f: /etc/tandem/tandem.conf, else /etc/keepalived/keepalived.conf, or an error naming both', () => {
   const result = tandem('check');
-  assert.equal(result.status, 1);
-  assert.match(result.stderr, /Missing required argument: f/);
+  const found = DEFAULT_CONFIG_FILES.find((file) => existsSync(file));
+  if (found === undefined) {
+    assert.equal(result.status, 1);
+    assert.match(
+      result.stderr,
+      /no configuration file: neither \/etc\/tandem\/tandem\.conf nor \/etc\/keepalived\/keepalived\.conf exists; name one with -f FILE\n$/,
+    );
+  } else {
+    assert.ok(result.stderr.startsWith(`tandem: no -f given; reading ${found}\n`), result.stderr);
+  }
 });
 
 test('a configuration that includes a FIFO nobody writes to: an error at the include, exit 1, no hang', () => {

@@ -62,9 +62,9 @@ test('--lenient downgrades unsupported keywords, and only those', async () => {
 });
 
 test('an unsupported option of a VIP is reported as unsupported', async () => {
-  const text = instance().replace('192.0.2.10/24', '192.0.2.10/24 home');
+  const text = instance().replace('192.0.2.10/24', '192.0.2.10/24 autojoin');
   await assertDiagnostics(text, [
-    "test.conf:5:23: error: unsupported keepalived option 'home' in virtual_ipaddress of vrrp_instance VI_1 (tandem does not implement it; ignored)",
+    "test.conf:5:23: error: unsupported keepalived option 'autojoin' in virtual_ipaddress of vrrp_instance VI_1 (tandem does not implement it; ignored)",
   ]);
 });
 
@@ -343,5 +343,9 @@ test('vrrp_script: user may come before script', async () => {
   const result = await loadText(
     conf('vrrp_script chk {', '    user nobody', '    script /bin/true', '}') + instance(),
   );
-  assert.deepEqual(result.config?.scripts[0]?.command, { argv: ['/bin/true'], user: 'nobody' });
+  assert.deepEqual(result.config?.scripts[0]?.command, {
+    argv: ['/bin/true'],
+    user: 'nobody',
+    source: { file: 'test.conf', line: 3, column: 5 },
+  });
 });

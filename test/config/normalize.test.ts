@@ -59,6 +59,13 @@ test('a minimal instance gets keepalived defaults', async () => {
     notify: {},
     smtpAlert: false,
     services: [],
+    notifyDeleted: false,
+    notifyPriorityChanges: false,
+    useVmacAddr: false,
+    trackSrcIp: false,
+    unicastFaultNoPeer: false,
+    downTimerAdverts: 3,
+    promoteSecondaries: false,
   });
   assert.deepEqual(config.global, {
     enableScriptSecurity: false,
@@ -85,7 +92,14 @@ test('a minimal instance gets keepalived defaults', async () => {
     notifyTimeoutSeconds: 30,
     runtimeDir: '/run/tandem',
     controlSocket: '/run/tandem/tandem.sock',
+    downTimerAdverts: 3,
+    notifyPriorityChanges: false,
+    fifoWriteStatesOnReload: false,
+    logUnknownVrids: false,
+    handover: 'make-before-break',
   });
+  assert.deepEqual(config.carpInstances, []);
+  assert.deepEqual(config.unimplemented, []);
 });
 
 test('IPv6 VIPs make an IPv6 VRRPv3 instance on ff02::12, with canonical addresses', async () => {
@@ -201,6 +215,7 @@ test('every instance keyword lands in the normalized instance', async () => {
   assert.deepEqual(result.diagnostics, []);
   const config = result.config;
   assert.ok(config);
+  const NOTIFY_LINE = text.split('\n').findIndex((line) => line.trim().startsWith('notify "')) + 1;
   assert.equal(config.global.routerId, 'lb1');
   assert.deepEqual(config.global.scriptUser, { user: 'nobody', group: 'nogroup' });
   assert.equal(config.global.enableScriptSecurity, true);
@@ -217,7 +232,11 @@ test('every instance keyword lands in the normalized instance', async () => {
   assert.deepEqual(config.scripts[0], {
     name: 'chk',
     source: { file: 'test.conf', line: 15, column: 13 },
-    command: { argv: ['/usr/bin/check', 'a b', 'c'], user: 'www-data' },
+    command: {
+      argv: ['/usr/bin/check', 'a b', 'c'],
+      user: 'www-data',
+      source: { file: 'test.conf', line: 16, column: 5 },
+    },
     intervalSeconds: 3,
     timeoutSeconds: 2,
     weight: -20,
@@ -259,9 +278,23 @@ test('every instance keyword lands in the normalized instance', async () => {
   assert.deepEqual(vi.trackFiles, [{ name: 'flag', weight: 3, reverse: false }]);
   assert.deepEqual(vi.trackProcesses, [{ name: 'haproxy', weight: 1, reverse: false }]);
   assert.deepEqual(vi.notify, {
-    any: { argv: ['/etc/tandem/notify.sh', '--all'], user: 'tandem' },
-    master: { argv: ['/etc/tandem/master.sh'] },
+    any: {
+      argv: ['/etc/tandem/notify.sh', '--all'],
+      user: 'tandem',
+      source: { file: 'test.conf', line: NOTIFY_LINE, column: 5 },
+    },
+    master: {
+      argv: ['/etc/tandem/master.sh'],
+      source: { file: 'test.conf', line: NOTIFY_LINE + 1, column: 5 },
+    },
   });
+  // Parsed into the schema, and listed as not implemented yet (check and run refuse them; --lenient drops them).
+  assert.deepEqual(
+    config.unimplemented.map((use) => `${use.keyword} ${use.source.line}`),
+    ['use_vmac', 'vmac_xmit_base', 'no_accept'].map(
+      (k) => `${k} ${text.split('\n').findIndex((l) => l.trim().startsWith(k)) + 1}`,
+    ),
+  );
   assert.deepEqual(
     vi.excludedVips.map((v) => [v.address, v.family, v.noTrack]),
     [['2001:db8::10', 6, true]],

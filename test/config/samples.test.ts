@@ -24,6 +24,11 @@ function tracks(list: { name: string; weight: number }[]): string {
   return list.map((t) => `${t.name}:${t.weight}`).join(' ');
 }
 
+/** A value without its `source` positions, for comparing what was read rather than where. */
+function withoutSources(value: unknown): unknown {
+  return JSON.parse(JSON.stringify(value, (key, inner: unknown) => (key === 'source' ? undefined : inner)));
+}
+
 async function load(name: string): Promise<TandemConfig> {
   const file = path.join(SAMPLES, name);
   assert.ok(
@@ -174,7 +179,7 @@ test('keepalived.conf.vrrp.scripts', async () => {
     'VI_2 MASTER eth0 vrid 52 prio 150 adv 100 v2 [192.168.200.100/27]',
     'VI_3 MASTER eth0 vrid 53 prio 150 adv 100 v2 [192.168.200.101/27]',
   ]);
-  assert.deepEqual(config.instances[0]?.notify, {
+  assert.deepEqual(withoutSources(config.instances[0]?.notify), {
     backup: { argv: ['/usr/local/bin/vrrp.sh', 'BACKUP', 'VI_1'] },
     master: { argv: ['/usr/local/bin/vrrp.sh', 'MASTER', 'VI_1'] },
     fault: { argv: ['/usr/local/bin/vrrp.sh', 'FAULT', 'VI_1'] },

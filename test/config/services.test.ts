@@ -12,6 +12,9 @@ const HAPROXY = conf(
   '}',
 );
 
+/** Where a command keyword is: column 5 of `line`. */
+const at = (line: number) => ({ file: 'test.conf', line, column: 5 });
+
 test('a service block and the instances naming it are normalized', async () => {
   const text =
     conf('global_defs {', '    tandem_notify_timeout 12', '}') +
@@ -29,15 +32,15 @@ test('a service block and the instances naming it are normalized', async () => {
     {
       name: 'haproxy',
       source: { file: 'test.conf', line: 4, column: 16 },
-      onMaster: { argv: ['/bin/systemctl', 'reload-or-restart', 'haproxy'] },
-      onFault: { argv: ['/bin/systemctl', 'stop', 'haproxy'] },
-      onStop: { argv: ['/bin/systemctl', 'stop', 'haproxy'], user: 'root' },
+      onMaster: { argv: ['/bin/systemctl', 'reload-or-restart', 'haproxy'], source: at(5) },
+      onFault: { argv: ['/bin/systemctl', 'stop', 'haproxy'], source: at(6) },
+      onStop: { argv: ['/bin/systemctl', 'stop', 'haproxy'], user: 'root', source: at(7) },
       timeoutSeconds: 10,
     },
     {
       name: 'nginx',
       source: { file: 'test.conf', line: 10, column: 16 },
-      onBackup: { argv: ['/usr/sbin/nginx', '-s', 'quit'] },
+      onBackup: { argv: ['/usr/sbin/nginx', '-s', 'quit'], source: at(11) },
       // No timeout of its own: tandem_notify_timeout.
       timeoutSeconds: 12,
     },
@@ -64,7 +67,7 @@ test('a service without any command is an error; one no instance names is a warn
     'test.conf:1:16: error: tandem_service idle has none of on_master, on_backup, on_fault, on_stop',
   ]);
   assert.deepEqual(await diagnosticsOf(HAPROXY + instance()), [
-    'test.conf:1:16: warning: tandem_service haproxy is not named by any vrrp_instance; its commands never run',
+    'test.conf:1:16: warning: tandem_service haproxy is not named by any vrrp_instance or carp_instance; its commands never run',
   ]);
 });
 
