@@ -1,6 +1,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  lchownSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HookQueue } from '../../src/actions/notify.js';
@@ -157,7 +167,7 @@ test('insecurePathReason: root-owned 0755 passes; writable by others, a non-root
   }
 });
 
-test('enable_script_security: a root script under a world-writable directory is a config error at its instance', async () => {
+test('enable_script_security: a root script under a world-writable directory is a config error at the line naming it', async () => {
   requireRoot();
   const { script, subdirectory, cleanup } = scratch();
   try {
@@ -170,7 +180,11 @@ test('enable_script_security: a root script under a world-writable directory is 
     const [finding] = findings;
     assert.equal(finding?.severity, 'error');
     assert.equal(finding?.code, SCRIPT_SECURITY_CODE);
-    assert.deepEqual({ file: finding?.file, line: finding?.line }, { file: 'test.conf', line: 5 });
+    // The notify_master line (line 8), not the vrrp_instance block it is in.
+    assert.deepEqual(
+      { file: finding?.file, line: finding?.line, column: finding?.column },
+      { file: 'test.conf', line: 8, column: 5 },
+    );
     assert.match(
       finding?.message ?? '',
       /notify_master of vrrp_instance VI_1: .* runs as root .*writable by everyone/,
@@ -304,8 +318,8 @@ test('vrrp_script commands and FIFO scripts are checked too', async () => {
     assert.deepEqual(
       findings.map((d) => [d.line, d.message.split(':')[0]]),
       [
-        [7, 'vrrp_script chk'],
-        [1, 'notify_fifo_script'],
+        [8, 'vrrp_script chk'],
+        [5, 'notify_fifo_script'],
       ],
     );
   } finally {
@@ -375,4 +389,42 @@ test('notifyCommands gives each notify script the uid/gid it runs as', async () 
     () => notifyCommands({ stop: { argv: ['/bin/s'], user: 'no-such-user-here' } }, {}),
     UnknownAccountError,
   );
+});
+
+test('a script behind a root-owned directory symlink (/bin -> usr/bin) is resolved and checked as keepalived does', async () => {
+  requireRoot();
+  const { directory, script, subdirectory, cleanup } = scratch();
+  try {
+    const secure = ['script_user root', 'enable_script_security'];
+    // On merged-/usr systems /bin is a symbolic link to usr/bin: keepalived accepts /bin/true, so must tandem.
+    assert.deepEqual(checkScriptSecurity(await configWith(secure, ['notify_master /bin/true'])), []);
+    // The same shape, built here: safe/link -> real, both root-owned and 0755.
+    subdirectory('real', 0o755);
+    const file = script('real/notify.sh');
+    symlinkSync('real', join(directory, 'link'));
+    assert.deepEqual(
+      checkScriptSecurity(
+        await configWith(secure, [`notify_master ${join(directory, 'link', 'notify.sh')}`]),
+      ),
+      [],
+    );
+    // Where the link leads is checked: a world-writable target directory is refused.
+    subdirectory('open', 0o777);
+    script('open/notify.sh');
+    symlinkSync('open', join(directory, 'openlink'));
+    const open = checkScriptSecurity(
+      await configWith(secure, [`notify_master ${join(directory, 'openlink', 'notify.sh')}`]),
+    );
+    assert.match(open[0]?.message ?? '', /open is writable by everyone/);
+    // A directory link that a non-root user owns could be pointed elsewhere: refused.
+    symlinkSync('real', join(directory, 'theirs'));
+    lchownSync(join(directory, 'theirs'), NOBODY, NOBODY);
+    const theirs = checkScriptSecurity(
+      await configWith(secure, [`notify_master ${join(directory, 'theirs', 'notify.sh')}`]),
+    );
+    assert.match(theirs[0]?.message ?? '', /theirs belongs to uid 65534, not root/);
+    assert.ok(file.length > 0);
+  } finally {
+    cleanup();
+  }
 });
