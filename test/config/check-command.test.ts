@@ -6,7 +6,9 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runCheck } from '../../src/config/check-command.js';
 import { DEFAULT_CONFIG_FILES } from '../../src/config/cli-options.js';
+import { memoryFileSystem } from '../../src/config/files.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const fixtures = 'test/fixtures/config';
@@ -156,4 +158,54 @@ test('a configuration that includes a FIFO nobody writes to: an error at the inc
   } finally {
     rmSync(directory, { recursive: true, force: true });
   }
+});
+
+test('--lenient lists each dropped keyword once, with every place; the ok line counts CARP instances', async () => {
+  const vi = (name: string, vrid: number) =>
+    [
+      `vrrp_instance ${name} {`,
+      '    interface eth0',
+      `    virtual_router_id ${vrid}`,
+      '    use_vmac',
+      '    virtual_ipaddress {',
+      `        192.0.2.${vrid}/24`,
+      '        192.0.2.200/24 autojoin',
+      '    }',
+      '}',
+    ].join('\n');
+  const text = [
+    vi('VI_1', 1),
+    vi('VI_2', 2),
+    'virtual_server 192.0.2.10 80 {',
+    '}',
+    'carp_instance C {',
+    '    interface eth1',
+    '    vhid 1',
+    '    passphrase x',
+    '    virtual_ipaddress {',
+    '        198.51.100.1/24',
+    '    }',
+    '}',
+    '',
+  ].join('\n');
+  const files = memoryFileSystem({ 'k.conf': text });
+  const strict = await runCheck('k.conf', { files });
+  assert.equal(strict.exitCode, 1);
+  assert.equal(strict.stdout, '');
+  assert.ok(!strict.stderr.includes('--lenient dropped'));
+  const lenient = await runCheck('k.conf', { files, lenient: true });
+  assert.equal(lenient.exitCode, 0);
+  assert.equal(lenient.stdout, 'ok: 2 instances, 1 CARP instance, 5 VIPs, 0 scripts, 0 sync groups\n');
+  const summary = lenient.stderr.slice(lenient.stderr.indexOf('--lenient dropped'));
+  assert.equal(
+    summary,
+    [
+      '--lenient dropped 4 keywords; tandem runs as if they were not written:',
+      '  use_vmac (k.conf:4:5, k.conf:13:5)',
+      '  autojoin (k.conf:7:24, k.conf:16:24)',
+      '  virtual_server (k.conf:19:1)',
+      '  carp_instance (k.conf:21:1)',
+      '',
+    ].join('\n'),
+  );
 });

@@ -47,3 +47,10 @@ export function instance(...extra: string[]): string {
     '}',
   );
 }
+
+/** Formatted diagnostics in the order the loader sorts them: by line, then column. */
+export function byPosition(a: string, b: string): number {
+  const [, la = 0, ca = 0] = /:(\d+):(\d+):/.exec(a)?.map(Number) ?? [];
+  const [, lb = 0, cb = 0] = /:(\d+):(\d+):/.exec(b)?.map(Number) ?? [];
+  return la - lb || ca - cb;
+}
