@@ -6,7 +6,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { runCheck } from '../../src/config/check-command.js';
+import { runCheck } from '../../src/daemon/check-command.js';
 import { DEFAULT_CONFIG_FILES } from '../../src/config/cli-options.js';
 import { memoryFileSystem } from '../../src/config/files.js';
 

@@ -180,6 +180,7 @@ test('every instance keyword lands in the normalized instance', async () => {
       '    192.0.2.2 min_ttl 250',
       '    192.0.2.3',
       '}',
+      'use_vmac vrrp51 00:00:5e:00:01',
       'vmac_xmit_base',
       'dont_track_primary',
       'garp_master_delay 1',
@@ -260,6 +261,7 @@ test('every instance keyword lands in the normalized instance', async () => {
   assert.equal(vi.unicastSrcIp, '192.0.2.1');
   assert.deepEqual(vi.unicastPeers, [{ address: '192.0.2.2', minTtl: 250 }, { address: '192.0.2.3' }]);
   assert.equal(vi.checkUnicastSrc, true, 'min_ttl turns on check_unicast_src');
+  assert.deepEqual(vi.useVmac, { name: 'vrrp51', mac: '00:00:5e:00:01' });
   assert.equal(vi.vmacXmitBase, true);
   assert.equal(vi.dontTrackPrimary, true);
   assert.deepEqual(vi.garp, {
