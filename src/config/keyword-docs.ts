@@ -1,7 +1,7 @@
 /**
  * docs/config.md's keyword tables, generated from the keyword table (keywords.ts), so that the docs say exactly
- * what the code does. Each table sits between `<!-- keywords: SECTION_ID -->` and `<!-- /keywords -->`; the
- * text around them is written by hand. `npm run docs:keywords` rewrites the tables in place; a test fails when
+ * what the code does. Each table is the first one after its section's `### TITLE` heading; the text around
+ * them is written by hand. `npm run docs:keywords` rewrites the tables in place; a test fails when
  * docs/config.md differs from what this would write.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -33,19 +33,38 @@ export function keywordTable(sectionId: string): string {
   return [...HEADER, ...section.keywords.map(row)].join('\n');
 }
 
-const BLOCK = /(<!-- keywords: ([a-z_]+) -->\n)[\s\S]*?(\n<!-- \/keywords -->)/g;
-
-/** `markdown` with every generated table replaced by what the keyword table says now. */
-export function updateKeywordDocs(markdown: string): string {
-  return markdown.replace(
-    BLOCK,
-    (_whole, open: string, id: string, close: string) => open + keywordTable(id) + close,
-  );
+/**
+ * Where the table of each section is: the first table (a line starting `| keyword |`) after the heading
+ * `### TITLE`, before the next heading. No marker comments: docs/config.md is also made into tandem.conf(5).
+ */
+function tableSpans(lines: readonly string[]): { id: string; start: number; end: number }[] {
+  const spans: { id: string; start: number; end: number }[] = [];
+  for (const section of SECTIONS) {
+    const heading = lines.indexOf(`### ${section.title}`);
+    if (heading === -1) continue;
+    let start = heading + 1;
+    while (start < lines.length && !lines[start]?.startsWith('#') && !lines[start]?.startsWith('| keyword |'))
+      start++;
+    if (!lines[start]?.startsWith('| keyword |')) continue;
+    let end = start;
+    while (end < lines.length && lines[end]?.startsWith('|')) end++;
+    spans.push({ id: section.id, start, end });
+  }
+  return spans.sort((a, b) => a.start - b.start);
 }
 
-/** The section ids that have a generated table in `markdown`. */
+/** `markdown` with every section's keyword table replaced by what the keyword table says now. */
+export function updateKeywordDocs(markdown: string): string {
+  const lines = markdown.split('\n');
+  // From the last table up, so that the positions of the earlier ones stay valid.
+  for (const span of tableSpans(lines).reverse())
+    lines.splice(span.start, span.end - span.start, ...keywordTable(span.id).split('\n'));
+  return lines.join('\n');
+}
+
+/** The section ids that have a keyword table in `markdown`. */
 export function documentedSections(markdown: string): string[] {
-  return [...markdown.matchAll(BLOCK)].map((match) => match[2] as string);
+  return tableSpans(markdown.split('\n')).map((span) => span.id);
 }
 
 export const CONFIG_DOC = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../docs/config.md');
