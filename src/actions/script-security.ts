@@ -7,10 +7,13 @@
  *   `keepalived_script` if it exists, else as the daemon's own user (root); a group defaults to the user's;
  * - with enable_script_security and no such user, scripts have no user to run as: a configuration error;
  * - a bare name is looked up in PATH; the file must be executable by the user it runs as;
- * - only a script that runs as root (uid or gid 0, or a set-uid/set-gid root file) has its path checked: `/`,
- *   every directory down to it and the file itself (as written and as resolved through symbolic links) must
- *   be owned by root, and neither group-writable (unless the group is root) nor world-writable, except that a
- *   directory with the sticky bit (like /tmp) may be writable;
+ * - only a script that runs as root (uid or gid 0, or a set-uid/set-gid root file) has its path checked. As
+ *   keepalived does, the path is resolved with realpath(3) and `/`, every directory of the resolved path and the
+ *   file itself must be owned by root, and neither group-writable (unless the group is root) nor
+ *   world-writable, except that a directory with the sticky bit (like /tmp) may be writable. tandem runs the path
+ *   as written, so that path is checked too, where a directory may be a root-owned symbolic link (`/bin` ->
+ *   `usr/bin` on merged-/usr systems): only root can change such a link, and where it leads is checked as the
+ *   resolved path;
  * - keepalived disables such a script when enable_script_security is on and only logs otherwise: tandem makes
  *   each finding an error when it is on and a warning when it is off.
  * tandem adds one rule of the issue that asked for this: a script that names root as its own user while
@@ -154,11 +157,12 @@ export function notifyCommands(
  * Why `path` could be changed by a non-root user, or undefined when it cannot: `/` and every directory down to
  * it, and the last component itself, are checked without following symbolic links. With `directoryItself`,
  * `path` must be a directory and its sticky bit does not excuse it (a FIFO's directory: a non-root user could
- * still create the name first there).
+ * still create the name first there). With `symlinkedDirectories`, a directory of the path may be a symbolic
+ * link owned by root (what it leads to must then be checked separately, as its resolved path).
  */
 export function insecurePathReason(
   path: string,
-  options: { directoryItself?: boolean } = {},
+  options: { directoryItself?: boolean; symlinkedDirectories?: boolean } = {},
 ): string | undefined {
   const parts = path.split('/').filter((part) => part !== '');
   const prefixes = ['/', ...parts.map((_, index) => `/${parts.slice(0, index + 1).join('/')}`)];
@@ -172,7 +176,8 @@ export function insecurePathReason(
     }
     const mode = `mode ${(stats.mode & 0o7777).toString(8).padStart(4, '0')}`;
     if (!last || options.directoryItself) {
-      if (!stats.isDirectory()) return `${prefix} is not a directory`;
+      const symlinkAllowed = options.symlinkedDirectories === true && !last && stats.isSymbolicLink();
+      if (!stats.isDirectory() && !symlinkAllowed) return `${prefix} is not a directory`;
     } else if (!stats.isFile() && !stats.isSymbolicLink()) {
       return `${prefix} is neither a regular file nor a symbolic link`;
     }
@@ -206,21 +211,31 @@ export function scriptEntries(config: TandemConfig, fallback: Position): ScriptE
     ['fault', 'notify_fault'],
     ['stop', 'notify_stop'],
     ['any', 'notify'],
+    ['masterRxLowerPri', 'notify_master_rx_lower_pri'],
+    ['deleted', 'notify_deleted'],
   ] as const;
-  for (const instance of config.instances)
+  // Each finding points at the keyword that names the script (its `source`), else at its block.
+  const owners = [
+    ...config.instances.map((instance) => ({ kind: 'vrrp_instance', ...instance })),
+    ...config.syncGroups.map((group) => ({ kind: 'vrrp_sync_group', ...group })),
+    ...config.carpInstances.map((carp) => ({ kind: 'carp_instance', ...carp })),
+  ];
+  for (const owner of owners)
     for (const [key, keyword] of notifyKeywords) {
-      const command = instance.notify[key];
+      const command = owner.notify[key];
       if (command)
-        entries.push({ what: `${keyword} of vrrp_instance ${instance.name}`, command, at: instance.source });
-    }
-  for (const group of config.syncGroups)
-    for (const [key, keyword] of notifyKeywords) {
-      const command = group.notify[key];
-      if (command)
-        entries.push({ what: `${keyword} of vrrp_sync_group ${group.name}`, command, at: group.source });
+        entries.push({
+          what: `${keyword} of ${owner.kind} ${owner.name}`,
+          command,
+          at: command.source ?? owner.source,
+        });
     }
   for (const script of config.scripts)
-    entries.push({ what: `vrrp_script ${script.name}`, command: script.command, at: script.source });
+    entries.push({
+      what: `vrrp_script ${script.name}`,
+      command: script.command,
+      at: script.command.source ?? script.source,
+    });
   const serviceKeywords = [
     ['onMaster', 'on_master'],
     ['onBackup', 'on_backup'],
@@ -231,14 +246,18 @@ export function scriptEntries(config: TandemConfig, fallback: Position): ScriptE
     for (const [key, keyword] of serviceKeywords) {
       const command = service[key];
       if (command)
-        entries.push({ what: `${keyword} of tandem_service ${service.name}`, command, at: service.source });
+        entries.push({
+          what: `${keyword} of tandem_service ${service.name}`,
+          command,
+          at: command.source ?? service.source,
+        });
     }
   const fifoScripts = [
     ['notify_fifo_script', config.global.notifyFifo?.script],
     ['vrrp_notify_fifo_script', config.global.vrrpNotifyFifo?.script],
   ] as const;
   for (const [keyword, command] of fifoScripts)
-    if (command) entries.push({ what: keyword, command, at: fallback });
+    if (command) entries.push({ what: keyword, command, at: command.source ?? fallback });
   return entries;
 }
 
@@ -357,10 +376,11 @@ function pathProblem(command: Command, identity: Identity): string | undefined {
     (stats.uid === 0 && (stats.mode & S_ISUID) !== 0) ||
     (stats.gid === 0 && (stats.mode & S_ISGID) !== 0);
   if (!runsAsRoot) return undefined;
-  for (const candidate of real === path ? [path] : [path, real]) {
-    const reason = insecurePathReason(candidate);
-    if (reason !== undefined) return `'${path}' runs as root but a non-root user could change it: ${reason}`;
-  }
+  // keepalived's rule: every component of the resolved path. Then the path tandem runs, as written.
+  const reason =
+    insecurePathReason(real) ??
+    (real === path ? undefined : insecurePathReason(path, { symlinkedDirectories: true }));
+  if (reason !== undefined) return `'${path}' runs as root but a non-root user could change it: ${reason}`;
   return undefined;
 }
 

@@ -3,10 +3,24 @@
  * required keywords, address families, advert interval per version, references to scripts/files/processes
  * and sync group members, unique VRIDs per interface and family, unicast peers that are not the source.
  */
+import { setImmediate as nextTick } from 'node:timers/promises';
 import { DiagnosticCodes, type DiagnosticSink, type Position } from './diagnostics.js';
-import type { ConfigDraft, InstanceDraft, SyncGroupDraft, TrackDraft, TrackListsDraft } from './drafts.js';
+import type {
+  AddressDraft,
+  CarpDraft,
+  ConfigDraft,
+  InstanceDraft,
+  PeerDraft,
+  SyncGroupDraft,
+  TrackDraft,
+  TrackListsDraft,
+} from './drafts.js';
 import {
   DEFAULT_ADVERT_CENTISECONDS,
+  DEFAULT_CARP_ADVBASE_SECONDS,
+  DEFAULT_CARP_DEADRATIO,
+  DEFAULT_DOWN_TIMER_ADVERTS,
+  DEFAULT_NFTABLES_PRIORITY,
   DEFAULT_CONTROL_SOCKET,
   DEFAULT_GARP_INTERVAL_SECONDS,
   DEFAULT_GARP_MASTER_DELAY_SECONDS,
@@ -34,10 +48,14 @@ import {
   V3_ADVERT_CENTISECONDS_MAX,
   V3_ADVERT_CENTISECONDS_MIN,
 } from './defaults.js';
-import { unknownKeywordMessage, SECTIONS } from './keywords.js';
+import { supportOf, unknownKeywordMessage, SECTIONS } from './keywords.js';
+import { isNotImplementedYet, isRefused } from './support.js';
 import type {
+  CarpInstanceConfig,
   Command,
   Family,
+  UnimplementedUse,
+  VirtualAddress,
   FifoConfig,
   GarpConfig,
   GlobalConfig,
@@ -51,14 +69,26 @@ import type {
   VrrpInstanceConfig,
   VrrpScriptConfig,
 } from './schema.js';
-import { familyName } from './values.js';
+import { familyName, isMulticast } from './values.js';
 
 function positionText(at: Position): string {
   return `${at.file}:${at.line}:${at.column}`;
 }
 
-export function buildConfig(draft: ConfigDraft, sink: DiagnosticSink, mainFile: string): TandemConfig {
-  const global = buildGlobal(draft);
+/** Instances built between two yields to the event loop. */
+const INSTANCES_PER_SLICE = 500;
+
+/**
+ * `unimplemented` holds what the walk recorded (uses of keywords not implemented yet); build adds the uses that
+ * depend on more than one line, and the configuration carries the list.
+ */
+export async function buildConfig(
+  draft: ConfigDraft,
+  sink: DiagnosticSink,
+  mainFile: string,
+  unimplemented: UnimplementedUse[] = [],
+): Promise<TandemConfig> {
+  const global = buildGlobal(draft, sink);
   const scripts = draft.scripts.flatMap((s): VrrpScriptConfig[] => {
     if (s.command === undefined) {
       sink.error(s.at, DiagnosticCodes.missing, `vrrp_script ${s.name} has no 'script'`);
@@ -152,18 +182,28 @@ export function buildConfig(draft: ConfigDraft, sink: DiagnosticSink, mainFile: 
     processes: new Map(trackProcesses.map((p) => [p.name, p])),
     services: new Map(services.map((s) => [s.name, s])),
   };
-  const instances = draft.instances.flatMap((d) => {
+  const instances: VrrpInstanceConfig[] = [];
+  for (const [index, d] of draft.instances.entries()) {
     const built = buildInstance(d, global, references, sink);
+    if (built !== undefined) instances.push(built);
+    if (index % INSTANCES_PER_SLICE === INSTANCES_PER_SLICE - 1) await nextTick();
+  }
+  checkUniqueVrids(draft.instances, instances, sink);
+  const carpInstances = draft.carpInstances.flatMap((d) => {
+    const built = buildCarpInstance(d, references, sink);
     return built === undefined ? [] : [built];
   });
-  checkUniqueVrids(draft.instances, instances, sink);
+  checkUniqueVhids(draft.carpInstances, carpInstances, sink);
   // Only on an otherwise valid file: after a misspelt reference, the error says it all.
   for (const service of sink.errorCount === 0 ? services : []) {
-    if (!draft.instances.some((i) => i.services.some((s) => s.name === service.name))) {
+    const named = [...draft.instances, ...draft.carpInstances].some((i) =>
+      i.services.some((s) => s.name === service.name),
+    );
+    if (!named) {
       sink.warning(
         service.source,
         DiagnosticCodes.noEffect,
-        `tandem_service ${service.name} is not named by any vrrp_instance; its commands never run`,
+        `tandem_service ${service.name} is not named by any vrrp_instance or carp_instance; its commands never run`,
       );
     }
   }
@@ -186,17 +226,71 @@ export function buildConfig(draft: ConfigDraft, sink: DiagnosticSink, mainFile: 
       `lvs_sync_daemon follows vrrp_instance '${lvs.instance}', which is not defined`,
     );
   }
-  if (draft.instances.length === 0 && sink.errorCount === 0) {
+  if (draft.instances.length === 0 && draft.carpInstances.length === 0 && sink.errorCount === 0) {
     sink.warning(
       { file: mainFile, line: 1, column: 1 },
       DiagnosticCodes.noEffect,
       'no vrrp_instance is defined; tandem has nothing to run',
     );
   }
-  return { global, scripts, trackFiles, trackProcesses, instances, syncGroups, services };
+  unimplemented.push(...unimplementedAcrossLines(draft, instances));
+  return {
+    global,
+    scripts,
+    trackFiles,
+    trackProcesses,
+    instances,
+    syncGroups,
+    services,
+    carpInstances,
+    unimplemented,
+  };
 }
 
-function buildGlobal(draft: ConfigDraft): GlobalConfig {
+/**
+ * Uses of what is not implemented yet that depend on more than one line (the walk records the others), each
+ * checked against the keyword's level in the table, so that implementing it there lifts the refusal here.
+ */
+function unimplementedAcrossLines(draft: ConfigDraft, instances: VrrpInstanceConfig[]): UnimplementedUse[] {
+  const uses: UnimplementedUse[] = [];
+  const record = (section: string, keyword: string, use: Omit<UnimplementedUse, 'section' | 'keyword'>) => {
+    if (isNotImplementedYet(supportOf(section, keyword))) uses.push({ section, keyword, ...use });
+  };
+  const drafts = new Map(draft.instances.map((d) => [d.name, d]));
+  const globalWhere = draft.global.where;
+  for (const instance of instances) {
+    const d = drafts.get(instance.name);
+    if (d === undefined) continue;
+    const where = `vrrp_instance ${instance.name}`;
+    // The socket joins only the RFC 5798 group: peers sending to another one would not be heard.
+    const standardGroup = instance.family === 4 ? DEFAULT_MCAST_GROUP4 : DEFAULT_MCAST_GROUP6;
+    if (instance.unicastPeers.length === 0 && instance.mcastDstIp !== standardGroup) {
+      const globalKeyword = instance.family === 4 ? 'vrrp_mcast_group4' : 'vrrp_mcast_group6';
+      const own = d.mcastDstIp !== undefined;
+      record(own ? 'vrrp_instance' : 'global_defs', own ? 'mcast_dst_ip' : globalKeyword, {
+        where: own ? where : `global_defs (for ${where})`,
+        what: `adverts to the multicast group ${instance.mcastDstIp}`,
+        source: own ? (d.mcastDstIp?.at ?? d.at) : (globalWhere.get(globalKeyword) ?? d.at),
+      });
+    }
+    // RFC 5798 §6.4.3: without accept mode a non-owner MASTER drops packets to the VIPs; nothing drops them yet.
+    if (!instance.acceptMode) {
+      const at =
+        d.where.get('no_accept') ?? d.where.get('strict_mode') ?? globalWhere.get('vrrp_strict') ?? d.at;
+      record('vrrp_instance', 'no_accept', {
+        where,
+        what:
+          d.accept === false
+            ? 'dropping packets to the VIPs while MASTER without owning them'
+            : 'strict mode implies no_accept for a priority below 255: dropping packets to the VIPs',
+        source: at,
+      });
+    }
+  }
+  return uses;
+}
+
+function buildGlobal(draft: ConfigDraft, sink: DiagnosticSink): GlobalConfig {
   const g = draft.global;
   const minGarp = g.minGarp === true;
   // keepalived: lower-priority GARP settings default to the master ones; vrrp_min_garp means 1 ARP, no second burst.
@@ -229,7 +323,34 @@ function buildGlobal(draft: ConfigDraft): GlobalConfig {
     notifyTimeoutSeconds: g.notifyTimeoutSeconds ?? DEFAULT_NOTIFY_TIMEOUT_SECONDS,
     runtimeDir: g.runtimeDir ?? DEFAULT_RUNTIME_DIR,
     controlSocket: g.controlSocket ?? DEFAULT_CONTROL_SOCKET,
+    downTimerAdverts: g.downTimerAdverts ?? DEFAULT_DOWN_TIMER_ADVERTS,
+    notifyPriorityChanges: g.notifyPriorityChanges ?? false,
+    fifoWriteStatesOnReload: g.fifoWriteStatesOnReload ?? false,
+    logUnknownVrids: g.logUnknownVrids ?? false,
+    handover: g.handover ?? 'make-before-break',
   };
+  if (g.garpExtraIf !== undefined) global.garpExtraIf = g.garpExtraIf;
+  if (g.iptables !== undefined) global.iptables = g.iptables;
+  if (g.randomSeed !== undefined) global.randomSeed = g.randomSeed;
+  if (g.metricsListen !== undefined) global.metricsListen = g.metricsListen;
+  if (g.nftables?.table !== undefined) {
+    global.nftables = {
+      table: g.nftables.table,
+      priority: g.nftables.priority ?? DEFAULT_NFTABLES_PRIORITY,
+      counters: g.nftables.counters ?? false,
+      ifindex: g.nftables.ifindex ?? false,
+    };
+  } else if (g.nftables !== undefined) {
+    for (const keyword of ['nftables_priority', 'nftables_counters', 'nftables_ifindex']) {
+      const at = g.where.get(keyword);
+      if (at !== undefined)
+        sink.warning(
+          at,
+          DiagnosticCodes.noEffect,
+          `${keyword} has no effect without 'nftables' in global_defs`,
+        );
+    }
+  }
   if (g.routerId !== undefined) global.routerId = g.routerId;
   if (g.scriptUser !== undefined) global.scriptUser = g.scriptUser;
   if (g.notifyFifo !== undefined) global.notifyFifo = withScript(g.notifyFifo, g.notifyFifoScript);
@@ -255,8 +376,9 @@ interface References {
 
 /** An instance's `tandem_service` names: each must name a block; a repeat is dropped with a warning. */
 function resolveServices(
-  d: InstanceDraft,
+  d: { services: { name: string; at: Position }[] },
   services: Map<string, ServiceConfig>,
+  label: string,
   sink: DiagnosticSink,
 ): string[] {
   const names: string[] = [];
@@ -266,13 +388,13 @@ function resolveServices(
       sink.error(
         at,
         DiagnosticCodes.reference,
-        `tandem_service of vrrp_instance ${d.name} refers to tandem_service '${name}', which is not defined${hint === undefined ? '' : ` (did you mean '${hint}'?)`}`,
+        `tandem_service of ${label} refers to tandem_service '${name}', which is not defined${hint === undefined ? '' : ` (did you mean '${hint}'?)`}`,
       );
     } else if (names.includes(name)) {
       sink.warning(
         at,
         DiagnosticCodes.noEffect,
-        `tandem_service '${name}' is named twice in vrrp_instance ${d.name}; its commands run once`,
+        `tandem_service '${name}' is named twice in ${label}; its commands run once`,
       );
     } else names.push(name);
   }
@@ -280,12 +402,19 @@ function resolveServices(
 }
 
 /** Resolves a track list against the definitions: unknown names are errors, weights default to the definition's. */
+/**
+ * What a track entry without its own weight gets: VRRP takes the weight of the definition (keepalived.conf(5));
+ * CARP demotions are 0 (FAULT, bow out), since a definition's weight is a VRRP priority change.
+ */
+type DefaultWeight = 'definition' | 'fault';
+
 function resolveTracks(
   tracks: TrackDraft[],
   kind: 'track_script' | 'track_file' | 'track_process',
   definitions: Map<string, { weight: number; reverse: boolean }>,
   owner: string,
   sink: DiagnosticSink,
+  defaultWeight: DefaultWeight,
 ): Track[] {
   const definitionKeyword = {
     track_script: 'vrrp_script',
@@ -303,9 +432,8 @@ function resolveTracks(
       );
       return [];
     }
-    return [
-      { name: t.name, weight: t.weight ?? definition.weight, reverse: t.reverse ?? definition.reverse },
-    ];
+    const weight = t.weight ?? (defaultWeight === 'definition' ? definition.weight : 0);
+    return [{ name: t.name, weight, reverse: t.reverse ?? definition.reverse }];
   });
 }
 
@@ -324,12 +452,18 @@ function resolveTrackLists(
   references: References,
   owner: string,
   sink: DiagnosticSink,
+  defaultWeight: DefaultWeight = 'definition',
 ): { lists: TrackLists; complete: boolean } {
+  const resolve = (
+    tracks: TrackDraft[],
+    kind: 'track_script' | 'track_file' | 'track_process',
+    definitions: Map<string, { weight: number; reverse: boolean }>,
+  ) => resolveTracks(tracks, kind, definitions, owner, sink, defaultWeight);
   const lists: TrackLists = {
     trackInterfaces: interfaceTracks(d.trackInterfaces),
-    trackScripts: resolveTracks(d.trackScripts, 'track_script', references.scripts, owner, sink),
-    trackFiles: resolveTracks(d.trackFiles, 'track_file', references.files, owner, sink),
-    trackProcesses: resolveTracks(d.trackProcesses, 'track_process', references.processes, owner, sink),
+    trackScripts: resolve(d.trackScripts, 'track_script', references.scripts),
+    trackFiles: resolve(d.trackFiles, 'track_file', references.files),
+    trackProcesses: resolve(d.trackProcesses, 'track_process', references.processes),
   };
   const complete =
     lists.trackScripts.length === d.trackScripts.length &&
@@ -338,24 +472,18 @@ function resolveTrackLists(
   return { lists, complete };
 }
 
-function buildInstance(
-  d: InstanceDraft,
-  global: GlobalConfig,
-  references: References,
-  sink: DiagnosticSink,
-): VrrpInstanceConfig | undefined {
-  const label = `vrrp_instance ${d.name}`;
-  const where = (keyword: string): Position => d.where.get(keyword) ?? d.at;
-  let ok = true;
-  const fail = (at: Position, code: Parameters<DiagnosticSink['error']>[1], message: string): void => {
-    sink.error(at, code, message);
-    ok = false;
-  };
+type Fail = (at: Position, code: Parameters<DiagnosticSink['error']>[1], message: string) => void;
 
-  if (d.vrid === undefined && !d.where.has('virtual_router_id'))
-    fail(d.at, DiagnosticCodes.missing, `${label} has no virtual_router_id`);
+/** What a vrrp_instance and a carp_instance both have, for the checks they share. */
+interface VirtualHostAddresses {
+  vips: VirtualAddress[];
+  unicastSrcIp?: AddressDraft;
+  mcastSrcIp?: AddressDraft;
+  unicastPeers: PeerDraft[];
+}
 
-  // The family comes from the VIPs (keepalived: "all addresses in virtual_ipaddress must be of the same family").
+/** The family comes from the VIPs (keepalived: "all addresses in virtual_ipaddress must be of the same family"). */
+function familyOf(d: VirtualHostAddresses, label: string, fail: Fail, hint = ''): Family {
   const firstVip = d.vips[0];
   const family: Family =
     firstVip?.family ?? d.unicastSrcIp?.family ?? d.unicastPeers[0]?.family ?? d.mcastSrcIp?.family ?? 4;
@@ -364,13 +492,15 @@ function buildInstance(
       fail(
         vip.source,
         DiagnosticCodes.conflict,
-        `virtual_ipaddress ${vip.address} is ${familyName(vip.family)} but ${label} is ${familyName(family)} (from ${firstVip.address}); put other-family addresses in virtual_ipaddress_excluded`,
+        `virtual_ipaddress ${vip.address} is ${familyName(vip.family)} but ${label} is ${familyName(family)} (from ${firstVip.address})${hint}`,
       );
     }
   }
-  if (d.vips.length === 0 && !d.where.has('virtual_ipaddress')) {
-    sink.warning(d.at, DiagnosticCodes.noEffect, `${label} has no virtual_ipaddress`);
-  }
+  return family;
+}
+
+/** Source addresses and peers of the instance's family; no peer that is the source, none twice. */
+function checkAddressFamilies(d: VirtualHostAddresses, family: Family, label: string, fail: Fail): void {
   for (const [key, value] of [
     ['unicast_src_ip', d.unicastSrcIp],
     ['mcast_src_ip', d.mcastSrcIp],
@@ -383,6 +513,7 @@ function buildInstance(
       );
     }
   }
+  const seenPeers = new Map<string, Position>();
   for (const peer of d.unicastPeers) {
     if (peer.family !== family) {
       fail(
@@ -397,9 +528,6 @@ function buildInstance(
         `unicast peer ${peer.address} is the instance's own unicast_src_ip`,
       );
     }
-  }
-  const seenPeers = new Map<string, Position>();
-  for (const peer of d.unicastPeers) {
     const earlier = seenPeers.get(peer.address);
     if (earlier !== undefined)
       fail(
@@ -409,11 +537,18 @@ function buildInstance(
       );
     seenPeers.set(peer.address, peer.at);
   }
+}
+
+/** A filter that keeps the first of each address/length (keepalived keeps one and logs it; a warning here). */
+function duplicateVipFilter(
+  vips: VirtualAddress[],
+  label: string,
+  sink: DiagnosticSink,
+): (list: VirtualAddress[]) => VirtualAddress[] {
   const seenVips = new Map<string, Position>();
-  for (const vip of [...d.vips, ...d.excludedVips]) {
+  for (const vip of vips) {
     const key = `${vip.address}/${vip.prefixLength}`;
     const earlier = seenVips.get(key);
-    // keepalived keeps one and logs it; not fatal.
     if (earlier !== undefined)
       sink.warning(
         vip.source,
@@ -422,8 +557,32 @@ function buildInstance(
       );
     else seenVips.set(key, vip.source);
   }
-  const uniqueVips = (list: typeof d.vips): typeof d.vips =>
-    list.filter((v) => seenVips.get(`${v.address}/${v.prefixLength}`) === v.source);
+  return (list) => list.filter((v) => seenVips.get(`${v.address}/${v.prefixLength}`) === v.source);
+}
+
+function buildInstance(
+  d: InstanceDraft,
+  global: GlobalConfig,
+  references: References,
+  sink: DiagnosticSink,
+): VrrpInstanceConfig | undefined {
+  const label = `vrrp_instance ${d.name}`;
+  const where = (keyword: string): Position => d.where.get(keyword) ?? d.at;
+  let ok = true;
+  const fail: Fail = (at, code, message) => {
+    sink.error(at, code, message);
+    ok = false;
+  };
+
+  if (d.vrid === undefined && !d.where.has('virtual_router_id'))
+    fail(d.at, DiagnosticCodes.missing, `${label} has no virtual_router_id`);
+
+  const family = familyOf(d, label, fail, '; put other-family addresses in virtual_ipaddress_excluded');
+  if (d.vips.length === 0 && !d.where.has('virtual_ipaddress')) {
+    sink.warning(d.at, DiagnosticCodes.noEffect, `${label} has no virtual_ipaddress`);
+  }
+  checkAddressFamilies(d, family, label, fail);
+  const uniqueVips = duplicateVipFilter([...d.vips, ...d.excludedVips], label, sink);
 
   if (d.interface === undefined) {
     const unicast = d.unicastPeers.length > 0;
@@ -608,9 +767,19 @@ function buildInstance(
         d.unicastPeers.some((p) => p.minTtl !== undefined || p.maxTtl !== undefined)),
     notify: d.notify,
     smtpAlert: d.smtpAlert ?? global.smtp.alert,
-    services: resolveServices(d, references.services, sink),
+    services: resolveServices(d, references.services, label, sink),
+    notifyDeleted: d.notifyDeleted ?? false,
+    notifyPriorityChanges: d.notifyPriorityChanges ?? global.notifyPriorityChanges,
+    useVmacAddr: d.useVmacAddr ?? false,
+    trackSrcIp: d.trackSrcIp ?? false,
+    unicastFaultNoPeer: d.unicastFaultNoPeer ?? false,
+    downTimerAdverts: d.downTimerAdverts ?? global.downTimerAdverts,
+    promoteSecondaries: d.promoteSecondaries ?? false,
   };
   if (d.interface !== undefined) instance.interface = d.interface;
+  if (d.oldUnicastChecksum !== undefined) instance.oldUnicastChecksum = d.oldUnicastChecksum;
+  const garpExtraIf = d.garpExtraIf ?? global.garpExtraIf;
+  if (garpExtraIf !== undefined) instance.garpExtraIf = garpExtraIf;
   if (d.unicastSrcIp !== undefined) instance.unicastSrcIp = d.unicastSrcIp.address;
   if (d.unicastTtl !== undefined) instance.unicastTtl = d.unicastTtl;
   if (d.mcastSrcIp !== undefined) instance.mcastSrcIp = d.mcastSrcIp.address;
@@ -627,15 +796,13 @@ function checkUniqueVrids(
   instances: VrrpInstanceConfig[],
   sink: DiagnosticSink,
 ): void {
-  const seen: VrrpInstanceConfig[] = [];
+  // Only instances with the same VRID, family and interface can clash: compare within those buckets.
+  const buckets = new Map<string, VrrpInstanceConfig[]>();
+  const draftsByName = new Map(drafts.map((d) => [d.name, d]));
   for (const instance of instances) {
+    const key = `${instance.vrid}/${instance.family}/${instance.interface ?? ''}`;
+    const seen = buckets.get(key) ?? [];
     const clash = seen.find((other) => {
-      if (
-        other.vrid !== instance.vrid ||
-        other.family !== instance.family ||
-        other.interface !== instance.interface
-      )
-        return false;
       const unicast = instance.unicastPeers.length > 0;
       const otherUnicast = other.unicastPeers.length > 0;
       if (unicast !== otherUnicast) return false;
@@ -644,8 +811,7 @@ function checkUniqueVrids(
       return other.mcastDstIp === instance.mcastDstIp;
     });
     if (clash !== undefined) {
-      const draft = drafts.find((d) => d.name === instance.name);
-      const at = draft?.where.get('virtual_router_id') ?? instance.source;
+      const at = draftsByName.get(instance.name)?.where.get('virtual_router_id') ?? instance.source;
       sink.error(
         at,
         DiagnosticCodes.conflict,
@@ -653,6 +819,106 @@ function checkUniqueVrids(
       );
     }
     seen.push(instance);
+    buckets.set(key, seen);
+  }
+}
+
+function buildCarpInstance(
+  d: CarpDraft,
+  references: References,
+  sink: DiagnosticSink,
+): CarpInstanceConfig | undefined {
+  const label = `carp_instance ${d.name}`;
+  let ok = true;
+  const fail: Fail = (at, code, message) => {
+    sink.error(at, code, message);
+    ok = false;
+  };
+  for (const [keyword, value] of [
+    ['interface', d.interface],
+    ['vhid', d.vhid],
+  ] as const) {
+    if (value === undefined && !d.where.has(keyword))
+      fail(d.at, DiagnosticCodes.missing, `${label} has no ${keyword}`);
+  }
+  if (d.vips.length === 0 && !d.where.has('virtual_ipaddress'))
+    fail(d.at, DiagnosticCodes.missing, `${label} has no virtual_ipaddress (ucarp needs -a too)`);
+  if (d.passphrase !== undefined && d.passphraseFile !== undefined) {
+    fail(
+      d.passphraseFile.at,
+      DiagnosticCodes.conflict,
+      `${label} has both passphrase and passphrase_file; give one`,
+    );
+  } else if (d.passphrase === undefined && d.passphraseFile === undefined && !d.where.has('passphrase')) {
+    fail(
+      d.at,
+      DiagnosticCodes.missing,
+      `${label} has no passphrase or passphrase_file (ucarp needs -p or -o too)`,
+    );
+  }
+  const family = familyOf(d, label, fail);
+  checkAddressFamilies(d, family, label, fail);
+  const groupAt = d.mcastDstIp?.at;
+  if (d.mcastDstIp !== undefined && d.mcastDstIp.family !== family)
+    fail(
+      d.mcastDstIp.at,
+      DiagnosticCodes.conflict,
+      `mcast_dst_ip ${d.mcastDstIp.address} is ${familyName(d.mcastDstIp.family)} but ${label} is ${familyName(family)}`,
+    );
+  else if (d.mcastDstIp !== undefined && !isMulticast(d.mcastDstIp.address) && groupAt !== undefined)
+    fail(
+      groupAt,
+      DiagnosticCodes.value,
+      `mcast_dst_ip of ${label} must be a multicast address, found ${d.mcastDstIp.address}`,
+    );
+  const uniqueVips = duplicateVipFilter(d.vips, label, sink);
+  const tracks = resolveTrackLists(d, references, label, sink, 'fault');
+  const services = resolveServices(d, references.services, label, sink);
+  if (!ok || !tracks.complete || d.interface === undefined || d.vhid === undefined) return undefined;
+  const carp: CarpInstanceConfig = {
+    name: d.name,
+    source: d.at,
+    interface: d.interface,
+    vhid: d.vhid,
+    advbaseSeconds: d.advbaseSeconds ?? DEFAULT_CARP_ADVBASE_SECONDS,
+    advskew: d.advskew ?? 0,
+    family,
+    vips: uniqueVips(d.vips),
+    preempt: d.preempt,
+    unicastPeers: d.unicastPeers.map(({ address, minTtl, maxTtl }) => ({
+      address,
+      ...(minTtl === undefined ? {} : { minTtl }),
+      ...(maxTtl === undefined ? {} : { maxTtl }),
+    })),
+    mcastDstIp: d.mcastDstIp?.address ?? (family === 4 ? DEFAULT_MCAST_GROUP4 : DEFAULT_MCAST_GROUP6),
+    deadratio: d.deadratio ?? DEFAULT_CARP_DEADRATIO,
+    neutral: d.neutral,
+    dontTrackPrimary: d.dontTrackPrimary,
+    ...tracks.lists,
+    notify: d.notify,
+    services,
+  };
+  if (d.passphrase !== undefined) carp.passphrase = d.passphrase.value;
+  if (d.passphraseFile !== undefined) carp.passphraseFile = d.passphraseFile.path;
+  const srcIp = d.unicastSrcIp ?? d.mcastSrcIp;
+  if (srcIp !== undefined) carp.srcIp = srcIp.address;
+  return carp;
+}
+
+/** carp(4): a vhid is unique on its interface (per family: IPv4 and IPv6 adverts are told apart). */
+function checkUniqueVhids(drafts: CarpDraft[], instances: CarpInstanceConfig[], sink: DiagnosticSink): void {
+  const seen = new Map<string, CarpInstanceConfig>();
+  const draftsByName = new Map(drafts.map((d) => [d.name, d]));
+  for (const instance of instances) {
+    const key = `${instance.vhid}/${instance.family}/${instance.interface}`;
+    const clash = seen.get(key);
+    if (clash !== undefined) {
+      sink.error(
+        draftsByName.get(instance.name)?.where.get('vhid') ?? instance.source,
+        DiagnosticCodes.conflict,
+        `vhid ${instance.vhid} on ${instance.interface} (${familyName(instance.family)}) is already used by carp_instance ${clash.name} at ${positionText(clash.source)}`,
+      );
+    } else seen.set(key, instance);
   }
 }
 
@@ -668,7 +934,7 @@ function buildSyncGroups(
   const groups: SyncGroupConfig[] = [];
   const syncKeywords =
     SECTIONS.find((s) => s.id === 'vrrp_sync_group')
-      ?.keywords.filter((k) => k.support !== 'unsupported')
+      ?.keywords.filter((k) => !isRefused(k.support))
       .map((k) => k.name) ?? [];
   for (const g of drafts) {
     const label = `vrrp_sync_group ${g.name}`;
@@ -743,6 +1009,8 @@ function buildSyncGroups(
       notify: g.notify,
       smtpAlert: g.smtpAlert ?? false,
       trackingWeight: g.trackingWeight,
+      notifyDeleted: g.notifyDeleted ?? false,
+      notifyPriorityChanges: g.notifyPriorityChanges ?? false,
     });
   }
   // keepalived.conf(5), vrrp_sync_group: members' tracking weights are set to 0 unless sync_group_tracking_weight.

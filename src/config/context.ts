@@ -17,10 +17,19 @@ import {
   type ParsedAddress,
   type ParsedPrefix,
 } from './values.js';
-import type { Family } from './schema.js';
+import type { Family, UnimplementedUse } from './schema.js';
+import { isNotImplementedYet, type Support } from './support.js';
 
 export class Context {
+  /** Uses of what is not implemented yet, in the order met (TandemConfig.unimplemented). */
+  readonly unimplemented: UnimplementedUse[] = [];
+
   constructor(readonly sink: DiagnosticSink) {}
+
+  /** Records `use` when `support` (the level of its keyword in the table) is "not implemented yet". */
+  recordUnimplemented(support: Support, use: UnimplementedUse): void {
+    if (isNotImplementedYet(support)) this.unimplemented.push(use);
+  }
 
   error(at: Position, message: string): void {
     this.sink.error(at, DiagnosticCodes.value, message);

@@ -99,3 +99,34 @@ export const STARTUP_DELAY_MAX_SECONDS = 3600;
 export const SCRIPT_INTERVAL_MAX_SECONDS = 86400;
 export const SCRIPT_RISE_FALL_MAX = 1000000;
 export const NOTIFY_TIMEOUT_MAX_SECONDS = 3600;
+
+/** keepalived.conf(5), down_timer_adverts: 1-100, default 3 (RFC 5798 §6.1's 3 × Master_Adver_Interval). */
+export const DOWN_TIMER_ADVERTS_MIN = 1;
+export const DOWN_TIMER_ADVERTS_MAX = 100;
+export const DEFAULT_DOWN_TIMER_ADVERTS = 3;
+
+/** keepalived.conf(5), nftables: the table defaults to `keepalived`, its chains' priority to -1. */
+export const DEFAULT_NFTABLES_TABLE = 'keepalived';
+export const DEFAULT_NFTABLES_PRIORITY = -1;
+
+/**
+ * tandem_metrics_listen (issue 13): loopback is the default, so that enabling metrics exposes nothing beyond
+ * the box unless the operator names another address; 9650 is the port the issue uses.
+ */
+export const DEFAULT_METRICS_ADDRESS = '127.0.0.1';
+export const DEFAULT_METRICS_PORT = 9650;
+
+/** CARP (carp(4), ucarp): vhid 1-255 like a VRID; advbase 1-255 s; advskew 0-254, 255 marks a bow-out. */
+export const CARP_ADVBASE_MIN = 1;
+export const CARP_ADVBASE_MAX = 255;
+export const DEFAULT_CARP_ADVBASE_SECONDS = 1;
+export const CARP_ADVSKEW_MAX = 254;
+export const CARP_ADVSKEW_BOW_OUT = 255;
+/** carp(4) CARP_KEY_LEN; ucarp(8): "Maximum length of the password used must be 20 characters". */
+export const CARP_KEY_LENGTH = 20;
+/** ucarp --deadratio defaults to 3 (a master is dead after 3 missed adverts, as carp(4)). */
+export const DEFAULT_CARP_DEADRATIO = 3;
+export const CARP_DEADRATIO_MIN = 1;
+export const CARP_DEADRATIO_MAX = 255;
+/** The CARP header's demotion counter is one octet (carp(4) carpdemote). */
+export const CARP_DEMOTION_MAX = 255;

@@ -17,6 +17,8 @@ export interface Diagnostic extends Position {
   severity: Severity;
   message: string;
   code: DiagnosticCode;
+  /** The keyword a refusal is about, so that `check --lenient` can list what it dropped, each once. */
+  keyword?: string;
 }
 
 /** Stable codes, one per class of problem. Tests and scripts rely on them. */
@@ -27,10 +29,20 @@ export const DiagnosticCodes = {
   io: 'TANDEM_ECONFIG_IO',
   /** Lexical or block structure problem: unterminated quote, unbalanced braces. */
   syntax: 'TANDEM_ECONFIG_SYNTAX',
+  /**
+   * A bound that keeps reading from blocking or exhausting the agent was passed: total size, number of files,
+   * words, generated text, block nesting. Reading stops there.
+   */
+  limit: 'TANDEM_ECONFIG_LIMIT',
   /** A keyword no section of keepalived or tandem knows. */
   unknownKeyword: 'TANDEM_ECONFIG_UNKNOWN_KEYWORD',
   /** A keepalived keyword, section or option that tandem does not implement (`--lenient` makes it a warning). */
   unsupported: 'TANDEM_ECONFIG_UNSUPPORTED',
+  /**
+   * A keyword tandem parses but does not act on yet ("refused: not implemented yet"): `check` and `run` refuse
+   * it, `--lenient` runs without it.
+   */
+  notImplemented: 'TANDEM_ECONFIG_NOT_IMPLEMENTED',
   /** An entry that keepalived itself logs and skips; tandem refuses it unless `--lenient` (then skips it too). */
   keepalivedSkips: 'TANDEM_ECONFIG_KEEPALIVED_SKIPS',
   /** A value that does not parse or is out of range, or a wrong number of values. */
@@ -55,6 +67,7 @@ export type DiagnosticCode = (typeof DiagnosticCodes)[keyof typeof DiagnosticCod
 export const LENIENT_CODES: ReadonlySet<DiagnosticCode> = new Set([
   DiagnosticCodes.unsupported,
   DiagnosticCodes.keepalivedSkips,
+  DiagnosticCodes.notImplemented,
 ]);
 
 /** `FILE:LINE:COL: error: MESSAGE`, the format of compilers, which editors and CI annotate. */
@@ -68,9 +81,18 @@ export class DiagnosticSink {
 
   constructor(private readonly lenient: boolean) {}
 
-  error(at: Position, code: DiagnosticCode, message: string): void {
+  error(at: Position, code: DiagnosticCode, message: string, keyword?: string): void {
     const severity: Severity = this.lenient && LENIENT_CODES.has(code) ? 'warning' : 'error';
-    this.diagnostics.push({ severity, file: at.file, line: at.line, column: at.column, message, code });
+    const diagnostic: Diagnostic = {
+      severity,
+      file: at.file,
+      line: at.line,
+      column: at.column,
+      message,
+      code,
+    };
+    if (keyword !== undefined) diagnostic.keyword = keyword;
+    this.diagnostics.push(diagnostic);
   }
 
   warning(at: Position, code: DiagnosticCode, message: string): void {

@@ -19,6 +19,10 @@ import type {
   NotifyConfig,
   SmtpConfig,
   TrackProcessConfig,
+  GarpExtraIf,
+  HandoverMode,
+  MetricsListen,
+  NftablesConfig,
 } from './schema.js';
 
 export interface TrackDraft {
@@ -50,6 +54,8 @@ export interface TrackListsDraft {
 }
 
 export interface GlobalDraft {
+  /** Where each keyword was given, by keyword name, for messages about its value. */
+  where: Map<string, Position>;
   routerId?: string;
   scriptUser?: { user: string; group?: string };
   enableScriptSecurity?: boolean;
@@ -76,6 +82,17 @@ export interface GlobalDraft {
   notifyTimeoutSeconds?: number;
   runtimeDir?: string;
   controlSocket?: string;
+  garpExtraIf?: GarpExtraIf;
+  downTimerAdverts?: number;
+  notifyPriorityChanges?: boolean;
+  fifoWriteStatesOnReload?: boolean;
+  logUnknownVrids?: boolean;
+  iptables?: { inChain: string; outChain?: string };
+  /** nftables_priority / _counters / _ifindex may come before (or without) `nftables`. */
+  nftables?: Partial<NftablesConfig>;
+  randomSeed?: number;
+  metricsListen?: MetricsListen;
+  handover?: HandoverMode;
 }
 
 export interface ScriptDraft {
@@ -152,6 +169,15 @@ export interface InstanceDraft extends TrackListsDraft {
   smtpAlert?: boolean;
   /** `tandem_service NAME...` lines, resolved against the blocks in build.ts. */
   services: { name: string; at: Position }[];
+  notifyDeleted?: boolean;
+  notifyPriorityChanges?: boolean;
+  useVmacAddr?: boolean;
+  trackSrcIp?: boolean;
+  unicastFaultNoPeer?: boolean;
+  oldUnicastChecksum?: 'always' | 'never';
+  garpExtraIf?: GarpExtraIf;
+  downTimerAdverts?: number;
+  promoteSecondaries?: boolean;
 }
 
 export interface SyncGroupDraft extends TrackListsDraft {
@@ -163,6 +189,32 @@ export interface SyncGroupDraft extends TrackListsDraft {
   notify: NotifyDraft;
   smtpAlert?: boolean;
   trackingWeight: boolean;
+  notifyDeleted?: boolean;
+  notifyPriorityChanges?: boolean;
+}
+
+/** A carp_instance block as written. */
+export interface CarpDraft extends TrackListsDraft {
+  name: string;
+  at: Position;
+  where: Map<string, Position>;
+  interface?: string;
+  vhid?: number;
+  advbaseSeconds?: number;
+  advskew?: number;
+  passphrase?: { value: string; at: Position };
+  passphraseFile?: { path: string; at: Position };
+  vips: VirtualAddress[];
+  preempt: boolean;
+  unicastSrcIp?: AddressDraft;
+  mcastSrcIp?: AddressDraft;
+  unicastPeers: PeerDraft[];
+  mcastDstIp?: AddressDraft;
+  deadratio?: number;
+  neutral: boolean;
+  dontTrackPrimary: boolean;
+  notify: NotifyDraft;
+  services: { name: string; at: Position }[];
 }
 
 export interface ServiceDraft {
@@ -183,19 +235,21 @@ export interface ConfigDraft {
   instances: InstanceDraft[];
   syncGroups: SyncGroupDraft[];
   services: ServiceDraft[];
+  carpInstances: CarpDraft[];
   /** Where SMTP settings were first seen, to warn once that tandem sends no mail. */
   smtpWarned: boolean;
 }
 
 export function newConfigDraft(): ConfigDraft {
   return {
-    global: { garp: {}, smtp: { notificationEmail: [] } },
+    global: { where: new Map(), garp: {}, smtp: { notificationEmail: [] } },
     scripts: [],
     trackFiles: [],
     trackProcesses: [],
     instances: [],
     syncGroups: [],
     services: [],
+    carpInstances: [],
     smtpWarned: false,
   };
 }
@@ -235,5 +289,25 @@ export function newSyncGroupDraft(name: string, at: Position): SyncGroupDraft {
     trackProcesses: [],
     notify: {},
     trackingWeight: false,
+  };
+}
+
+export function newCarpDraft(name: string, at: Position): CarpDraft {
+  return {
+    name,
+    at,
+    where: new Map(),
+    vips: [],
+    // carp(4) net.inet.carp.preempt and ucarp -P are off unless asked for.
+    preempt: false,
+    unicastPeers: [],
+    neutral: false,
+    dontTrackPrimary: false,
+    trackInterfaces: [],
+    trackScripts: [],
+    trackFiles: [],
+    trackProcesses: [],
+    notify: {},
+    services: [],
   };
 }

@@ -17,7 +17,8 @@ import type {
   VirtualRule,
 } from './schema.js';
 import { ROUTE_METRIC_MAX, RULE_PREFERENCE_MAX, TTL_MAX } from './defaults.js';
-import { closest, parsePrefix, splitCommand } from './values.js';
+import { isRefused, NOT_IMPLEMENTED_YET, type Support } from './support.js';
+import { closest, familyName, parsePrefix, splitCommand, type ParsedPrefix } from './values.js';
 
 /** The words of an entry: its first token and its arguments. */
 function words(entry: Statement): Token[] {
@@ -53,6 +54,7 @@ function unsupportedOption(ctx: Context, token: Token, list: string): void {
     token.at,
     DiagnosticCodes.unsupported,
     `unsupported keepalived option '${token.text}' in ${list} (tandem does not implement it; ignored)`,
+    token.text,
   );
 }
 
@@ -104,19 +106,128 @@ class EntryCursor {
 }
 
 const SCOPES: ReadonlySet<string> = new Set(['global', 'site', 'link', 'host', 'nowhere']);
-const VIP_OPTIONS = ['brd', 'dev', 'scope', 'label', 'no_track'];
-/** keepalived VIP options tandem does not implement: with a value, and flags. */
-const VIP_UNSUPPORTED_VALUE = new Set(['peer', 'preferred_lft', 'track_group']);
-const VIP_UNSUPPORTED_FLAG = new Set([
-  'use_vmac',
-  'home',
-  '-nodad',
-  'mngtmpaddr',
-  'noprefixroute',
-  'autojoin',
-]);
 
-/** `<IPADDR>[/<MASK>] [brd <IPADDR>] [dev <STRING>] [scope <SCOPE>] [label <LABEL>] [no_track]` */
+/** One option of a virtual_ipaddress entry, as the keyword table describes keywords (docs are made of these). */
+export interface VipOption {
+  name: string;
+  /** The value after the option; empty for a flag. */
+  syntax: string;
+  support: Support;
+  description: string;
+  /** Schema properties of VirtualAddress the runtime reads (see KeywordSpec.reads). */
+  reads?: readonly string[];
+  /** keepalived spells it this way too. */
+  alias?: string;
+}
+
+/**
+ * The options of a virtual_ipaddress / virtual_ipaddress_excluded entry (keepalived.conf(5); keepalived's
+ * vrrp_ipaddress.c alloc_ipaddress), with their support levels.
+ */
+export const VIP_OPTIONS: readonly VipOption[] = [
+  {
+    name: 'brd',
+    alias: 'broadcast',
+    syntax: '<IP>|+|-',
+    support: 'implemented',
+    description: 'IPv4 broadcast address; + / - set or clear the host bits (as ip-address(8))',
+    reads: ['brd'],
+  },
+  {
+    name: 'dev',
+    syntax: '<IFNAME>',
+    support: 'implemented',
+    description: 'interface of the address',
+    reads: ['dev'],
+  },
+  {
+    name: 'scope',
+    syntax: '<global|site|link|host|nowhere>',
+    support: 'implemented',
+    description: 'address scope',
+    reads: ['scope'],
+  },
+  {
+    name: 'label',
+    syntax: '<LABEL>',
+    support: 'implemented',
+    description: 'address label (eth0:1)',
+    reads: ['label'],
+  },
+  {
+    name: 'no_track',
+    syntax: '',
+    support: 'implemented',
+    description: 'the address going missing does not take the instance out of MASTER',
+    reads: ['noTrack'],
+  },
+  {
+    name: 'peer',
+    syntax: '<IP>[/<LEN>]',
+    support: NOT_IMPLEMENTED_YET,
+    description: "point-to-point peer address; the prefix length is the peer's",
+  },
+  {
+    name: 'preferred_lft',
+    syntax: '<seconds>|forever',
+    support: NOT_IMPLEMENTED_YET,
+    description:
+      'preferred lifetime of an IPv6 address (keepalived: 0, deprecated, for a /128; else forever)',
+  },
+  {
+    name: '-nodad',
+    syntax: '',
+    support: NOT_IMPLEMENTED_YET,
+    description: 'let the kernel run duplicate address detection (IPv6 VIPs are added with nodad by default)',
+  },
+  { name: 'home', syntax: '', support: NOT_IMPLEMENTED_YET, description: 'IFA_F_HOMEADDRESS (Mobile IPv6)' },
+  {
+    name: 'mngtmpaddr',
+    syntax: '',
+    support: NOT_IMPLEMENTED_YET,
+    description: 'IFA_F_MANAGETEMPADDR: temporary addresses from this prefix',
+  },
+  {
+    name: 'noprefixroute',
+    syntax: '',
+    support: NOT_IMPLEMENTED_YET,
+    description: 'IFA_F_NOPREFIXROUTE: no route for the prefix',
+  },
+  {
+    name: 'autojoin',
+    syntax: '',
+    support: 'refused: tandem does not implement multicast VIPs (IFA_F_MCAUTOJOIN)',
+    description: 'join the multicast group of a multicast address',
+  },
+  {
+    name: 'use_vmac',
+    syntax: '',
+    support: 'refused: tandem does not implement VMACs per VIP interface',
+    description: 'a VMAC on the interface of this VIP',
+  },
+  {
+    name: 'track_group',
+    syntax: '<GROUP>',
+    support: 'refused: tandem does not implement static track groups',
+    description: 'static addresses only in keepalived',
+  },
+];
+
+const VIP_OPTION_BY_NAME = new Map(
+  VIP_OPTIONS.flatMap((option) =>
+    option.alias === undefined
+      ? [[option.name, option]]
+      : [
+          [option.name, option],
+          [option.alias, option],
+        ],
+  ) as [string, VipOption][],
+);
+
+/**
+ * `<IPADDR>[/<MASK>] [brd <IPADDR>] [dev <STRING>] [scope <SCOPE>] [label <LABEL>] [peer <IPADDR>] [home]
+ * [-nodad] [mngtmpaddr] [noprefixroute] [preferred_lft <N>|forever] [no_track]`
+ */
 export function parseVirtualAddress(
   ctx: Context,
   entry: Statement,
@@ -128,71 +239,157 @@ export function parseVirtualAddress(
   const prefix = ctx.prefix(first, `address in ${list}`);
   const vip: Partial<VirtualAddress> = { noTrack: false };
   let ok = prefix !== undefined;
-  const allOptions = [...VIP_OPTIONS, ...VIP_UNSUPPORTED_VALUE, ...VIP_UNSUPPORTED_FLAG];
   for (let i = 1; i < tokens.length; i++) {
     const option = tokens[i] as Token;
-    switch (option.text) {
-      case 'no_track':
-        vip.noTrack = true;
-        continue;
-      case 'dev':
-      case 'label':
-      case 'scope':
-      case 'brd': {
-        const value = valueAfter(ctx, tokens, i, list);
-        if (value === undefined) return undefined;
-        i++;
-        if (option.text === 'dev') {
-          vip.dev = ctx.interfaceName(value, `dev of ${first.text}`);
-          ok &&= vip.dev !== undefined;
-        } else if (option.text === 'label') {
-          vip.label = ctx.interfaceName(value, `label of ${first.text}`);
-          ok &&= vip.label !== undefined;
-        } else if (option.text === 'scope') {
-          if (SCOPES.has(value.text)) vip.scope = value.text as AddressScope;
-          else {
-            ctx.error(
-              value.at,
-              `scope must be one of global, site, link, host, nowhere, found '${value.text}'`,
-            );
-            ok = false;
-          }
-        } else if (value.text === '+' || value.text === '-') {
-          vip.brd = value.text;
-        } else {
-          const brd = ctx.address(value, `brd of ${first.text}`, prefix?.family);
-          if (brd === undefined) ok = false;
-          else vip.brd = brd.address;
-        }
-        continue;
-      }
-      default:
-        if (VIP_UNSUPPORTED_VALUE.has(option.text)) {
-          unsupportedOption(ctx, option, list);
-          i++;
-        } else if (VIP_UNSUPPORTED_FLAG.has(option.text)) {
-          unsupportedOption(ctx, option, list);
-        } else {
-          // The rest of the entry is likely the value of the misspelt option: one error per entry.
-          unknownOption(ctx, option, list, allOptions);
-          return undefined;
-        }
+    const spec = VIP_OPTION_BY_NAME.get(option.text);
+    if (spec === undefined) {
+      // The rest of the entry is likely the value of the misspelt option: one error per entry.
+      unknownOption(ctx, option, list, VIP_OPTION_BY_NAME.keys());
+      return undefined;
     }
+    const value = spec.syntax === '' ? undefined : valueAfter(ctx, tokens, i, list);
+    if (spec.syntax !== '') {
+      if (value === undefined) return undefined;
+      i++;
+    }
+    if (isRefused(spec.support)) {
+      unsupportedOption(ctx, option, list);
+      continue;
+    }
+    ok &&= applyVipOption(ctx, spec.name, value, vip, prefix, first, list);
+    ctx.recordUnimplemented(spec.support, {
+      section: 'virtual_ipaddress',
+      keyword: spec.name,
+      where: `${list} (${first.text})`,
+      what: spec.description,
+      source: option.at,
+    });
   }
   if (!ok || prefix === undefined) return undefined;
-  return {
+  if (vip.peer !== undefined && vip.brd !== undefined) {
+    // keepalived: "Cannot specify broadcast and peer addresses".
+    ctx.sink.error(
+      first.at,
+      DiagnosticCodes.conflict,
+      `${first.text} in ${list}: brd and peer exclude each other`,
+    );
+    return undefined;
+  }
+  const result: VirtualAddress = {
     address: prefix.address,
-    // keepalived: a bare address is a host address, /32 or /128.
-    prefixLength: prefix.prefixLength ?? (prefix.family === 4 ? 32 : 128),
+    // keepalived: a bare address is a host address, /32 or /128; with a peer, the peer's length.
+    prefixLength: vip.prefixLength ?? prefix.prefixLength ?? (prefix.family === 4 ? 32 : 128),
     family: prefix.family,
-    ...(vip.dev === undefined ? {} : { dev: vip.dev }),
-    ...(vip.label === undefined ? {} : { label: vip.label }),
-    ...(vip.scope === undefined ? {} : { scope: vip.scope }),
-    ...(vip.brd === undefined ? {} : { brd: vip.brd }),
     noTrack: vip.noTrack ?? false,
     source: first.at,
   };
+  for (const key of [
+    'dev',
+    'label',
+    'scope',
+    'brd',
+    'peer',
+    'preferredLifetime',
+    'duplicateAddressDetection',
+    'home',
+    'manageTempAddress',
+    'noPrefixRoute',
+  ] as const) {
+    if (vip[key] !== undefined) Object.assign(result, { [key]: vip[key] });
+  }
+  return result;
 }
+
+/** One option's value into `vip`; false when it is wrong (reported). */
+function applyVipOption(
+  ctx: Context,
+  name: string,
+  value: Token | undefined,
+  vip: Partial<VirtualAddress>,
+  prefix: ParsedPrefix | undefined,
+  first: Token,
+  list: string,
+): boolean {
+  switch (name) {
+    case 'no_track':
+      vip.noTrack = true;
+      return true;
+    case '-nodad':
+      vip.duplicateAddressDetection = true;
+      return true;
+    case 'home':
+      vip.home = true;
+      return true;
+    case 'mngtmpaddr':
+      vip.manageTempAddress = true;
+      return true;
+    case 'noprefixroute':
+      vip.noPrefixRoute = true;
+      return true;
+  }
+  const token = value as Token;
+  switch (name) {
+    case 'dev':
+      vip.dev = ctx.interfaceName(token, `dev of ${first.text}`);
+      return vip.dev !== undefined;
+    case 'label':
+      vip.label = ctx.interfaceName(token, `label of ${first.text}`);
+      return vip.label !== undefined;
+    case 'scope':
+      if (SCOPES.has(token.text)) {
+        vip.scope = token.text as AddressScope;
+        return true;
+      }
+      ctx.error(token.at, `scope must be one of global, site, link, host, nowhere, found '${token.text}'`);
+      return false;
+    case 'brd': {
+      if (token.text === '+' || token.text === '-') {
+        vip.brd = token.text;
+        return true;
+      }
+      const brd = ctx.address(token, `brd of ${first.text}`, prefix?.family);
+      if (brd !== undefined) vip.brd = brd.address;
+      return brd !== undefined;
+    }
+    case 'peer': {
+      const peer = ctx.prefix(token, `peer of ${first.text}`);
+      if (peer === undefined) return false;
+      if (prefix !== undefined && peer.family !== prefix.family) {
+        ctx.sink.error(
+          token.at,
+          DiagnosticCodes.conflict,
+          `peer ${peer.address} of ${first.text} in ${list} is ${familyName(peer.family)}, the address is ${familyName(prefix.family)}`,
+        );
+        return false;
+      }
+      if (prefix?.prefixLength !== undefined) {
+        // ip-address(8): with a peer, the prefix length belongs to the peer.
+        ctx.error(
+          first.at,
+          `${first.text}: give the prefix length on the peer, not on the address (${list})`,
+        );
+        return false;
+      }
+      vip.peer = peer.address;
+      if (peer.prefixLength !== undefined) vip.prefixLength = peer.prefixLength;
+      return true;
+    }
+    case 'preferred_lft': {
+      if (token.text === 'forever') {
+        vip.preferredLifetime = 'forever';
+        return true;
+      }
+      const seconds = ctx.integer(token, 0, PREFERRED_LIFETIME_MAX, 'preferred_lft');
+      if (seconds !== undefined) vip.preferredLifetime = seconds;
+      return seconds !== undefined;
+    }
+    default:
+      return true;
+  }
+}
+
+/** ip-address(8) lifetimes are 32-bit seconds; 0xffffffff is "forever", written as such. */
+const PREFERRED_LIFETIME_MAX = 4294967294;
 
 const ROUTE_TYPES = new Set([
   'unicast',
@@ -518,12 +715,18 @@ export function parseVirtualRule(ctx: Context, entry: Statement, list: string): 
   return result;
 }
 
+/** The weights a track entry takes: priority changes for VRRP, demotions for CARP. */
+export interface WeightRange {
+  min: number;
+  max: number;
+}
+
 /** `NAME [weight N] [reverse|noreverse|no_reverse]` in track_interface/script/file/process blocks. */
 export function parseTrack(
   ctx: Context,
   entry: Statement,
   list: string,
-  weightMax: number,
+  weights: WeightRange,
 ): TrackDraft | undefined {
   if (!isLine(ctx, entry, list)) return undefined;
   const track: TrackDraft = { name: entry.keyword.text, at: entry.keyword.at };
@@ -536,7 +739,7 @@ export function parseTrack(
       const value = valueAfter(ctx, tokens, i, list);
       if (value === undefined) return undefined;
       i++;
-      track.weight = ctx.integer(value, -weightMax, weightMax, `weight of ${entry.keyword.text}`);
+      track.weight = ctx.integer(value, weights.min, weights.max, `weight of ${entry.keyword.text}`);
       ok &&= track.weight !== undefined;
     } else if (token.text === 'reverse') track.reverse = true;
     else if (token.text === 'noreverse' || token.text === 'no_reverse') track.reverse = false;
@@ -588,7 +791,7 @@ export function parseCommandWithUser(ctx: Context, statement: Statement): Comman
     ctx.error((script as Token).at, `${statement.keyword.text} needs a command, found an empty string`);
     return undefined;
   }
-  const command: Command = { argv };
+  const command: Command = { argv, source: statement.keyword.at };
   if (user !== undefined) command.user = user.text;
   if (group !== undefined) command.group = group.text;
   return command;

@@ -1,39 +1,117 @@
 /**
  * File access for the loader, behind an interface so that tests can load configurations from memory, and the
  * glob expansion of `include` (keepalived uses glob(3) with csh-style braces; Node 20 has no fs.glob).
+ *
+ * Every access is asynchronous and bounded: reading the configuration happens on a running agent (SIGHUP), whose
+ * event loop sends the adverts. A FIFO nobody writes to, a device like /dev/zero or a huge file must end in an
+ * error at the include that names it, never in a blocked or exhausted process.
  */
-import fs from 'node:fs';
+import { constants as fsConstants, type Stats } from 'node:fs';
+import fs from 'node:fs/promises';
 import path from 'node:path';
 
 export interface ConfigFileSystem {
-  /** Text of a file; throws (any error) if it cannot be read. */
-  readFile(file: string): string;
-  /** Names in a directory; returns [] if it cannot be listed. */
-  readdir(dir: string): string[];
-  isFile(file: string): boolean;
+  /**
+   * Text of a regular file of at most `maxBytes` bytes. Rejects with an error whose `code` says why: an errno
+   * code (ENOENT, EACCES, ...), ENOTREG (not a regular file: FIFO, device, socket, directory) or EFBIG.
+   */
+  readFile(file: string, maxBytes: number): Promise<string>;
+  /** Names in a directory; [] if it cannot be listed. */
+  readdir(dir: string): Promise<string[]>;
+  /** Whether a glob may return this path: it exists and is not a directory (readFile judges the rest). */
+  isCandidate(file: string): Promise<boolean>;
   /** A key that is equal for two paths naming the same file (include cycle detection). */
-  identity(file: string): string;
+  identity(file: string): Promise<string>;
+}
+
+/** A file the loader refuses to read; `code` is ENOTREG or EFBIG (errno-style, as Node's own errors). */
+export class ConfigReadError extends Error {
+  constructor(
+    readonly code: 'ENOTREG' | 'EFBIG',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ConfigReadError';
+  }
+}
+
+/** What a non-regular file is, for messages: "a FIFO", "a character device", ... */
+export function fileKind(
+  stats: Pick<Stats, 'isDirectory' | 'isFIFO' | 'isCharacterDevice' | 'isBlockDevice' | 'isSocket'>,
+): string {
+  if (stats.isDirectory()) return 'a directory';
+  if (stats.isFIFO()) return 'a FIFO';
+  if (stats.isCharacterDevice()) return 'a character device';
+  if (stats.isBlockDevice()) return 'a block device';
+  if (stats.isSocket()) return 'a socket';
+  return 'not a regular file';
+}
+
+function notRegular(stats: Stats): ConfigReadError {
+  return new ConfigReadError('ENOTREG', `is ${fileKind(stats)}, not a regular file`);
+}
+
+function tooLarge(maxBytes: number): ConfigReadError {
+  return new ConfigReadError(
+    'EFBIG',
+    `is larger than the ${maxBytes} bytes left of the configuration size bound`,
+  );
+}
+
+/** Bytes asked of the kernel per read. */
+const READ_CHUNK = 64 * 1024;
+
+/**
+ * stat first, so that nothing but a regular file is ever opened (opening a FIFO blocks until a writer comes,
+ * opening some devices has effects); then open without blocking and check that the handle is still that file.
+ */
+async function readRegularFile(file: string, maxBytes: number): Promise<string> {
+  const before = await fs.stat(file);
+  if (!before.isFile()) throw notRegular(before);
+  if (before.size > maxBytes) throw tooLarge(maxBytes);
+  const handle = await fs.open(file, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK | fsConstants.O_NOCTTY);
+  try {
+    const stats = await handle.stat();
+    if (!stats.isFile()) throw notRegular(stats);
+    if (stats.ino !== before.ino || stats.dev !== before.dev) {
+      throw new ConfigReadError('ENOTREG', 'was replaced while being opened; try again');
+    }
+    const chunks: Buffer[] = [];
+    let total = 0;
+    // The size may change while reading: read to the end, but never more than the bound allows.
+    while (true) {
+      const buffer = Buffer.allocUnsafe(Math.min(READ_CHUNK, maxBytes - total + 1));
+      const { bytesRead } = await handle.read(buffer, 0, buffer.length, null);
+      if (bytesRead === 0) break;
+      total += bytesRead;
+      if (total > maxBytes) throw tooLarge(maxBytes);
+      chunks.push(buffer.subarray(0, bytesRead));
+    }
+    return Buffer.concat(chunks, total).toString('utf8');
+  } finally {
+    await handle.close();
+  }
 }
 
 export const nodeFileSystem: ConfigFileSystem = {
-  readFile: (file) => fs.readFileSync(file, 'utf8'),
-  readdir: (dir) => {
+  readFile: readRegularFile,
+  readdir: async (dir) => {
     try {
-      return fs.readdirSync(dir);
+      return await fs.readdir(dir);
     } catch {
       return [];
     }
   },
-  isFile: (file) => {
+  isCandidate: async (file) => {
     try {
-      return fs.statSync(file).isFile();
+      return !(await fs.stat(file)).isDirectory();
     } catch {
       return false;
     }
   },
-  identity: (file) => {
+  identity: async (file) => {
     try {
-      return fs.realpathSync(file);
+      return await fs.realpath(file);
     } catch {
       return path.resolve(file);
     }
@@ -44,14 +122,15 @@ export const nodeFileSystem: ConfigFileSystem = {
 export function memoryFileSystem(files: Record<string, string>): ConfigFileSystem {
   const normalized = new Map(Object.entries(files).map(([name, text]) => [path.normalize(name), text]));
   return {
-    readFile: (file) => {
+    readFile: (file, maxBytes) => {
       const text = normalized.get(path.normalize(file));
       if (text === undefined) {
-        throw Object.assign(new Error(`ENOENT: no such file or directory, open '${file}'`), {
-          code: 'ENOENT',
-        });
+        return Promise.reject(
+          Object.assign(new Error(`ENOENT: no such file or directory, open '${file}'`), { code: 'ENOENT' }),
+        );
       }
-      return text;
+      if (Buffer.byteLength(text) > maxBytes) return Promise.reject(tooLarge(maxBytes));
+      return Promise.resolve(text);
     },
     readdir: (dir) => {
       const prefix = path.normalize(dir) === '.' ? '' : path.normalize(dir) + path.sep;
@@ -62,53 +141,81 @@ export function memoryFileSystem(files: Record<string, string>): ConfigFileSyste
           if (first !== undefined && first !== '') names.add(first);
         }
       }
-      return [...names];
+      return Promise.resolve([...names]);
     },
-    isFile: (file) => normalized.has(path.normalize(file)),
-    identity: (file) => path.resolve(file),
+    isCandidate: (file) => Promise.resolve(normalized.has(path.normalize(file))),
+    identity: (file) => Promise.resolve(path.resolve(file)),
   };
 }
 
 const GLOB_MAGIC = /[*?[]/;
 
+/** A bound on the words one csh brace pattern may expand to: `{a,b}{a,b}...` doubles with each group. */
+export const MAX_BRACE_EXPANSIONS = 1024;
+
 export function hasGlobMagic(pattern: string): boolean {
   return GLOB_MAGIC.test(pattern) || expandBraces(pattern).length > 1;
 }
 
-/** csh-style brace expansion: `a{b,c{d,e}}f` -> abf, acdf, acef. Unbalanced braces stay literal. */
+/**
+ * csh-style brace expansion: `a{b,c{d,e}}f` -> abf, acdf, acef. Unbalanced braces stay literal. At most
+ * MAX_BRACE_EXPANSIONS words are returned (the loader reports a pattern that reaches the bound).
+ */
 export function expandBraces(pattern: string): string[] {
-  let depth = 0;
-  let open = -1;
-  const commas: number[] = [];
-  for (let i = 0; i < pattern.length; i++) {
-    const ch = pattern[i];
-    if (ch === '\\') {
-      i++;
-    } else if (ch === '{') {
-      if (depth === 0) open = i;
-      depth++;
-    } else if (ch === '}' && depth > 0) {
-      depth--;
-      if (depth === 0) {
-        if (commas.length === 0) {
-          // `{x}` without a comma is literal in csh; keep expanding after it.
-          return expandBraces(pattern.slice(i + 1)).map((rest) => pattern.slice(0, i + 1) + rest);
-        }
-        const head = pattern.slice(0, open);
-        const tail = pattern.slice(i + 1);
-        const bounds = [open, ...commas, i];
-        const results: string[] = [];
-        for (let k = 0; k + 1 < bounds.length; k++) {
-          const alternative = pattern.slice((bounds[k] ?? 0) + 1, bounds[k + 1]);
-          results.push(...expandBraces(head + alternative + tail));
-        }
-        return results;
-      }
-    } else if (ch === ',' && depth === 1) {
-      commas.push(i);
+  const results: string[] = [];
+  // An explicit stack of pending patterns keeps the expansion iterative, in the order written.
+  const pending = [pattern];
+  while (pending.length > 0 && results.length < MAX_BRACE_EXPANSIONS) {
+    const current = pending.pop() as string;
+    const group = firstBraceGroup(current);
+    if (group === undefined) {
+      results.push(current);
+      continue;
     }
+    const { head, alternatives, tail } = group;
+    for (let k = alternatives.length - 1; k >= 0; k--) pending.push(head + (alternatives[k] ?? '') + tail);
   }
-  return [pattern];
+  return results;
+}
+
+/** The first `{...,...}` group with a comma at depth one, split into what is before, its words and the rest. */
+function firstBraceGroup(
+  pattern: string,
+): { head: string; alternatives: string[]; tail: string } | undefined {
+  let start = 0;
+  while (start < pattern.length) {
+    let depth = 0;
+    let open = -1;
+    const commas: number[] = [];
+    let i = start;
+    for (; i < pattern.length; i++) {
+      const ch = pattern[i];
+      if (ch === '\\') {
+        i++;
+      } else if (ch === '{') {
+        if (depth === 0) open = i;
+        depth++;
+      } else if (ch === '}' && depth > 0) {
+        depth--;
+        if (depth === 0) break;
+      } else if (ch === ',' && depth === 1) {
+        commas.push(i);
+      }
+    }
+    if (open === -1 || i >= pattern.length) return undefined;
+    if (commas.length === 0) {
+      // `{x}` without a comma is literal in csh; look for a group after it.
+      start = i + 1;
+      continue;
+    }
+    const bounds = [open, ...commas, i];
+    const alternatives: string[] = [];
+    for (let k = 0; k + 1 < bounds.length; k++) {
+      alternatives.push(pattern.slice((bounds[k] ?? 0) + 1, bounds[k + 1]));
+    }
+    return { head: pattern.slice(0, open), alternatives, tail: pattern.slice(i + 1) };
+  }
+  return undefined;
 }
 
 /** One path segment of a glob as a regular expression: `*`, `?`, `[...]`; a leading dot must match literally. */
@@ -137,14 +244,16 @@ function segmentRegExp(segment: string): RegExp {
 }
 
 /**
- * Files matching a glob pattern; only regular files are returned. As glob(3) with GLOB_BRACE, each brace
- * alternative is expanded in the order written, and the matches of each are sorted.
+ * Paths matching a glob pattern, directories left out (a FIFO or device that matches is returned, so that
+ * reading it reports it). As glob(3) with GLOB_BRACE, each brace alternative is expanded in the order written,
+ * and the matches of each are sorted. `limit` bounds the matches (the loader's include count).
  */
-export function globFiles(pattern: string, files: ConfigFileSystem): string[] {
+export async function globFiles(pattern: string, files: ConfigFileSystem, limit: number): Promise<string[]> {
   const matches = new Set<string>();
   for (const expanded of expandBraces(pattern)) {
+    if (matches.size > limit) break;
     if (!GLOB_MAGIC.test(expanded)) {
-      if (files.isFile(expanded)) matches.add(expanded);
+      if (await files.isCandidate(expanded)) matches.add(expanded);
       continue;
     }
     const found: string[] = [];
@@ -159,14 +268,15 @@ export function globFiles(pattern: string, files: ConfigFileSystem): string[] {
           continue;
         }
         const regexp = segmentRegExp(segment);
-        for (const name of files.readdir(base === '' ? '.' : base).sort()) {
+        for (const name of (await files.readdir(base === '' ? '.' : base)).sort()) {
           if (name.startsWith('.') && !segment.startsWith('.')) continue;
           if (regexp.test(name)) next.push(base === '' ? name : path.join(base, name));
         }
+        if (next.length > limit) break;
       }
       candidates = next;
     }
-    for (const candidate of candidates) if (files.isFile(candidate)) found.push(candidate);
+    for (const candidate of candidates) if (await files.isCandidate(candidate)) found.push(candidate);
     for (const match of found.sort()) matches.add(match);
   }
   return [...matches];

@@ -11,3 +11,12 @@ export {
 } from './diagnostics.js';
 export { memoryFileSystem, nodeFileSystem, type ConfigFileSystem } from './files.js';
 export type * from './schema.js';
+export {
+  isNotImplementedYet,
+  isNoEffect,
+  isRefused,
+  NOT_IMPLEMENTED_YET,
+  unimplementedDiagnostics,
+  type Support,
+} from './support.js';
+export { CONFIG_LIMITS } from './lexer.js';

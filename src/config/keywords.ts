@@ -1,13 +1,19 @@
 /**
  * The keyword table: the one source of truth for what tandem accepts. Each section lists its keywords with
- * their syntax, default, origin (keepalived's or tandem's), support, and the handler that reads the value
- * into a draft. docs/config.md is checked against this table by a test. Facts from keepalived.conf(5) 2.2.
+ * their syntax, default, origin (keepalived's or tandem's), support level (support.ts), the schema fields the
+ * runtime reads, and the handler that reads the value into a draft. docs/config.md's keyword tables are
+ * generated from it (`npm run docs:keywords`; a test fails when they differ), and `tandem run` refuses what is
+ * not implemented yet from the same table. Facts from keepalived.conf(5) 2.2 and keepalived's parsers.
  */
 import type { Context } from './context.js';
 import { DiagnosticCodes, type Position } from './diagnostics.js';
 import {
+  newCarpDraft,
   newInstanceDraft,
   newSyncGroupDraft,
+  type AddressDraft,
+  type CarpDraft,
+  type PeerDraft,
   type ConfigDraft,
   type GlobalDraft,
   type InstanceDraft,
@@ -27,12 +33,38 @@ import {
   parseVirtualAddress,
   parseVirtualRoute,
   parseVirtualRule,
+  VIP_OPTIONS,
+  type WeightRange,
 } from './entries.js';
 import type { Token } from './lexer.js';
 import type { Statement } from './parser.js';
-import type { Family, GarpConfig, VrrpVersion } from './schema.js';
+import type {
+  Family,
+  GarpConfig,
+  GarpExtraIf,
+  MetricsListen,
+  VirtualAddress,
+  VrrpVersion,
+} from './schema.js';
+import { RANDOM_SEED_MAX } from './lexer.js';
 import {
   AUTH_PASS_MAX_BYTES,
+  CARP_ADVBASE_MAX,
+  CARP_ADVBASE_MIN,
+  CARP_ADVSKEW_BOW_OUT,
+  CARP_ADVSKEW_MAX,
+  CARP_DEADRATIO_MAX,
+  CARP_DEADRATIO_MIN,
+  CARP_DEMOTION_MAX,
+  CARP_KEY_LENGTH,
+  DEFAULT_CARP_ADVBASE_SECONDS,
+  DEFAULT_CARP_DEADRATIO,
+  DEFAULT_DOWN_TIMER_ADVERTS,
+  DEFAULT_METRICS_ADDRESS,
+  DEFAULT_METRICS_PORT,
+  DEFAULT_NFTABLES_TABLE,
+  DOWN_TIMER_ADVERTS_MAX,
+  DOWN_TIMER_ADVERTS_MIN,
   GARP_DELAY_MAX_SECONDS,
   GARP_REPEAT_MAX,
   LVS_SYNC_ID_MAX,
@@ -51,11 +83,11 @@ import {
   VRID_MAX,
   VRID_MIN,
 } from './defaults.js';
-import { closest, parseAddress, splitCommand } from './values.js';
+import { isNotImplementedYet, isRefused, NOT_IMPLEMENTED_YET, type Support } from './support.js';
+import { closest, isMulticast, parseAddress, shown, splitCommand } from './values.js';
 
 export type Origin = 'keepalived' | 'tandem';
-/** implemented: tandem acts on it; no-effect: accepted and reported as doing nothing; unsupported: an error. */
-export type Support = 'implemented' | 'no-effect' | 'unsupported';
+export type { Support } from './support.js';
 
 /** What a handler can reach besides its own target. */
 export interface Env {
@@ -69,6 +101,17 @@ export interface KeywordSpec<T> {
   name: string;
   origin: Origin;
   support: Support;
+  /**
+   * The schema properties the runtime reads to act on this keyword (a test finds each outside src/config),
+   * or 'config' when the configuration layer itself applies it (include, random_seed, sync-group weights).
+   * Dotted paths (`notify.master`) name a property and its parent: both must appear in one reading file.
+   */
+  reads?: readonly string[] | 'config';
+  /**
+   * For a keyword not implemented yet: whether a use changes behaviour (given the target after the handler
+   * ran). Absent: every use does. Uses that depend on other lines are decided in build.ts (DECIDED_IN_BUILD).
+   */
+  refusedWhen?: (target: T) => boolean;
   /** The values as documented, `<1-255>` etc.; empty for flags. */
   syntax: string;
   default?: string;
@@ -89,6 +132,7 @@ export interface SectionSpec<T> {
   onUnknown?: (statement: Statement, target: T, env: Env) => boolean;
 }
 
+/** A keepalived keyword tandem acts on; `more.reads` names the schema fields the runtime reads. */
 function implemented<T>(
   name: string,
   syntax: string,
@@ -99,30 +143,65 @@ function implemented<T>(
   return { name, origin: 'keepalived', support: 'implemented', syntax, description, apply, ...more };
 }
 
-/** Accepted for compatibility: the value is read (and checked), but tandem does nothing with it. */
+/** Accepted for compatibility: the value is read (and checked), but tandem does nothing with it, because `why`. */
 function noEffect<T>(
   name: string,
   syntax: string,
   description: string,
   apply: KeywordSpec<T>['apply'],
+  why: string,
+  more: Partial<KeywordSpec<T>> = {},
 ): KeywordSpec<T> {
-  return { name, origin: 'keepalived', support: 'no-effect', syntax, description, apply };
-}
-
-/** A keepalived keyword tandem does not implement; `what` completes "tandem does not implement ...". */
-function unsupported<T>(name: string, what: string): KeywordSpec<T> {
   return {
     name,
     origin: 'keepalived',
-    support: 'unsupported',
+    support: `accepted, no effect: ${why}`,
+    syntax,
+    description,
+    apply,
+    ...more,
+  };
+}
+
+/**
+ * Parsed and checked into the schema, but not acted on yet: refused (warned with --lenient) wherever a use would
+ * change behaviour, until a later version implements it and changes the level to 'implemented'.
+ */
+function notYet<T>(
+  name: string,
+  syntax: string,
+  description: string,
+  apply: KeywordSpec<T>['apply'],
+  more: Partial<KeywordSpec<T>> = {},
+): KeywordSpec<T> {
+  return { name, origin: 'keepalived', support: NOT_IMPLEMENTED_YET, syntax, description, apply, ...more };
+}
+
+/** A use that only build.ts can judge (it depends on other lines): the walk records nothing. */
+const DECIDED_IN_BUILD = (): boolean => false;
+/**
+ * lvs_sync_daemon is implemented when it follows an instance; without one (keepalived's checker runs both sync
+ * daemons), it is not implemented yet. Set to 'implemented' when that lands.
+ */
+const LVS_SYNC_DAEMON_WITHOUT_INSTANCE: Support = NOT_IMPLEMENTED_YET;
+
+/** A use its handler records itself (with a better place or label than the walk has). */
+const RECORDED_BY_HANDLER = (): boolean => false;
+
+/** A keepalived keyword tandem refuses without reading; `what` completes "tandem does not implement ...". */
+function refused<T>(name: string, what: string): KeywordSpec<T> {
+  return {
+    name,
+    origin: 'keepalived',
+    support: `refused: tandem does not implement ${what}`,
     syntax: '',
-    description: `not implemented: ${what}`,
+    description: what,
   };
 }
 
 /** Rows of [keyword, what tandem does not implement]. */
-function unsupportedKeywords<T>(rows: readonly (readonly [string, string])[]): KeywordSpec<T>[] {
-  return rows.map(([name, what]) => unsupported<T>(name, what));
+function refusedKeywords<T>(rows: readonly (readonly [string, string])[]): KeywordSpec<T>[] {
+  return rows.map(([name, what]) => refused<T>(name, what));
 }
 
 /** A keyword of tandem's own, not keepalived's. */
@@ -264,37 +343,46 @@ function weightKeyword<T extends { weight?: number; reverse?: boolean }>(
       const value = weightWithReverse(s, env, max);
       if (value !== undefined) [t.weight, t.reverse] = [value.weight, value.reverse];
     },
-    { default: defaultText },
+    { default: defaultText, reads: ['weight', 'reverse'] },
   );
 }
 
 /**
- * The track_interface, track_script, track_file and track_process blocks, which vrrp_instance and
- * vrrp_sync_group both take; only their descriptions differ.
+ * The track_interface, track_script, track_file and track_process blocks, which vrrp_instance, vrrp_sync_group
+ * and carp_instance take. VRRP weights change the priority (-253..253, files and processes -254..254); CARP
+ * weights are demotions (0..255, carp(4)'s demotion counter is one octet).
  */
-function trackKeywords<T extends TrackListsDraft>(description: {
-  track_interface: string;
-  track_script: string;
-  track_file: string;
-  track_process: string;
-}): KeywordSpec<T>[] {
+function trackKeywords<T extends TrackListsDraft>(
+  description: {
+    track_interface: string;
+    track_script: string;
+    track_file: string;
+    track_process: string;
+  },
+  weights: 'priority' | 'demotion' = 'priority',
+): KeywordSpec<T>[] {
   const block = (
     name: keyof typeof description,
     entry: string,
     reverse: string,
-    weightMax: number,
+    priorityWeightMax: number,
     key: keyof TrackListsDraft,
-  ): KeywordSpec<T> =>
-    implemented<T>(
+  ): KeywordSpec<T> => {
+    const range: WeightRange =
+      weights === 'priority'
+        ? { min: -priorityWeightMax, max: priorityWeightMax }
+        : { min: 0, max: CARP_DEMOTION_MAX };
+    return implemented<T>(
       name,
-      `{ <${entry}> [weight <${-weightMax}..${weightMax}>] [${reverse}] ... }`,
+      `{ <${entry}> [weight <${range.min}..${range.max}>] [${reverse}] ... }`,
       description[name],
       listBlock(
-        (ctx, entry, list) => parseTrack(ctx, entry, list, weightMax),
+        (ctx, entry, list) => parseTrack(ctx, entry, list, range),
         (t) => t[key],
       ),
-      { repeatable: true },
+      { repeatable: true, reads: [key] },
     );
+  };
   return [
     block('track_interface', 'IFNAME', 'reverse', TRACK_WEIGHT_MAX, 'trackInterfaces'),
     block('track_script', 'SCRIPT', 'reverse|noreverse', TRACK_WEIGHT_MAX, 'trackScripts'),
@@ -303,13 +391,19 @@ function trackKeywords<T extends TrackListsDraft>(description: {
   ];
 }
 
+const NO_MAIL = 'tandem sends no mail';
+
+/** Why check_unicast_src and vrrp_check_unicast_src change nothing. */
+const UNICAST_SOURCE_ALWAYS_CHECKED =
+  'tandem always accepts unicast adverts only from the configured peers (keepalived without it accepts any source)';
+
 function smtpNoEffect(statement: Statement, env: Env): void {
   if (env.draft.smtpWarned) return;
   env.draft.smtpWarned = true;
   env.ctx.sink.warning(
     statement.keyword.at,
     DiagnosticCodes.noEffect,
-    `'${statement.keyword.text}' is accepted for compatibility, but tandem sends no mail`,
+    `'${statement.keyword.text}' is accepted for compatibility, but ${NO_MAIL}`,
   );
 }
 
@@ -320,10 +414,16 @@ function smtpKeyword(
   description: string,
   apply: Apply<GlobalDraft['smtp']>,
 ): KeywordSpec<GlobalDraft> {
-  return noEffect<GlobalDraft>(name, syntax, description, (s, g, env) => {
-    smtpNoEffect(s, env);
-    apply(s, g.smtp, env);
-  });
+  return noEffect<GlobalDraft>(
+    name,
+    syntax,
+    description,
+    (s, g, env) => {
+      smtpNoEffect(s, env);
+      apply(s, g.smtp, env);
+    },
+    NO_MAIL,
+  );
 }
 
 /** smtp_alert of an instance or a sync group: read, and a warning when it asks for mail. */
@@ -331,7 +431,7 @@ function smtpAlertKeyword<T extends { smtpAlert?: boolean }>(): KeywordSpec<T> {
   return noEffect<T>(
     'smtp_alert',
     '[<BOOL>]',
-    'mail on transitions (parsed; tandem sends no mail)',
+    'mail on transitions',
     (s, t, env) => {
       const value = env.ctx.optionalBool(s);
       if (value !== undefined) t.smtpAlert = value;
@@ -339,25 +439,40 @@ function smtpAlertKeyword<T extends { smtpAlert?: boolean }>(): KeywordSpec<T> {
         env.ctx.sink.warning(
           s.keyword.at,
           DiagnosticCodes.noEffect,
-          `smtp_alert in ${env.label} is accepted, but tandem sends no mail`,
+          `smtp_alert in ${env.label} is accepted, but ${NO_MAIL}`,
         );
     },
+    NO_MAIL,
   );
 }
 
 /** A flag keepalived deprecated and ignores: accepted with a warning that says what to do instead. */
 function deprecatedFlag<T>(name: string, description: string, message: string): KeywordSpec<T> {
-  return noEffect<T>(name, '', description, (s, _t, env) => {
-    if (flagValue(s, env)) env.ctx.sink.warning(s.keyword.at, DiagnosticCodes.deprecated, message);
-  });
+  return noEffect<T>(
+    name,
+    '',
+    description,
+    (s, _t, env) => {
+      if (flagValue(s, env)) env.ctx.sink.warning(s.keyword.at, DiagnosticCodes.deprecated, message);
+    },
+    'keepalived ignores it too (deprecated)',
+  );
 }
+
+const SCRIPT_SYNTAX = '<SCRIPT>|"<SCRIPT> <ARGS>" [username [groupname]]';
 
 function notifyKeywords<T extends { notify: NotifyDraft }>(): KeywordSpec<T>[] {
   const slot = (name: string, key: keyof NotifyDraft, description: string): KeywordSpec<T> =>
-    implemented<T>(name, '<SCRIPT>|"<SCRIPT> <ARGS>" [username [groupname]]', description, (s, t, env) => {
-      const command = parseCommandWithUser(env.ctx, s);
-      if (command !== undefined) t.notify[key] = command;
-    });
+    implemented<T>(
+      name,
+      SCRIPT_SYNTAX,
+      description,
+      (s, t, env) => {
+        const command = parseCommandWithUser(env.ctx, s);
+        if (command !== undefined) t.notify[key] = command;
+      },
+      { reads: [`notify.${key}`] },
+    );
   return [
     slot('notify_master', 'master', 'script run on the transition to MASTER'),
     slot('notify_backup', 'backup', 'script run on the transition to BACKUP'),
@@ -371,6 +486,36 @@ function notifyKeywords<T extends { notify: NotifyDraft }>(): KeywordSpec<T>[] {
   ];
 }
 
+/** notify_deleted and notify_priority_changes, which vrrp_instance and vrrp_sync_group both take. */
+function notifyChangeKeywords<
+  T extends { notify: NotifyDraft; notifyDeleted?: boolean; notifyPriorityChanges?: boolean },
+>(): KeywordSpec<T>[] {
+  return [
+    notYet<T>(
+      'notify_deleted',
+      `[${SCRIPT_SYNTAX}]`,
+      'report DELETED instead of FAULT when a reload deletes it, and run the script if given',
+      (s, t, env) => {
+        t.notifyDeleted = true;
+        if (s.args.length === 0) {
+          env.ctx.noBlock(s);
+          return;
+        }
+        const command = parseCommandWithUser(env.ctx, s);
+        if (command !== undefined) t.notify.deleted = command;
+      },
+      { default: 'off' },
+    ),
+    notYet<T>(
+      'notify_priority_changes',
+      '[<BOOL>]',
+      'write priority changes to the notify FIFOs',
+      boolInto('notifyPriorityChanges'),
+      { default: 'vrrp_notify_priority_changes', refusedWhen: (t) => t.notifyPriorityChanges === true },
+    ),
+  ];
+}
+
 /** A gratuitous ARP setting, in global_defs (vrrp_garp_*) and in vrrp_instance (garp_*). */
 function garpKeyword<T extends { garp: Partial<GarpConfig> }>(
   name: string,
@@ -379,18 +524,157 @@ function garpKeyword<T extends { garp: Partial<GarpConfig> }>(
   description: string,
   defaultText: string,
 ): KeywordSpec<T> {
-  return implemented<T>(
+  const apply: Apply<T> = (s, t, env) => {
+    const value =
+      kind === 'delay'
+        ? integerValue(s, env, 0, GARP_DELAY_MAX_SECONDS)
+        : integerValue(s, env, 1, GARP_REPEAT_MAX);
+    if (value !== undefined) t.garp[field] = value;
+  };
+  const syntax = kind === 'delay' ? `<seconds 0-${GARP_DELAY_MAX_SECONDS}>` : `<1-${GARP_REPEAT_MAX}>`;
+  // The agent sends the lower-priority burst at once and no delayed second one: only 0 means what it does.
+  if (field === 'lowerPrioDelaySeconds')
+    return notYet<T>(name, syntax, description, apply, {
+      default: defaultText,
+      refusedWhen: (t) => (t.garp.lowerPrioDelaySeconds ?? 0) > 0,
+    });
+  return implemented<T>(name, syntax, description, apply, {
+    default: defaultText,
+    reads: [`garp.${field}`],
+  });
+}
+
+/** `[all] <SECONDS>`: garp_extra_if and vrrp_garp_extra_if (keepalived: global 1-86400, per instance 0-86400). */
+function garpExtraIfKeyword<T extends { garpExtraIf?: GarpExtraIf }>(
+  name: string,
+  min: number,
+  defaultText: string,
+): KeywordSpec<T> {
+  return notYet<T>(
     name,
-    kind === 'delay' ? `<seconds 0-${GARP_DELAY_MAX_SECONDS}>` : `<1-${GARP_REPEAT_MAX}>`,
-    description,
+    `[all] <seconds ${min}-${GARP_DELAY_MAX_SECONDS}>`,
+    'periodic gratuitous ARPs / NAs on the other interfaces of VIPs (VMACs only, or every one with `all`)',
     (s, t, env) => {
-      const value =
-        kind === 'delay'
-          ? integerValue(s, env, 0, GARP_DELAY_MAX_SECONDS)
-          : integerValue(s, env, 1, GARP_REPEAT_MAX);
-      if (value !== undefined) t.garp[field] = value;
+      if (!env.ctx.noBlock(s) || !env.ctx.args(s, 1, 2, `${s.keyword.text} [all] SECONDS`)) return;
+      let allInterfaces = false;
+      let interval: number | undefined;
+      for (const token of s.args) {
+        if (token.text === 'all') allInterfaces = true;
+        else interval = env.ctx.integer(token, min, GARP_DELAY_MAX_SECONDS, s.keyword.text);
+      }
+      if (interval === undefined) {
+        if (s.args.every((token) => token.text === 'all'))
+          env.ctx.error(s.keyword.at, `${s.keyword.text} needs an interval in seconds`);
+        return;
+      }
+      t.garpExtraIf = { intervalSeconds: interval, allInterfaces };
     },
-    { default: defaultText },
+    { default: defaultText, refusedWhen: (t) => (t.garpExtraIf?.intervalSeconds ?? 0) > 0 },
+  );
+}
+
+/** `<1-100>`: down_timer_adverts and vrrp_down_timer_adverts; only 3 (RFC 5798 §6.1) is what tandem does. */
+function downTimerAdvertsKeyword<T extends { downTimerAdverts?: number }>(
+  name: string,
+  defaultText: string,
+): KeywordSpec<T> {
+  return notYet<T>(
+    name,
+    `<${DOWN_TIMER_ADVERTS_MIN}-${DOWN_TIMER_ADVERTS_MAX}>`,
+    "Master_Down_Interval in advert intervals instead of RFC 5798 §6.1's 3 (a deviation from the RFC)",
+    integerInto('downTimerAdverts', DOWN_TIMER_ADVERTS_MIN, DOWN_TIMER_ADVERTS_MAX),
+    {
+      default: defaultText,
+      refusedWhen: (t) =>
+        t.downTimerAdverts !== undefined && t.downTimerAdverts !== DEFAULT_DOWN_TIMER_ADVERTS,
+    },
+  );
+}
+
+// ---- keywords vrrp_instance and carp_instance share (one handler serves both) ----
+
+function instanceAddress(key: 'unicastSrcIp' | 'mcastSrcIp' | 'mcastDstIp') {
+  return (s: Statement, t: { [k in typeof key]?: AddressDraft }, env: Env): void => {
+    const token = one(s, env, '<IPADDR>');
+    if (token === undefined) return;
+    const parsed = env.ctx.address(token, s.keyword.text);
+    if (parsed !== undefined) t[key] = { ...parsed, at: token.at };
+  };
+}
+
+function interfaceKeyword<T extends { interface?: string }>(): KeywordSpec<T> {
+  return implemented<T>(
+    'interface',
+    '<IFNAME>',
+    'interface adverts are sent and received on',
+    (s, t, env) => {
+      const token = one(s, env, '<IFNAME>');
+      if (token !== undefined) t.interface = env.ctx.interfaceName(token, 'interface') ?? t.interface;
+    },
+    { reads: ['interface'] },
+  );
+}
+
+function virtualIpaddressKeyword<T extends { vips: VirtualAddress[] }>(description: string): KeywordSpec<T> {
+  return implemented<T>(
+    'virtual_ipaddress',
+    '{ <IP>[/<LEN>] [brd <IP>] [dev <IF>] [scope <SCOPE>] [label <LABEL>] [peer <IP>] ... [no_track] ... }',
+    description,
+    listBlock(parseVirtualAddress, (t) => t.vips),
+    { repeatable: true, reads: ['vips'] },
+  );
+}
+
+function unicastSrcIpKeyword<T extends { unicastSrcIp?: AddressDraft }>(description: string): KeywordSpec<T> {
+  return implemented<T>('unicast_src_ip', '<IPADDR>', description, instanceAddress('unicastSrcIp'), {
+    reads: ['unicastSrcIp'],
+  });
+}
+
+function unicastPeerKeyword<T extends { unicastPeers: PeerDraft[] }>(): KeywordSpec<T> {
+  return implemented<T>(
+    'unicast_peer',
+    '{ <IPADDR> [min_ttl <0-255>] [max_ttl <0-255>] ... }',
+    'send adverts by unicast to these peers instead of multicast',
+    listBlock(parsePeer, (t) => t.unicastPeers),
+    { repeatable: true, reads: ['unicastPeers', 'minTtl', 'maxTtl'] },
+  );
+}
+
+function preemptKeywords<T extends { preempt: boolean }>(
+  nopreemptDescription: string,
+  preemptDescription: string,
+  defaultText: string,
+): KeywordSpec<T>[] {
+  return [
+    implemented<T>('nopreempt', '', nopreemptDescription, flagSets('preempt', false), { reads: ['preempt'] }),
+    implemented<T>('preempt', '', preemptDescription, flagSets('preempt', true), {
+      default: defaultText,
+      reads: ['preempt'],
+    }),
+  ];
+}
+
+function dontTrackPrimaryKeyword<T extends { dontTrackPrimary: boolean }>(
+  name: string,
+  description: string,
+): KeywordSpec<T> {
+  return implemented<T>(name, '', description, flagSets('dontTrackPrimary', true), {
+    default: 'off',
+    reads: ['dontTrackPrimary'],
+  });
+}
+
+function serviceNamesKeyword<T extends { services: { name: string; at: Position }[] }>(): KeywordSpec<T> {
+  return ownKeyword<T>(
+    'tandem_service',
+    '<SERVICE> [SERVICE...]',
+    "tandem_service blocks whose commands run on this instance's transitions, before its notify scripts",
+    (s, t, env) => {
+      if (!env.ctx.noBlock(s) || !env.ctx.args(s, 1, Infinity, 'tandem_service SERVICE [SERVICE...]')) return;
+      for (const token of s.args) t.services.push({ name: token.text, at: token.at });
+    },
+    { repeatable: true, reads: ['services'] },
   );
 }
 
@@ -416,7 +700,7 @@ const globalSection: SectionSpec<GlobalDraft> = {
       '<STRING>',
       'name of this box in notifications and logs',
       stringInto('routerId'),
-      { default: 'the host name' },
+      { default: 'the host name', reads: ['routerId'] },
     ),
     implemented(
       'script_user',
@@ -425,35 +709,35 @@ const globalSection: SectionSpec<GlobalDraft> = {
       (s, g, env) => {
         g.scriptUser = userValue(s, env, 'script_user username [groupname]') ?? g.scriptUser;
       },
-      { default: 'keepalived_script if that user exists, else root' },
+      { default: 'keepalived_script if that user exists, else root', reads: ['scriptUser'] },
     ),
     implemented(
       'enable_script_security',
       '',
       'refuse to run scripts as root whose path a non-root user can write',
       flagSets('enableScriptSecurity', true),
-      { default: 'off' },
+      { default: 'off', reads: ['enableScriptSecurity'] },
     ),
     implemented(
       'vrrp_version',
       '<2|3>',
       'VRRP version of instances without `version`',
       versionInto('vrrpVersion'),
-      { default: '2 (IPv6 instances always use 3)' },
+      { default: '2 (IPv6 instances always use 3)', reads: ['version'] },
     ),
-    implemented(
+    notYet(
       'vrrp_mcast_group4',
       '<IPv4 multicast address>',
-      'IPv4 group adverts are sent to',
+      'IPv4 group adverts are sent to (the socket joins only 224.0.0.18: another group is refused)',
       multicastGroupInto('mcastGroup4', 4, '224.0.0.0/4'),
-      { default: '224.0.0.18' },
+      { default: '224.0.0.18', refusedWhen: DECIDED_IN_BUILD },
     ),
-    implemented(
+    notYet(
       'vrrp_mcast_group6',
       '<IPv6 multicast address>',
-      'IPv6 group adverts are sent to',
+      'IPv6 group adverts are sent to (the socket joins only ff02::12: another group is refused)',
       multicastGroupInto('mcastGroup6', 6, 'ff00::/8'),
-      { default: 'ff02::12' },
+      { default: 'ff02::12', refusedWhen: DECIDED_IN_BUILD },
     ),
     garpKeyword(
       'vrrp_garp_master_delay',
@@ -497,33 +781,35 @@ const globalSection: SectionSpec<GlobalDraft> = {
       'gratuitous ARPs per periodic refresh',
       '1',
     ),
-    implemented(
+    notYet(
       'vrrp_garp_interval',
       '<seconds, decimal>',
       'delay between gratuitous ARPs on one interface',
       decimalInto('garpIntervalSeconds', 0, GARP_DELAY_MAX_SECONDS),
-      { default: '0' },
+      { default: '0', refusedWhen: (g) => (g.garpIntervalSeconds ?? 0) > 0 },
     ),
-    implemented(
+    notYet(
       'vrrp_gna_interval',
       '<seconds, decimal>',
       'delay between unsolicited neighbour adverts on one interface',
       decimalInto('gnaIntervalSeconds', 0, GARP_DELAY_MAX_SECONDS),
-      { default: '0' },
+      { default: '0', refusedWhen: (g) => (g.gnaIntervalSeconds ?? 0) > 0 },
     ),
     implemented(
       'vrrp_min_garp',
       '[<BOOL>]',
       'one gratuitous ARP per burst and no second burst',
       boolInto('minGarp'),
-      { default: 'off' },
+      { default: 'off', reads: ['garp.masterRepeat', 'garp.masterDelaySeconds'] },
     ),
+    garpExtraIfKeyword<GlobalDraft>('vrrp_garp_extra_if', 1, 'off'),
+    downTimerAdvertsKeyword<GlobalDraft>('vrrp_down_timer_adverts', '3'),
     implemented(
       'vrrp_startup_delay',
       '<seconds, decimal>',
       'delay before instances start after tandem starts',
       decimalInto('startupDelaySeconds', 0, STARTUP_DELAY_MAX_SECONDS),
-      { default: '0' },
+      { default: '0', reads: ['startupDelaySeconds'] },
     ),
     implemented(
       'notify_fifo',
@@ -532,12 +818,14 @@ const globalSection: SectionSpec<GlobalDraft> = {
       (s, g, env) => {
         g.notifyFifo = parseFifo(env.ctx, s) ?? g.notifyFifo;
       },
+      { reads: ['notifyFifo'] },
     ),
     implemented(
       'notify_fifo_script',
       '<SCRIPT> [username [groupname]]',
       'script started to read notify_fifo',
       commandInto('notifyFifoScript'),
+      { reads: ['notifyFifo', 'script'] },
     ),
     implemented(
       'vrrp_notify_fifo',
@@ -547,55 +835,144 @@ const globalSection: SectionSpec<GlobalDraft> = {
         g.vrrpNotifyFifo = parseFifo(env.ctx, s) ?? g.vrrpNotifyFifo;
         g.vrrpNotifyFifoAt = s.args[0]?.at ?? s.keyword.at;
       },
+      { reads: ['vrrpNotifyFifo'] },
     ),
     implemented(
       'vrrp_notify_fifo_script',
       '<SCRIPT> [username [groupname]]',
       'script started to read vrrp_notify_fifo',
       commandInto('vrrpNotifyFifoScript'),
+      { reads: ['vrrpNotifyFifo', 'script'] },
+    ),
+    notYet(
+      'vrrp_notify_priority_changes',
+      '[<BOOL>]',
+      'default of notify_priority_changes: write priority changes to the notify FIFOs',
+      boolInto('notifyPriorityChanges'),
+      { default: 'off', refusedWhen: (g) => g.notifyPriorityChanges === true },
+    ),
+    notYet(
+      'fifo_write_vrrp_states_on_reload',
+      '',
+      'write every instance state to the notify FIFOs after a reload',
+      flagSets('fifoWriteStatesOnReload', true),
+      { default: 'off' },
     ),
     implemented(
       'lvs_sync_daemon',
       '<INTERFACE> [[inst] <VRRP_INSTANCE>] [id <0-255>] [maxlen <1-65507>] [port <1-65535>] [ttl <1-255>] [group <IP>]',
-      'IPVS connection sync daemon whose master/backup role follows an instance',
+      'IPVS connection sync daemon whose master/backup role follows an instance (without one: not implemented yet, keepalived runs both daemons from its checker)',
       (s, g, env) => {
         parseLvsSyncDaemon(s, g, env);
+        // keepalived's checker runs both sync daemons when no instance is named; tandem has no checker.
+        if (g.lvsSyncDaemon !== undefined && g.lvsSyncDaemon.instance === undefined)
+          env.ctx.recordUnimplemented(LVS_SYNC_DAEMON_WITHOUT_INSTANCE, {
+            section: 'global_defs',
+            keyword: 'lvs_sync_daemon',
+            where: env.label,
+            what: 'a sync daemon that follows no vrrp_instance',
+            source: s.keyword.at,
+          });
       },
+      { reads: ['lvsSyncDaemon'] },
     ),
     implemented(
       'vrrp_strict',
       '',
       'strict RFC compliance for every instance (see strict_mode)',
       flagSets('strict', true),
-      { default: 'off' },
+      { default: 'off', reads: ['lowerPrioNoAdvert', 'acceptMode'] },
     ),
     implemented(
       'vrrp_lower_prio_no_advert',
       '[<BOOL>]',
       'do not answer a lower-priority advert with an advert',
       boolInto('lowerPrioNoAdvert'),
-      { default: 'off (on with vrrp_strict)' },
+      { default: 'off (on with vrrp_strict)', reads: ['lowerPrioNoAdvert'] },
     ),
     implemented(
       'vrrp_higher_prio_send_advert',
       '[<BOOL>]',
       'as MASTER, send one advert before yielding to a higher priority',
       boolInto('higherPrioSendAdvert'),
-      { default: 'off' },
+      { default: 'off', reads: ['higherPrioSendAdvert'] },
     ),
     implemented(
       'vrrp_skip_check_adv_addr',
       '[<BOOL>]',
       'skip checking the addresses of adverts from the same master',
       boolInto('skipCheckAdvAddr'),
-      { default: 'off' },
+      { default: 'off', reads: ['skipCheckAdvAddr'] },
     ),
-    implemented(
+    noEffect(
       'vrrp_check_unicast_src',
       '',
       'in unicast mode, accept adverts only from configured peers',
       flagSets('checkUnicastSrc', true),
+      UNICAST_SOURCE_ALWAYS_CHECKED,
       { default: 'off' },
+    ),
+    notYet(
+      'log_unknown_vrids',
+      '',
+      'log adverts for VRIDs that no instance of the interface has',
+      flagSets('logUnknownVrids', true),
+      { default: 'off' },
+    ),
+    notYet(
+      'vrrp_iptables',
+      '[<IN_CHAIN> [<OUT_CHAIN>]]',
+      'iptables chains for the no_accept firewall',
+      (s, g, env) => {
+        if (!env.ctx.noBlock(s) || !env.ctx.args(s, 0, 2, 'vrrp_iptables [IN_CHAIN [OUT_CHAIN]]')) return;
+        const [inChain, outChain] = s.args;
+        if (inChain !== undefined && outChain !== undefined && inChain.text === outChain.text) {
+          env.ctx.error(outChain.at, 'vrrp_iptables: the in and out chains must differ');
+          return;
+        }
+        // keepalived.conf(5): without chains, INPUT and OUTPUT.
+        g.iptables =
+          inChain === undefined
+            ? { inChain: 'INPUT', outChain: 'OUTPUT' }
+            : outChain === undefined
+              ? { inChain: inChain.text }
+              : { inChain: inChain.text, outChain: outChain.text };
+      },
+    ),
+    notYet(
+      'nftables',
+      '[<TABLE>]',
+      'the nftables table of the no_accept firewall',
+      (s, g, env) => {
+        if (!env.ctx.noBlock(s) || !env.ctx.args(s, 0, 1, 'nftables [TABLE]')) return;
+        g.nftables = { ...g.nftables, table: s.args[0]?.text ?? DEFAULT_NFTABLES_TABLE };
+      },
+      { default: 'keepalived' },
+    ),
+    notYet(
+      'nftables_priority',
+      '<PRIORITY>',
+      'priority of the base chains of the nftables table',
+      (s, g, env) => {
+        const token = one(s, env, '<PRIORITY>');
+        if (token === undefined) return;
+        const value = env.ctx.integer(token, -2147483648, 2147483647, 'nftables_priority');
+        if (value !== undefined) g.nftables = { ...g.nftables, priority: value };
+      },
+      { default: '-1' },
+    ),
+    notYet('nftables_counters', '', 'counters on the nftables rules', (s, g, env) => {
+      if (flagValue(s, env)) g.nftables = { ...g.nftables, counters: true };
+    }),
+    notYet('nftables_ifindex', '', 'interface indexes (not names) in the nftables sets', (s, g, env) => {
+      if (flagValue(s, env)) g.nftables = { ...g.nftables, ifindex: true };
+    }),
+    implemented(
+      'random_seed',
+      `<0-${RANDOM_SEED_MAX}>`,
+      'seed of ${_RANDOM} for the lines after it (glibc random(), as keepalived)',
+      integerInto('randomSeed', 0, RANDOM_SEED_MAX),
+      { default: 'a new seed each load', reads: 'config' },
     ),
     smtpKeyword(
       'notification_email',
@@ -645,23 +1022,54 @@ const globalSection: SectionSpec<GlobalDraft> = {
       `<seconds 1-${NOTIFY_TIMEOUT_MAX_SECONDS}>`,
       'time a notify script may run before its process group is killed',
       integerInto('notifyTimeoutSeconds', 1, NOTIFY_TIMEOUT_MAX_SECONDS),
-      { default: '30' },
+      { default: '30', reads: ['notifyTimeoutSeconds'] },
     ),
     ownKeyword(
       'tandem_runtime_dir',
       '<PATH>',
       'private runtime directory (mode 0700)',
       absolutePathInto('runtimeDir'),
-      { default: '/run/tandem' },
+      { default: '/run/tandem', reads: ['runtimeDir'] },
     ),
     ownKeyword(
       'tandem_control_socket',
       '<PATH>',
-      'control socket read by `tandem status` (mode 0600)',
+      'control socket read by `tandem status` (mode 0600); unset, it is `tandem.sock` in `tandem_runtime_dir`',
       absolutePathInto('controlSocket'),
-      { default: '/run/tandem/tandem.sock' },
+      { default: '/run/tandem/tandem.sock', reads: ['controlSocket'] },
     ),
-    ...unsupportedKeywords<GlobalDraft>([
+    ownKeyword(
+      'tandem_metrics_listen',
+      '[<ADDRESS>:<PORT> | [<IPv6>]:<PORT> | <PORT>]',
+      `Prometheus /metrics endpoint, off without this keyword; alone or with a bare port it listens on loopback (${DEFAULT_METRICS_ADDRESS}:${DEFAULT_METRICS_PORT})`,
+      (s, g, env) => {
+        if (!env.ctx.noBlock(s) || !env.ctx.args(s, 0, 1, 'tandem_metrics_listen [ADDRESS:PORT]')) return;
+        const token = s.args[0];
+        g.metricsListen =
+          token === undefined
+            ? { address: DEFAULT_METRICS_ADDRESS, port: DEFAULT_METRICS_PORT, family: 4 }
+            : (parseListen(env.ctx, token) ?? g.metricsListen);
+      },
+      { default: 'off', support: NOT_IMPLEMENTED_YET },
+    ),
+    ownKeyword(
+      'tandem_handover',
+      '<make_before_break|break_before_make>',
+      'planned handover (SIGTERM, switchover, maintenance): keep the VIPs until the new master is heard (make_before_break), or release them at once as keepalived does (break_before_make)',
+      (s, g, env) => {
+        const token = one(s, env, '<make_before_break|break_before_make>');
+        if (token === undefined) return;
+        if (token.text === 'make_before_break') g.handover = 'make-before-break';
+        else if (token.text === 'break_before_make') g.handover = 'break-before-make';
+        else
+          env.ctx.error(
+            token.at,
+            `tandem_handover must be make_before_break or break_before_make, found '${token.text}'`,
+          );
+      },
+      { default: 'make_before_break', support: NOT_IMPLEMENTED_YET },
+    ),
+    ...refusedKeywords<GlobalDraft>([
       ['tmp_config_directory', 'configuration copy directory'],
       ['config_save_dir', 'saving configurations on reload'],
       ['process_names', 'process names'],
@@ -680,19 +1088,11 @@ const globalSection: SectionSpec<GlobalDraft> = {
       ['lvs_timeouts', 'the LVS side'],
       ['lvs_flush', 'the LVS side'],
       ['lvs_flush_on_stop', 'the LVS side'],
-      ['vrrp_down_timer_adverts', 'a master down timer other than RFC 5798 §6.1'],
-      ['vrrp_garp_extra_if', 'gratuitous ARPs on extra interfaces'],
-      ['nftables', 'firewall rules for no_accept'],
-      ['nftables_priority', 'firewall rules'],
-      ['nftables_counters', 'firewall rules'],
-      ['nftables_ifindex', 'firewall rules'],
       ['nftables_ipvs', 'the LVS side'],
       ['nftables_ipvs_priority', 'the LVS side'],
       ['nftables_ipvs_start_fwmark', 'the LVS side'],
-      ['vrrp_iptables', 'firewall rules for no_accept'],
-      ['vrrp_ipsets', 'firewall rules'],
+      ['vrrp_ipsets', 'ipsets for the iptables firewall'],
       ['disable_local_igmp', 'IGMP settings'],
-      ['vrrp_notify_priority_changes', 'priority-change notifications'],
       ['max_auto_priority', 'automatic scheduling priority'],
       ['min_auto_priority_delay', 'automatic scheduling priority'],
       ['vrrp_priority', 'process priority'],
@@ -721,7 +1121,6 @@ const globalSection: SectionSpec<GlobalDraft> = {
       ['dbus_service_name', 'D-Bus'],
       ['lvs_notify_fifo', 'the LVS side'],
       ['lvs_notify_fifo_script', 'the LVS side'],
-      ['fifo_write_vrrp_states_on_reload', 'FIFO state replay on reload'],
       ['dynamic_interfaces', 'interfaces that do not exist at startup'],
       ['vrrp_netlink_cmd_rcv_bufs', 'netlink buffer sizes'],
       ['vrrp_netlink_cmd_rcv_bufs_force', 'netlink buffer sizes'],
@@ -738,10 +1137,8 @@ const globalSection: SectionSpec<GlobalDraft> = {
       ['rs_init_notifies', 'the LVS side'],
       ['no_checker_emails', 'the LVS side'],
       ['umask', 'a configurable umask'],
-      ['log_unknown_vrids', 'logging adverts of unknown VRIDs'],
       ['vmac_prefix', 'VMAC name prefixes'],
       ['vmac_addr_prefix', 'VMAC name prefixes'],
-      ['random_seed', '${_RANDOM}'],
       ['reload_check_config', 'checked reloads'],
       ['include_check', 'include checks'],
       ['reload_time_file', 'scheduled reloads'],
@@ -752,14 +1149,6 @@ const globalSection: SectionSpec<GlobalDraft> = {
     ]),
   ],
 };
-
-function isMulticast(address: string): boolean {
-  const parsed = parseAddress(address);
-  if (parsed === undefined) return false;
-  if (parsed.family === 6) return parsed.address.startsWith('ff');
-  const first = Number(parsed.address.split('.')[0]);
-  return first >= 224 && first <= 239;
-}
 
 /** notify_fifo_script, vrrp_notify_fifo_script: `<SCRIPT> [username [groupname]]`. */
 function commandInto(key: 'notifyFifoScript' | 'vrrpNotifyFifoScript'): Apply<GlobalDraft> {
@@ -775,6 +1164,34 @@ function absolutePathInto(key: 'runtimeDir' | 'controlSocket'): Apply<GlobalDraf
     if (token.text.startsWith('/')) g[key] = token.text;
     else env.ctx.error(token.at, `${s.keyword.text} must be an absolute path, found '${token.text}'`);
   };
+}
+
+/** `ADDRESS:PORT`, `[IPv6]:PORT` or a bare `PORT` (on DEFAULT_METRICS_ADDRESS) for tandem_metrics_listen. */
+function parseListen(ctx: Context, token: Token): MetricsListen | undefined {
+  const usage = 'ADDRESS:PORT, [IPv6]:PORT or PORT';
+  const match = /^(?:\[([^\]]*)\]|([^:[\]]*)):(\d{1,5})$|^(\d{1,5})$/.exec(token.text);
+  if (match === null) {
+    const hint =
+      parseAddress(token.text)?.family === 6 ? ' (write an IPv6 address in brackets: [::1]:9650)' : '';
+    ctx.error(token.at, `${token.text} is not ${usage}${hint}`);
+    return undefined;
+  }
+  const port = Number(match[3] ?? match[4]);
+  if (port < 1 || port > 65535) {
+    ctx.error(token.at, `the port of ${token.text} must be from 1 to 65535`);
+    return undefined;
+  }
+  if (match[4] !== undefined) return { address: DEFAULT_METRICS_ADDRESS, port, family: 4 };
+  const written = match[1] ?? match[2] ?? '';
+  const parsed = parseAddress(written);
+  if (parsed === undefined || (match[1] !== undefined) !== (parsed.family === 6)) {
+    ctx.error(
+      token.at,
+      `the address of ${token.text} must be an IPv4 address, or an IPv6 address in brackets`,
+    );
+    return undefined;
+  }
+  return { address: parsed.address, port, family: parsed.family };
 }
 
 /** vrrp_mcast_group4/6: an address of that family, which must be multicast (`range`). */
@@ -873,22 +1290,23 @@ const scriptSection: SectionSpec<ScriptDraft> = {
         const [first, ...rest] = s.args as [Token, ...Token[]];
         const argv = [...splitCommand(first.text), ...rest.map((t) => t.text)];
         if (argv.length === 0) env.ctx.error(first.at, 'script needs a command, found an empty string');
-        else t.command = { argv };
+        else t.command = { argv, source: s.keyword.at };
       },
+      { reads: ['command'] },
     ),
     implemented(
       'interval',
       `<seconds 1-${SCRIPT_INTERVAL_MAX_SECONDS}>`,
       'seconds between two runs',
       integerInto('intervalSeconds', 1, SCRIPT_INTERVAL_MAX_SECONDS),
-      { default: '1' },
+      { default: '1', reads: ['intervalSeconds'] },
     ),
     implemented(
       'timeout',
       `<seconds 1-${SCRIPT_INTERVAL_MAX_SECONDS}>`,
       'seconds after which a run counts as failed and is killed',
       integerInto('timeoutSeconds', 1, SCRIPT_INTERVAL_MAX_SECONDS),
-      { default: 'the interval' },
+      { default: 'the interval', reads: ['timeoutSeconds'] },
     ),
     weightKeyword(
       TRACK_WEIGHT_MAX,
@@ -900,14 +1318,14 @@ const scriptSection: SectionSpec<ScriptDraft> = {
       `<1-${SCRIPT_RISE_FALL_MAX}>`,
       'consecutive successes before the check is OK',
       integerInto('rise', 1, SCRIPT_RISE_FALL_MAX),
-      { default: '1' },
+      { default: '1', reads: ['rise'] },
     ),
     implemented(
       'fall',
       `<1-${SCRIPT_RISE_FALL_MAX}>`,
       'consecutive failures before the check is KO',
       integerInto('fall', 1, SCRIPT_RISE_FALL_MAX),
-      { default: '1' },
+      { default: '1', reads: ['fall'] },
     ),
     implemented(
       'user',
@@ -916,10 +1334,11 @@ const scriptSection: SectionSpec<ScriptDraft> = {
       (s, t, env) => {
         t.user = userValue(s, env, 'user USERNAME [GROUPNAME]') ?? t.user;
       },
-      { default: 'script_user' },
+      { default: 'script_user', reads: ['command.user'] },
     ),
     implemented('init_fail', '', 'the check starts as failed instead of OK', flagSets('initFail', true), {
       default: 'off',
+      reads: ['initFail'],
     }),
   ],
 };
@@ -933,6 +1352,7 @@ const trackFileSection: SectionSpec<TrackFileDraft> = {
       '<PATH>',
       'file holding a number; weight × number is added to the priority',
       stringInto('file', '<PATH>'),
+      { reads: ['file'] },
     ),
     weightKeyword(
       TRACK_FILE_DEFINITION_WEIGHT_MAX,
@@ -961,6 +1381,7 @@ const trackFileSection: SectionSpec<TrackFileDraft> = {
         }
         t.init = init;
       },
+      { reads: ['init'] },
     ),
   ],
 };
@@ -977,6 +1398,7 @@ const trackProcessSection: SectionSpec<TrackProcessDraft> = {
         if (!env.ctx.noBlock(s) || !env.ctx.args(s, 1, Infinity, 'process NAME [PARAMETERS...]')) return;
         t.process = s.args.map((a) => a.text);
       },
+      { reads: ['process'] },
     ),
     implemented(
       'param_match',
@@ -988,7 +1410,7 @@ const trackProcessSection: SectionSpec<TrackProcessDraft> = {
         if (token.text === 'initial' || token.text === 'partial') t.paramMatch = token.text;
         else env.ctx.error(token.at, `param_match must be 'initial' or 'partial', found '${token.text}'`);
       },
-      { default: 'exact' },
+      { default: 'exact', reads: ['paramMatch'] },
     ),
     weightKeyword(TRACK_FILE_WEIGHT_MAX, 'priority change with the process running (>0) or not (<0)', '1'),
     implemented(
@@ -996,39 +1418,45 @@ const trackProcessSection: SectionSpec<TrackProcessDraft> = {
       '<0-65535>',
       'minimum number of processes for success',
       integerInto('quorum', 0, 65535),
-      { default: '1' },
+      { default: '1', reads: ['quorum'] },
     ),
     implemented(
       'quorum_max',
       '<0-65535>',
       'maximum number of processes for success',
       integerInto('quorumMax', 0, 65535),
-      { default: 'no maximum' },
+      { default: 'no maximum', reads: ['quorumMax'] },
     ),
     implemented(
       'fork_delay',
       '<seconds, decimal>',
       'wait after the quorum is gained before counting it up',
       decimalInto('forkDelaySeconds', 0, SCRIPT_INTERVAL_MAX_SECONDS),
-      { default: '0' },
+      { default: '0', reads: ['forkDelaySeconds'] },
     ),
     implemented(
       'terminate_delay',
       '<seconds, decimal>',
       'wait after the quorum is lost before counting it down',
       decimalInto('terminateDelaySeconds', 0, SCRIPT_INTERVAL_MAX_SECONDS),
-      { default: '0' },
+      { default: '0', reads: ['terminateDelaySeconds'] },
     ),
-    implemented('delay', '<seconds, decimal>', 'sets both fork_delay and terminate_delay', (s, t, env) => {
-      const value = decimalValue(s, env, 0, SCRIPT_INTERVAL_MAX_SECONDS);
-      if (value !== undefined) [t.forkDelaySeconds, t.terminateDelaySeconds] = [value, value];
-    }),
+    implemented(
+      'delay',
+      '<seconds, decimal>',
+      'sets both fork_delay and terminate_delay',
+      (s, t, env) => {
+        const value = decimalValue(s, env, 0, SCRIPT_INTERVAL_MAX_SECONDS);
+        if (value !== undefined) [t.forkDelaySeconds, t.terminateDelaySeconds] = [value, value];
+      },
+      { reads: ['forkDelaySeconds', 'terminateDelaySeconds'] },
+    ),
     implemented(
       'full_command',
       '',
       'match the full command line instead of the process name',
       flagSets('fullCommand', true),
-      { default: 'off' },
+      { default: 'off', reads: ['fullCommand'] },
     ),
   ],
 };
@@ -1047,7 +1475,7 @@ function serviceCommandKeyword(
     (s, t, env) => {
       t[key] = parseCommandWithUser(env.ctx, s) ?? t[key];
     },
-    { default: 'none: the service is left as it is' },
+    { default: 'none: the service is left as it is', reads: [key] },
   );
 }
 
@@ -1068,7 +1496,7 @@ const serviceSection: SectionSpec<ServiceDraft> = {
       `<seconds 1-${NOTIFY_TIMEOUT_MAX_SECONDS}>`,
       'time one command may run before its process group is killed',
       integerInto('timeoutSeconds', 1, NOTIFY_TIMEOUT_MAX_SECONDS),
-      { default: 'tandem_notify_timeout' },
+      { default: 'tandem_notify_timeout', reads: ['timeoutSeconds'] },
     ),
   ],
 };
@@ -1096,6 +1524,7 @@ const authenticationSection: SectionSpec<InstanceDraft> = {
           );
         } else env.ctx.error(token.at, `auth_type must be PASS or AH, found '${token.text}'`);
       },
+      { reads: ['auth'] },
     ),
     implemented(
       'auth_pass',
@@ -1116,18 +1545,10 @@ const authenticationSection: SectionSpec<InstanceDraft> = {
         t.where.set('auth_pass', token.at);
         t.auth = { type: 'pass', password };
       },
+      { reads: ['auth', 'password'] },
     ),
   ],
 };
-
-function instanceAddress(key: 'unicastSrcIp' | 'mcastSrcIp' | 'mcastDstIp') {
-  return (s: Statement, t: InstanceDraft, env: Env): void => {
-    const token = one(s, env, '<IPADDR>');
-    if (token === undefined) return;
-    const parsed = env.ctx.address(token, s.keyword.text);
-    if (parsed !== undefined) t[key] = { ...parsed, at: token.at };
-  };
-}
 
 const instanceSection: SectionSpec<InstanceDraft> = {
   id: 'vrrp_instance',
@@ -1143,24 +1564,22 @@ const instanceSection: SectionSpec<InstanceDraft> = {
         if (token.text === 'MASTER' || token.text === 'BACKUP') t.state = token.text;
         else env.ctx.error(token.at, `state must be MASTER or BACKUP, found '${token.text}'`);
       },
-      { default: 'BACKUP' },
+      { default: 'BACKUP', reads: ['state'] },
     ),
-    implemented('interface', '<IFNAME>', 'interface adverts are sent and received on', (s, t, env) => {
-      const token = one(s, env, '<IFNAME>');
-      if (token !== undefined) t.interface = env.ctx.interfaceName(token, 'interface') ?? t.interface;
-    }),
+    interfaceKeyword<InstanceDraft>(),
     implemented(
       'virtual_router_id',
       `<${VRID_MIN}-${VRID_MAX}>`,
       'VRID, unique per interface and address family (RFC 5798 §5.2.3)',
       integerInto('vrid', VRID_MIN, VRID_MAX),
+      { reads: ['vrid'] },
     ),
     implemented(
       'priority',
       `<${PRIORITY_MIN}-${PRIORITY_MAX}>`,
       'election priority; 255 means address owner (RFC 5798 §5.2.4)',
       integerInto('priority', PRIORITY_MIN, PRIORITY_MAX),
-      { default: '100' },
+      { default: '100', reads: ['priority'] },
     ),
     implemented(
       'advert_int',
@@ -1172,30 +1591,23 @@ const instanceSection: SectionSpec<InstanceDraft> = {
         t.where.set('advert_int', token.at);
         t.advertSeconds = env.ctx.decimal(token, 0.01, 255, 'advert_int') ?? t.advertSeconds;
       },
-      { default: '1' },
+      { default: '1', reads: ['advertIntervalCentiseconds'] },
     ),
     implemented('version', '<2|3>', 'VRRP version of this instance', versionInto('version'), {
       default: 'vrrp_version (3 for IPv6)',
+      reads: ['version'],
     }),
-    implemented(
-      'nopreempt',
-      '',
+    ...preemptKeywords<InstanceDraft>(
       'a higher priority does not take over from a running MASTER (needs state BACKUP)',
-      flagSets('preempt', false),
-    ),
-    implemented(
-      'preempt',
-      '',
       'take over from a lower-priority MASTER (the default; for compatibility)',
-      flagSets('preempt', true),
-      { default: 'on' },
+      'on',
     ),
     implemented(
       'preempt_delay',
       `<seconds 0-${PREEMPT_DELAY_MAX_SECONDS}>`,
       'delay before preempting at startup or on seeing a lower-priority MASTER',
       decimalInto('preemptDelaySeconds', 0, PREEMPT_DELAY_MAX_SECONDS),
-      { default: '0' },
+      { default: '0', reads: ['preemptDelaySeconds'] },
     ),
     implemented(
       'authentication',
@@ -1206,35 +1618,29 @@ const instanceSection: SectionSpec<InstanceDraft> = {
         t.where.set('authentication', s.keyword.at);
         walkSection(s.block, authenticationSection, t, { ...env, label: `authentication of ${env.label}` });
       },
-      { default: 'none' },
+      { default: 'none', reads: ['auth'] },
     ),
-    implemented(
-      'virtual_ipaddress',
-      '{ <IP>[/<LEN>] [brd <IP>] [dev <IF>] [scope <SCOPE>] [label <LABEL>] [no_track] ... }',
-      'VIPs, all of one family; carried in adverts',
-      listBlock(parseVirtualAddress, (t) => t.vips),
-      { repeatable: true },
-    ),
+    virtualIpaddressKeyword<InstanceDraft>('VIPs, all of one family; carried in adverts'),
     implemented(
       'virtual_ipaddress_excluded',
       '{ same as virtual_ipaddress }',
       'VIPs not carried in adverts; may be of the other family',
       listBlock(parseVirtualAddress, (t) => t.excludedVips),
-      { repeatable: true },
+      { repeatable: true, reads: ['excludedVips'] },
     ),
     implemented(
       'virtual_routes',
       '{ [src <IP>] [to] <PREFIX> [via <IP>] [dev <IF>] [table <T>] [metric <N>] [no_track] ... }',
       'routes added as MASTER, removed otherwise',
       listBlock(parseVirtualRoute, (t) => t.routes),
-      { repeatable: true },
+      { repeatable: true, reads: ['routes'] },
     ),
     implemented(
       'virtual_rules',
       '{ [from <PREFIX>] [to <PREFIX>] [table <T>] [preference <N>] [no_track] ... }',
       'policy rules added as MASTER, removed otherwise',
       listBlock(parseVirtualRule, (t) => t.rules),
-      { repeatable: true },
+      { repeatable: true, reads: ['rules'] },
     ),
     ...trackKeywords<InstanceDraft>({
       track_interface: 'interfaces whose link state changes priority (weight) or causes FAULT (no weight)',
@@ -1242,60 +1648,100 @@ const instanceSection: SectionSpec<InstanceDraft> = {
       track_file: "track_files to follow; weight defaults to the file's",
       track_process: "vrrp_track_processes to follow; weight defaults to the process's",
     }),
-    implemented(
-      'unicast_src_ip',
-      '<IPADDR>',
-      'source address of unicast adverts',
-      instanceAddress('unicastSrcIp'),
-    ),
-    implemented(
-      'unicast_peer',
-      '{ <IPADDR> [min_ttl <0-255>] [max_ttl <0-255>] ... }',
-      'send adverts by unicast to these peers instead of multicast',
-      listBlock(parsePeer, (t) => t.unicastPeers),
-      { repeatable: true },
-    ),
-    implemented(
+    unicastSrcIpKeyword<InstanceDraft>('source address of unicast adverts'),
+    unicastPeerKeyword<InstanceDraft>(),
+    notYet(
       'unicast_ttl',
       '<0-255>',
-      'TTL / hop limit of unicast adverts',
+      'TTL / hop limit of unicast adverts (tandem always sends 255)',
       integerInto('unicastTtl', 0, TTL_MAX),
-      { default: '255' },
+      { default: '255', refusedWhen: (t) => t.unicastTtl !== undefined && t.unicastTtl !== TTL_MAX },
     ),
-    implemented(
+    noEffect(
       'check_unicast_src',
       '',
       'accept unicast adverts only from the configured peers',
       flagSets('checkUnicastSrc', true),
+      UNICAST_SOURCE_ALWAYS_CHECKED,
       { default: 'vrrp_check_unicast_src' },
+    ),
+    notYet(
+      'unicast_fault_no_peer',
+      '',
+      'a unicast instance without peers goes to FAULT instead of falling back to multicast',
+      flagSets('unicastFaultNoPeer', true),
+      { default: 'off' },
+    ),
+    notYet(
+      'old_unicast_checksum',
+      '[never]',
+      'VRRPv3 unicast checksums as keepalived before 1.3.6 computed them (never: do not detect them either)',
+      (s, t, env) => {
+        if (!env.ctx.noBlock(s) || !env.ctx.args(s, 0, 1, 'old_unicast_checksum [never]')) return;
+        const token = s.args[0];
+        if (token === undefined) t.oldUnicastChecksum = 'always';
+        else if (token.text === 'never') t.oldUnicastChecksum = 'never';
+        else env.ctx.error(token.at, `old_unicast_checksum takes only 'never', found '${token.text}'`);
+      },
+      { default: 'detect old checksums (where keepalived was built with OLD_CHKSUM_COMPAT)' },
     ),
     implemented(
       'mcast_src_ip',
       '<IPADDR>',
       'source address of multicast adverts',
       instanceAddress('mcastSrcIp'),
-      { default: 'the primary address of the interface' },
+      { default: 'the primary address of the interface', reads: ['mcastSrcIp'] },
     ),
-    implemented(
+    notYet(
       'mcast_dst_ip',
       '<multicast IPADDR>',
-      'multicast group of this instance',
+      'multicast group of this instance (the socket joins only the RFC 5798 group: another one is refused)',
       instanceAddress('mcastDstIp'),
-      { default: 'vrrp_mcast_group4 / vrrp_mcast_group6' },
+      { default: 'vrrp_mcast_group4 / vrrp_mcast_group6', refusedWhen: DECIDED_IN_BUILD },
     ),
-    implemented(
+    notYet(
+      'track_src_ip',
+      '',
+      'FAULT while the source address (unicast_src_ip / mcast_src_ip) is missing from the interface',
+      flagSets('trackSrcIp', true),
+      { default: 'off' },
+    ),
+    notYet(
+      'use_vmac',
+      '[<VMAC_NAME>] [<MAC>]',
+      'run on a macvlan with the virtual router MAC (RFC 5798 §7.3)',
+      (s, t, env) => {
+        if (!env.ctx.noBlock(s) || !env.ctx.args(s, 0, 2, 'use_vmac [VMAC_NAME] [MAC]')) return;
+        const vmac: { name?: string; mac?: string } = {};
+        for (const token of s.args) {
+          if (/^([0-9a-fA-F]{2}:){4,5}[0-9a-fA-F]{2}$/.test(token.text)) vmac.mac = token.text.toLowerCase();
+          else {
+            const name = env.ctx.interfaceName(token, 'use_vmac interface');
+            if (name === undefined) return;
+            vmac.name = name;
+          }
+        }
+        t.useVmac = vmac;
+      },
+      { default: 'off; name vrrp.VRID' },
+    ),
+    notYet(
+      'use_vmac_addr',
+      '',
+      'a VMAC on every other interface a VIP uses, too',
+      flagSets('useVmacAddr', true),
+      { default: 'off' },
+    ),
+    notYet(
       'vmac_xmit_base',
       '',
       'with use_vmac, send and receive adverts on the base interface',
       flagSets('vmacXmitBase', true),
       { default: 'off' },
     ),
-    implemented(
+    dontTrackPrimaryKeyword<InstanceDraft>(
       'dont_track_primary',
-      '',
       "ignore the link state of the instance's own interface",
-      flagSets('dontTrackPrimary', true),
-      { default: 'off' },
     ),
     garpKeyword(
       'garp_master_delay',
@@ -1339,54 +1785,69 @@ const instanceSection: SectionSpec<InstanceDraft> = {
       'as vrrp_garp_lower_prio_repeat, for this instance',
       'vrrp_garp_lower_prio_repeat',
     ),
+    garpExtraIfKeyword<InstanceDraft>('garp_extra_if', 0, 'vrrp_garp_extra_if'),
+    downTimerAdvertsKeyword<InstanceDraft>('down_timer_adverts', 'vrrp_down_timer_adverts'),
     implemented(
       'lower_prio_no_advert',
       '[<BOOL>]',
       'as vrrp_lower_prio_no_advert, for this instance',
       boolInto('lowerPrioNoAdvert'),
-      { default: 'vrrp_lower_prio_no_advert' },
+      { default: 'vrrp_lower_prio_no_advert', reads: ['lowerPrioNoAdvert'] },
     ),
     implemented(
       'higher_prio_send_advert',
       '[<BOOL>]',
       'as vrrp_higher_prio_send_advert, for this instance',
       boolInto('higherPrioSendAdvert'),
-      { default: 'vrrp_higher_prio_send_advert' },
+      { default: 'vrrp_higher_prio_send_advert', reads: ['higherPrioSendAdvert'] },
     ),
     implemented(
       'accept',
       '',
-      'accept mode (RFC 5798 §6.1): a non-owner MASTER accepts packets to the VIPs',
+      'accept mode (RFC 5798 §6.1): a non-owner MASTER accepts packets to the VIPs (tandem never filters them)',
       flagSets('accept', true),
-      { default: 'on (strict mode: only for priority 255)' },
+      { default: 'on (strict mode: only for priority 255)', reads: ['acceptMode'] },
     ),
-    implemented('no_accept', '', 'clear accept mode', flagSets('accept', false)),
+    notYet(
+      'no_accept',
+      '',
+      'clear accept mode: drop packets to the VIPs unless this box owns them (RFC 5798 §6.4.3), with a firewall',
+      flagSets('accept', false),
+      { refusedWhen: DECIDED_IN_BUILD },
+    ),
     implemented(
       'strict_mode',
       '[<BOOL>]',
-      'strict RFC compliance for this instance',
+      'strict RFC compliance for this instance (implies no_accept for a non-owner)',
       boolInto('strictMode'),
-      { default: 'vrrp_strict' },
+      { default: 'vrrp_strict', reads: ['lowerPrioNoAdvert', 'acceptMode'] },
     ),
     implemented(
       'skip_check_adv_addr',
       '[<BOOL>]',
       'as vrrp_skip_check_adv_addr, for this instance',
       boolInto('skipCheckAdvAddr'),
-      { default: 'vrrp_skip_check_adv_addr' },
+      { default: 'vrrp_skip_check_adv_addr', reads: ['skipCheckAdvAddr'] },
+    ),
+    notYet(
+      'promote_secondaries',
+      '',
+      'set promote_secondaries on the interface, so that removing one address keeps the others of its subnet',
+      flagSets('promoteSecondaries', true),
+      { default: 'off' },
     ),
     ...notifyKeywords<InstanceDraft>(),
-    ownKeyword(
-      'tandem_service',
-      '<SERVICE> [SERVICE...]',
-      "tandem_service blocks whose commands run on this instance's transitions, before its notify scripts",
+    notYet(
+      'notify_master_rx_lower_pri',
+      SCRIPT_SYNTAX,
+      'script run when a MASTER receives an advert with a lower priority',
       (s, t, env) => {
-        if (!env.ctx.noBlock(s) || !env.ctx.args(s, 1, Infinity, 'tandem_service SERVICE [SERVICE...]'))
-          return;
-        for (const token of s.args) t.services.push({ name: token.text, at: token.at });
+        const command = parseCommandWithUser(env.ctx, s);
+        if (command !== undefined) t.notify.masterRxLowerPri = command;
       },
-      { repeatable: true },
     ),
+    ...notifyChangeKeywords<InstanceDraft>(),
+    serviceNamesKeyword<InstanceDraft>(),
     smtpAlertKeyword<InstanceDraft>(),
     deprecatedFlag<InstanceDraft>(
       'native_ipv6',
@@ -1414,27 +1875,154 @@ const instanceSection: SectionSpec<InstanceDraft> = {
           instanceAt: t.at,
         };
       },
+      { reads: ['lvsSyncDaemon'] },
     ),
-    ...unsupportedKeywords<InstanceDraft>([
-      ['use_vmac', 'VMAC interfaces (a macvlan with the virtual router MAC, RFC 5798 §7.3)'],
+    ...refusedKeywords<InstanceDraft>([
       ['vrf', 'VRFs'],
-      ['use_vmac_addr', 'VMACs per VIP interface'],
       ['use_ipvlan', 'ipvlan interfaces'],
       ['track_bfd', 'BFD'],
-      ['track_src_ip', 'source address tracking'],
-      ['unicast_fault_no_peer', 'FAULT without unicast peers'],
-      ['old_unicast_checksum', 'pre-1.3.6 VRRPv3 checksums'],
-      ['garp_extra_if', 'gratuitous ARPs on extra interfaces'],
-      ['down_timer_adverts', 'a master down timer other than RFC 5798 §6.1'],
-      ['promote_secondaries', 'promote_secondaries'],
       ['debug', 'debug levels'],
-      ['notify_master_rx_lower_pri', 'MASTER_RX_LOWER_PRI notifications'],
-      ['notify_priority_changes', 'priority-change notifications'],
-      ['notify_deleted', 'DELETED notifications'],
       ['kernel_rx_buf_size', 'socket buffer sizes'],
       ['linkbeat_use_polling', 'link polling'],
     ]),
   ],
+};
+
+// ---- carp_instance (tandem's own; issue 16) ----
+
+/**
+ * Keywords of a block that is not implemented yet as a whole: the block's use is what is refused (once, at
+ * its keyword), so its keywords are parsed and checked but record nothing of their own.
+ */
+function inPendingBlock<T>(keywords: KeywordSpec<T>[]): KeywordSpec<T>[] {
+  return keywords.map((keyword) => {
+    const pending: KeywordSpec<T> = {
+      ...keyword,
+      support: NOT_IMPLEMENTED_YET,
+      refusedWhen: () => false,
+    };
+    delete pending.reads;
+    return pending;
+  });
+}
+
+const carpSection: SectionSpec<CarpDraft> = {
+  id: 'carp_instance',
+  title: 'carp_instance NAME',
+  keywords: inPendingBlock<CarpDraft>([
+    interfaceKeyword<CarpDraft>(),
+    ownKeyword<CarpDraft>(
+      'vhid',
+      `<${VRID_MIN}-${VRID_MAX}>`,
+      'virtual host id (ucarp -v), unique per interface and address family among CARP instances',
+      integerInto('vhid', VRID_MIN, VRID_MAX),
+    ),
+    ownKeyword<CarpDraft>(
+      'advbase',
+      `<seconds ${CARP_ADVBASE_MIN}-${CARP_ADVBASE_MAX}>`,
+      'advert base interval in whole seconds (ucarp -b)',
+      integerInto('advbaseSeconds', CARP_ADVBASE_MIN, CARP_ADVBASE_MAX),
+      { default: String(DEFAULT_CARP_ADVBASE_SECONDS) },
+    ),
+    ownKeyword<CarpDraft>(
+      'advskew',
+      `<0-${CARP_ADVSKEW_MAX}>`,
+      'advert skew (ucarp -k): adverts every advbase + advskew/256 s; the most frequent advertiser is master',
+      (s, t, env) => {
+        const token = one(s, env, `<0-${CARP_ADVSKEW_MAX}>`);
+        if (token === undefined) return;
+        if (token.text === String(CARP_ADVSKEW_BOW_OUT)) {
+          env.ctx.error(
+            token.at,
+            `advskew ${CARP_ADVSKEW_BOW_OUT} is reserved for bowing out (the advert of a stopping master); use 0 to ${CARP_ADVSKEW_MAX}`,
+          );
+          return;
+        }
+        t.advskew = env.ctx.integer(token, 0, CARP_ADVSKEW_MAX, 'advskew') ?? t.advskew;
+      },
+      { default: '0' },
+    ),
+    ownKeyword<CarpDraft>(
+      'passphrase',
+      `<STRING of 1-${CARP_KEY_LENGTH} bytes>`,
+      'shared secret of the HMAC-SHA1 (ucarp -p); never sent',
+      (s, t, env) => {
+        const token = one(s, env, '<PASSPHRASE>');
+        if (token === undefined) return;
+        const bytes = Buffer.byteLength(token.text);
+        if (bytes === 0 || bytes > CARP_KEY_LENGTH) {
+          env.ctx.error(
+            token.at,
+            `passphrase must be 1 to ${CARP_KEY_LENGTH} bytes (the CARP key length), found ${bytes}`,
+          );
+          return;
+        }
+        t.passphrase = { value: token.text, at: token.at };
+      },
+    ),
+    ownKeyword<CarpDraft>(
+      'passphrase_file',
+      '<PATH>',
+      'file whose first line is the passphrase (ucarp -o), read when the instance starts',
+      (s, t, env) => {
+        const token = one(s, env, '<absolute path>');
+        if (token === undefined) return;
+        if (!token.text.startsWith('/'))
+          env.ctx.error(token.at, `passphrase_file must be an absolute path, found '${token.text}'`);
+        else t.passphraseFile = { path: token.text, at: token.at };
+      },
+    ),
+    virtualIpaddressKeyword<CarpDraft>('VIPs, all of one family (ucarp -a)'),
+    ...preemptKeywords<CarpDraft>(
+      'a backup never takes over from a running master (the default, as carp(4) and ucarp)',
+      'take over from a master that advertises less often (ucarp -P)',
+      'off',
+    ),
+    unicastSrcIpKeyword<CarpDraft>('source address of adverts (ucarp -s)'),
+    implemented<CarpDraft>('mcast_src_ip', '<IPADDR>', 'as unicast_src_ip', instanceAddress('mcastSrcIp'), {
+      default: 'the primary address of the interface',
+    }),
+    unicastPeerKeyword<CarpDraft>(),
+    implemented<CarpDraft>(
+      'mcast_dst_ip',
+      '<multicast IPADDR>',
+      'multicast group (ucarp -m)',
+      instanceAddress('mcastDstIp'),
+      { default: '224.0.0.18 / ff02::12' },
+    ),
+    ownKeyword<CarpDraft>(
+      'deadratio',
+      `<${CARP_DEADRATIO_MIN}-${CARP_DEADRATIO_MAX}>`,
+      'adverts a backup misses before it takes the master for dead (ucarp -r)',
+      integerInto('deadratio', CARP_DEADRATIO_MIN, CARP_DEADRATIO_MAX),
+      { default: String(DEFAULT_CARP_DEADRATIO) },
+    ),
+    ownKeyword<CarpDraft>(
+      'neutral',
+      '',
+      'do not run the backup scripts at startup when starting as backup (ucarp -n)',
+      flagSets('neutral', true),
+      { default: 'off' },
+    ),
+    dontTrackPrimaryKeyword<CarpDraft>(
+      'dont_track_primary',
+      "ignore the link state of the instance's own interface (ucarp -S)",
+    ),
+    ...trackKeywords<CarpDraft>(
+      {
+        track_interface:
+          'interfaces whose failure adds its weight to the demotion (no weight: FAULT, bow out)',
+        track_script: 'vrrp_scripts whose failure adds its weight to the demotion (no weight: FAULT)',
+        track_file:
+          'track_files: the value read times the weight is added to the demotion (no weight: FAULT)',
+        track_process:
+          'vrrp_track_processes whose absence adds its weight to the demotion (no weight: FAULT)',
+      },
+      'demotion',
+    ),
+    ...notifyKeywords<CarpDraft>(),
+    serviceNamesKeyword<CarpDraft>(),
+  ]),
 };
 
 // ---- vrrp_sync_group ----
@@ -1457,7 +2045,7 @@ const syncGroupSection: SectionSpec<SyncGroupDraft> = {
           } else t.members.push({ name: entry.keyword.text, at: entry.keyword.at });
         });
       },
-      { repeatable: true },
+      { repeatable: true, reads: ['members'] },
     ),
     ...trackKeywords<SyncGroupDraft>({
       track_interface: 'as in vrrp_instance, for every member',
@@ -1477,11 +2065,10 @@ const syncGroupSection: SectionSpec<SyncGroupDraft> = {
       '',
       "keep the members' own tracking weights (otherwise they are set to 0)",
       flagSets('trackingWeight', true),
-      { default: 'off' },
+      { default: 'off', reads: 'config' },
     ),
-    unsupported('track_bfd', 'BFD'),
-    unsupported('notify_deleted', 'DELETED notifications'),
-    unsupported('notify_priority_changes', 'priority-change notifications'),
+    ...notifyChangeKeywords<SyncGroupDraft>(),
+    refused('track_bfd', 'BFD'),
   ],
   // keepalived ignores instance names written directly in the block; build.ts decides what they were.
   onUnknown: (s, t) => {
@@ -1523,7 +2110,8 @@ function definition<D extends { name: string; at: Position }>(
     const name = named(s, env, s.keyword.text);
     if (name === undefined || s.block === undefined) return;
     const list = listOf(d);
-    if (definedTwice(env, kind, name, list.find((x) => x.name === name.text)?.at)) return;
+    const index = nameIndex(list);
+    if (definedTwice(env, kind, name, index.get(name.text))) return;
     if (s.keyword.text !== kind) {
       env.ctx.sink.warning(
         s.keyword.at,
@@ -1534,8 +2122,23 @@ function definition<D extends { name: string; at: Position }>(
     const draft = create(name.text, name.at);
     walkSection(s.block, section, draft, { ...env, label: `${kind} ${name.text}` });
     list.push(draft);
+    index.set(draft.name, draft.at);
   };
 }
+
+/** Where each name of a list of definitions is defined: a lookup per definition, not a scan. */
+const nameIndexes = new WeakMap<object, Map<string, Position>>();
+
+function nameIndex(list: { name: string; at: Position }[]): Map<string, Position> {
+  let index = nameIndexes.get(list);
+  if (index === undefined) {
+    index = new Map(list.map((item) => [item.name, item.at]));
+    nameIndexes.set(list, index);
+  }
+  return index;
+}
+
+const carpDefinition = definition('carp_instance', carpSection, (d) => d.carpInstances, newCarpDraft);
 
 const trackFileDefinition = definition(
   'track_file',
@@ -1571,7 +2174,7 @@ const topSection: SectionSpec<ConfigDraft> = {
         env.ctx.args(s, 0, 0, 'global_defs { ... }');
         walkSection(s.block, globalSection, d.global, { ...env, label: 'global_defs' });
       },
-      { repeatable: true },
+      { reads: ['global'], repeatable: true },
     ),
     implemented(
       'vrrp_script',
@@ -1583,10 +2186,11 @@ const topSection: SectionSpec<ConfigDraft> = {
         (d) => d.scripts,
         (name, at): ScriptDraft => ({ name, at, initFail: false }),
       ),
-      { repeatable: true },
+      { reads: ['scripts'], repeatable: true },
     ),
     implemented('track_file', 'NAME { ... }', 'a file whose number changes priority', trackFileDefinition, {
       repeatable: true,
+      reads: ['trackFiles'],
     }),
     {
       ...implemented(
@@ -1594,7 +2198,7 @@ const topSection: SectionSpec<ConfigDraft> = {
         'NAME { ... }',
         'deprecated synonym of track_file',
         trackFileDefinition,
-        { repeatable: true },
+        { reads: ['trackFiles'], repeatable: true },
       ),
       deprecatedFor: 'track_file',
     },
@@ -1608,21 +2212,21 @@ const topSection: SectionSpec<ConfigDraft> = {
         (d) => d.trackProcesses,
         (name, at): TrackProcessDraft => ({ name, at, fullCommand: false }),
       ),
-      { repeatable: true },
+      { reads: ['trackProcesses'], repeatable: true },
     ),
     implemented(
       'vrrp_instance',
       'NAME { ... }',
       'a virtual router',
       definition('vrrp_instance', instanceSection, (d) => d.instances, newInstanceDraft),
-      { repeatable: true },
+      { reads: ['instances'], repeatable: true },
     ),
     implemented(
       'vrrp_sync_group',
       'NAME { ... }',
       'instances that change state together',
       definition('vrrp_sync_group', syncGroupSection, (d) => d.syncGroups, newSyncGroupDraft),
-      { repeatable: true },
+      { reads: ['syncGroups'], repeatable: true },
     ),
     ownKeyword(
       'tandem_service',
@@ -1634,10 +2238,45 @@ const topSection: SectionSpec<ConfigDraft> = {
         (d) => d.services,
         (name, at): ServiceDraft => ({ name, at }),
       ),
-      { repeatable: true },
+      { reads: ['services'], repeatable: true },
     ),
-    ...unsupportedKeywords<ConfigDraft>(unsupportedTopLevel),
+    ownKeyword(
+      'carp_instance',
+      'NAME { ... }',
+      'a CARP virtual host (carp(4), ucarp): the whole block is parsed and checked',
+      (s, d, env) => {
+        carpDefinition(s, d, env);
+        if (s.block !== undefined && s.args.length === 1)
+          env.ctx.recordUnimplemented(supportOf('top', 'carp_instance'), {
+            section: 'top',
+            keyword: 'carp_instance',
+            where: `carp_instance ${s.args[0]?.text ?? ''}`,
+            what: 'CARP virtual hosts',
+            source: s.keyword.at,
+          });
+      },
+      { repeatable: true, support: NOT_IMPLEMENTED_YET, refusedWhen: RECORDED_BY_HANDLER },
+    ),
+    ...refusedKeywords<ConfigDraft>(unsupportedTopLevel),
   ],
+};
+
+/**
+ * The options of a virtual_ipaddress entry (entries.ts parses them), as a section of the table so that the
+ * docs and the support checks treat them like keywords.
+ */
+const vipOptionSection: SectionSpec<never> = {
+  id: 'virtual_ipaddress',
+  title: 'virtual_ipaddress entry options',
+  keywords: VIP_OPTIONS.map((option): KeywordSpec<never> => ({
+    name: option.name,
+    origin: 'keepalived',
+    support: option.support,
+    syntax: option.syntax,
+    description:
+      option.alias === undefined ? option.description : `${option.description} (also \`${option.alias}\`)`,
+    ...(option.reads === undefined ? {} : { reads: option.reads }),
+  })),
 };
 
 /** Every section, in the order docs/config.md presents them. */
@@ -1651,6 +2290,8 @@ export const SECTIONS: readonly SectionSpec<never>[] = [
   authenticationSection,
   syncGroupSection,
   serviceSection,
+  carpSection,
+  vipOptionSection,
 ] as unknown as readonly SectionSpec<never>[];
 
 export const TOP_SECTION = topSection;
@@ -1673,7 +2314,7 @@ export function unknownKeywordMessage(word: string, where: string, candidates: I
     const elsewhere = sectionsByKeyword.get(word);
     if (elsewhere !== undefined) hint = ` (it belongs in ${elsewhere.join(' or ')})`;
   }
-  return `unknown keyword '${word}' ${where}${hint}`;
+  return `unknown keyword '${shown(word)}' ${where}${hint}`;
 }
 
 function describeWhere(label: string): string {
@@ -1682,7 +2323,7 @@ function describeWhere(label: string): string {
 
 /** Applies each statement to the target with the section's handlers; reports what it cannot apply. */
 export function walkSection<T>(statements: Statement[], section: SectionSpec<T>, target: T, env: Env): void {
-  const byName = new Map(section.keywords.map((k) => [k.name, k]));
+  const byName = keywordsOf(section);
   const seen = new Map<string, Position>();
   const where = describeWhere(env.label);
   for (const statement of statements) {
@@ -1690,7 +2331,7 @@ export function walkSection<T>(statements: Statement[], section: SectionSpec<T>,
     const spec = byName.get(word);
     if (spec === undefined) {
       if (section.onUnknown?.(statement, target, env) === true) continue;
-      const candidates = section.keywords.filter((k) => k.support !== 'unsupported').map((k) => k.name);
+      const candidates = section.keywords.filter((k) => !isRefused(k.support)).map((k) => k.name);
       env.ctx.sink.error(
         statement.keyword.at,
         DiagnosticCodes.unknownKeyword,
@@ -1698,12 +2339,13 @@ export function walkSection<T>(statements: Statement[], section: SectionSpec<T>,
       );
       continue;
     }
-    if (spec.support === 'unsupported') {
+    if (isRefused(spec.support)) {
       const kind = statement.block !== undefined && section.id === 'top' ? 'section' : 'keyword';
       env.ctx.sink.error(
         statement.keyword.at,
         DiagnosticCodes.unsupported,
-        `unsupported keepalived ${kind} '${word}' ${where} (tandem does not implement ${spec.description.replace(/^not implemented: /, '')}; ${statement.block !== undefined ? 'the block is skipped' : 'ignored'})`,
+        `unsupported keepalived ${kind} '${word}' ${where} (${spec.support.replace(/^refused: /, '')}; ${statement.block !== undefined ? 'the block is skipped' : 'ignored'})`,
+        word,
       );
       continue;
     }
@@ -1723,17 +2365,45 @@ export function walkSection<T>(statements: Statement[], section: SectionSpec<T>,
         `'${word}' is deprecated; use '${spec.deprecatedFor}'`,
       );
     }
-    if (spec.name !== 'vrrp_instance' && spec.name !== 'vrrp_sync_group' && isInstance(target))
-      target.where.set(word, statement.keyword.at);
+    if (section.id !== 'top' && hasWhere(target)) target.where.set(word, statement.keyword.at);
     spec.apply?.(statement, target, env);
+    if (isNotImplementedYet(spec.support) && (spec.refusedWhen?.(target) ?? true)) {
+      env.ctx.recordUnimplemented(spec.support, {
+        section: section.id,
+        keyword: word,
+        where: env.label === '' ? 'the top level' : env.label,
+        what: spec.description,
+        source: statement.keyword.at,
+      });
+    }
   }
 }
 
-function isInstance(target: unknown): target is InstanceDraft {
+/** The support level of a keyword of a section (by section id), for checks outside the walk (build.ts). */
+export function supportOf(sectionId: string, keyword: string): Support {
+  const section = SECTIONS.find((candidate) => candidate.id === sectionId);
+  const spec = section === undefined ? undefined : keywordsOf(section).get(keyword);
+  if (spec === undefined) throw new Error(`the keyword table has no '${keyword}' in ${sectionId}`);
+  return spec.support;
+}
+
+const keywordIndexes = new WeakMap<object, Map<string, KeywordSpec<never>>>();
+
+function keywordsOf<T>(section: SectionSpec<T>): Map<string, KeywordSpec<T>> {
+  let index = keywordIndexes.get(section);
+  if (index === undefined) {
+    index = new Map(section.keywords.map((k) => [k.name, k as KeywordSpec<never>]));
+    keywordIndexes.set(section, index);
+  }
+  return index as Map<string, KeywordSpec<T>>;
+}
+
+/** Drafts that remember where each keyword was given (instances, global_defs, CARP instances). */
+function hasWhere(target: unknown): target is { where: Map<string, Position> } {
   return (
     typeof target === 'object' &&
     target !== null &&
     'where' in target &&
-    (target as InstanceDraft).where instanceof Map
+    (target as { where: unknown }).where instanceof Map
   );
 }

@@ -15,6 +15,8 @@ export interface Command {
   /** The user and group to run it as; undefined means the global script_user. */
   user?: string;
   group?: string;
+  /** The keyword that names the script (`notify_master`, a vrrp_script's `script`), for messages. */
+  source?: Position;
 }
 
 export interface TandemConfig {
@@ -26,6 +28,26 @@ export interface TandemConfig {
   syncGroups: SyncGroupConfig[];
   /** tandem's `tandem_service` blocks: services that follow the VIPs of the instances naming them. */
   services: ServiceConfig[];
+  /** tandem's `carp_instance` blocks: CARP virtual hosts (carp(4), ucarp). */
+  carpInstances: CarpInstanceConfig[];
+  /**
+   * Every place the configuration asks for something this build does not do yet (a keyword whose support is
+   * "refused: not implemented yet", see support.ts). `tandem check` and `tandem run` refuse the configuration
+   * while this is not empty, unless --lenient (then it runs without them).
+   */
+  unimplemented: UnimplementedUse[];
+}
+
+/** One use of a keyword that is parsed into this schema but not acted on yet. */
+export interface UnimplementedUse {
+  /** The section id (`vrrp_instance`, `global_defs`, `virtual_ipaddress`, ...) and keyword of the table. */
+  section: string;
+  keyword: string;
+  /** Where it is used: `vrrp_instance VI_1`. */
+  where: string;
+  /** What the use asks for that is not implemented, for messages. */
+  what: string;
+  source: Position;
 }
 
 export interface GarpConfig {
@@ -88,10 +110,54 @@ export interface GlobalConfig {
   skipCheckAdvAddr: boolean;
   checkUnicastSrc: boolean;
   smtp: SmtpConfig;
+  /** `vrrp_garp_extra_if [all] SECONDS`: periodic GARP/NA on VIP interfaces other than the instance's. */
+  garpExtraIf?: GarpExtraIf;
+  /** `vrrp_down_timer_adverts`: default of down_timer_adverts (3: RFC 5798 §6.1). */
+  downTimerAdverts: number;
+  /** `vrrp_notify_priority_changes`: default of notify_priority_changes. */
+  notifyPriorityChanges: boolean;
+  /** `fifo_write_vrrp_states_on_reload`: write every state to the FIFOs after a reload. */
+  fifoWriteStatesOnReload: boolean;
+  /** `log_unknown_vrids`: log adverts of VRIDs no instance of the interface has. */
+  logUnknownVrids: boolean;
+  /** `vrrp_iptables [IN_CHAIN [OUT_CHAIN]]`: the firewall for no_accept, iptables flavour. */
+  iptables?: { inChain: string; outChain?: string };
+  /** `nftables [TABLE]` with `nftables_priority`, `nftables_counters`, `nftables_ifindex`. */
+  nftables?: NftablesConfig;
+  /** `random_seed`: the seed of `${_RANDOM}` (applied by the lexer, recorded here). */
+  randomSeed?: number;
   /** tandem's own settings. */
   notifyTimeoutSeconds: number;
   runtimeDir: string;
   controlSocket: string;
+  /** `tandem_metrics_listen ADDRESS:PORT`: the Prometheus endpoint; undefined: no endpoint (the default). */
+  metricsListen?: MetricsListen;
+  /** `tandem_handover`: how a planned handover moves the VIPs (issue 12); default make-before-break. */
+  handover: HandoverMode;
+}
+
+export type HandoverMode = 'make-before-break' | 'break-before-make';
+
+export interface MetricsListen {
+  /** Canonical address text (IPv6 without brackets). */
+  address: string;
+  port: number;
+  family: Family;
+}
+
+export interface GarpExtraIf {
+  intervalSeconds: number;
+  /** `all`: every interface the instance uses, not only VMACs. */
+  allInterfaces: boolean;
+}
+
+export interface NftablesConfig {
+  /** keepalived's default table name is `keepalived`. */
+  table: string;
+  /** Base chain priority (keepalived default -1). */
+  priority: number;
+  counters: boolean;
+  ifindex: boolean;
 }
 
 export interface VrrpScriptConfig {
@@ -142,6 +208,18 @@ export interface VirtualAddress {
   /** A broadcast address, or '+' / '-' to set / clear the host bits (as ip-address(8)). */
   brd?: string;
   noTrack: boolean;
+  /** `peer ADDRESS[/LEN]`: a point-to-point peer; the prefix length is the peer's (ip-address(8)). */
+  peer?: string;
+  /** `preferred_lft SECONDS|forever` (IPv6): keepalived's default is 0 (deprecated) for a /128, else forever. */
+  preferredLifetime?: number | 'forever';
+  /** `-nodad`: let the kernel run duplicate address detection (keepalived adds IPv6 VIPs with nodad). */
+  duplicateAddressDetection?: boolean;
+  /** `home`: IFA_F_HOMEADDRESS (Mobile IPv6). */
+  home?: boolean;
+  /** `mngtmpaddr`: IFA_F_MANAGETEMPADDR (privacy addresses from this prefix). */
+  manageTempAddress?: boolean;
+  /** `noprefixroute`: IFA_F_NOPREFIXROUTE (no route for the prefix). */
+  noPrefixRoute?: boolean;
   source: Position;
 }
 
@@ -205,6 +283,10 @@ export interface NotifyConfig {
   stop?: Command;
   /** The generic `notify` script: gets `INSTANCE|GROUP NAME STATE PRIORITY` appended. */
   any?: Command;
+  /** `notify_master_rx_lower_pri`: run when a MASTER receives a lower-priority advert. */
+  masterRxLowerPri?: Command;
+  /** The script of `notify_deleted SCRIPT`: run when a reload deletes the instance. */
+  deleted?: Command;
 }
 
 /**
@@ -265,6 +347,24 @@ export interface VrrpInstanceConfig extends TrackLists {
   syncGroup?: string;
   /** The `tandem_service` blocks this instance drives, by name, in the order written. */
   services: string[];
+  /** `notify_deleted`: report DELETED (not FAULT) when a reload deletes the instance. */
+  notifyDeleted: boolean;
+  /** `notify_priority_changes`: write priority changes to the notify FIFOs. */
+  notifyPriorityChanges: boolean;
+  /** `use_vmac_addr`: a VMAC for every other interface a VIP uses. */
+  useVmacAddr: boolean;
+  /** `track_src_ip`: FAULT while the source address is missing. */
+  trackSrcIp: boolean;
+  /** `unicast_fault_no_peer`: FAULT (not multicast) when a unicast instance has no peer. */
+  unicastFaultNoPeer: boolean;
+  /** `old_unicast_checksum [never]`: 'always' computes pre-1.3.6 VRRPv3 unicast checksums; 'never' disables detecting them. */
+  oldUnicastChecksum?: 'always' | 'never';
+  /** `garp_extra_if [all] SECONDS` (default: the global vrrp_garp_extra_if). */
+  garpExtraIf?: GarpExtraIf;
+  /** `down_timer_adverts`: Master_Down_Interval in adverts (3: RFC 5798 §6.1). */
+  downTimerAdverts: number;
+  /** `promote_secondaries`: set promote_secondaries on the interface. */
+  promoteSecondaries: boolean;
 }
 
 export interface SyncGroupConfig extends TrackLists {
@@ -275,4 +375,44 @@ export interface SyncGroupConfig extends TrackLists {
   smtpAlert: boolean;
   /** keepalived's sync_group_tracking_weight: keep members' own tracking weights. */
   trackingWeight: boolean;
+  /** `notify_deleted`, `notify_priority_changes`: as for an instance. */
+  notifyDeleted: boolean;
+  notifyPriorityChanges: boolean;
+}
+
+/**
+ * A CARP virtual host (tandem's `carp_instance NAME { ... }`, issue 16): the settings of carp(4) and ucarp, with
+ * VIPs, tracking, notify scripts and services as for a vrrp_instance. Track weights are demotions: while a
+ * tracked item fails, its weight is added to the demotion counter carried in the adverts (0: FAULT, bow out).
+ */
+export interface CarpInstanceConfig extends TrackLists {
+  name: string;
+  source: Position;
+  interface: string;
+  /** Virtual host id, 1-255 (ucarp -v). */
+  vhid: number;
+  /** Advert base interval in whole seconds, 1-255 (ucarp -b; default 1). */
+  advbaseSeconds: number;
+  /** Advert skew, 0-254: adverts every advbase + advskew/256 s; 255 is reserved for bowing out (ucarp -k). */
+  advskew: number;
+  /** Exactly one of the two is set: the passphrase (ucarp -p), or the file whose first line is it (ucarp -o). */
+  passphrase?: string;
+  passphraseFile?: string;
+  family: Family;
+  vips: VirtualAddress[];
+  /** Take over from a master that advertises less often (ucarp -P; carp(4) net.inet.carp.preempt). Default off. */
+  preempt: boolean;
+  /** The real address adverts come from (ucarp -s); default the interface's primary address. */
+  srcIp?: string;
+  unicastPeers: UnicastPeer[];
+  /** The multicast group (ucarp -m); default 224.0.0.18 / ff02::12. */
+  mcastDstIp: string;
+  /** Missed adverts after which the master is dead (ucarp -r; default 3). */
+  deadratio: number;
+  /** ucarp -n: do not run the backup script at startup when starting as backup. */
+  neutral: boolean;
+  /** ucarp -S: ignore the link state of the interface. */
+  dontTrackPrimary: boolean;
+  notify: NotifyConfig;
+  services: string[];
 }

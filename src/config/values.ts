@@ -62,6 +62,15 @@ export function parsePrefix(text: string): ParsedPrefix | undefined {
   return { ...parsed, prefixLength: length };
 }
 
+/** 224.0.0.0/4 or ff00::/8. */
+export function isMulticast(address: string): boolean {
+  const parsed = parseAddress(address);
+  if (parsed === undefined) return false;
+  if (parsed.family === 6) return parsed.address.startsWith('ff');
+  const first = Number(parsed.address.split('.')[0]);
+  return first >= 224 && first <= 239;
+}
+
 export function familyName(family: Family): string {
   return family === 4 ? 'IPv4' : 'IPv6';
 }
@@ -134,6 +143,8 @@ export function closest(word: string, candidates: Iterable<string>): string | un
   let best: string | undefined;
   let bestDistance = Infinity;
   for (const candidate of candidates) {
+    // The distance is at least the difference in length: skip the quadratic work when that is over the limit.
+    if (Math.abs(candidate.length - word.length) > limit) continue;
     const distance = editDistance(word.toLowerCase(), candidate.toLowerCase());
     if (distance < bestDistance) {
       best = candidate;
@@ -141,4 +152,14 @@ export function closest(word: string, candidates: Iterable<string>): string | un
     }
   }
   return bestDistance <= limit ? best : undefined;
+}
+
+/** Longest word quoted whole in a message; longer ones are cut (a 64 KiB word helps nobody in an error). */
+const QUOTED_WORD_MAX = 64;
+
+/** `word` for a message: itself, or its start and a mark that it was cut. */
+export function shown(word: string): string {
+  return word.length <= QUOTED_WORD_MAX
+    ? word
+    : `${word.slice(0, QUOTED_WORD_MAX)}... (${word.length} characters)`;
 }

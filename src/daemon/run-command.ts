@@ -87,7 +87,7 @@ export const runCommand: CommandModule<object, RunArguments> = {
     } catch (error) {
       return failStart(error);
     }
-    const result = checkConfig(argv.file, loadOptionsOf(argv));
+    const result = await checkConfig(argv.file, loadOptionsOf(argv));
     for (const diagnostic of result.diagnostics) process.stderr.write(formatDiagnostic(diagnostic) + '\n');
     if (!result.config) {
       process.exitCode = 1;
@@ -169,13 +169,13 @@ export const runCommand: CommandModule<object, RunArguments> = {
           },
         );
       },
-      reload: () => {
+      reload: async () => {
         if (stopSignals > 0) {
           log.warn({}, 'SIGHUP while stopping: ignored');
           return;
         }
         // Reload: the same checks as at start; an invalid file changes nothing and is said in the log.
-        const reloaded = checkConfig(argv.file, loadOptionsOf(argv));
+        const reloaded = await checkConfig(argv.file, loadOptionsOf(argv));
         const problems = [
           ...reloaded.diagnostics,
           ...(reloaded.config ? notYetEnforced(reloaded.config, argv.lenient, argv.file) : []),

@@ -34,7 +34,7 @@ export async function controlSocketOf(argv: StatusArguments): Promise<string> {
   if (argv.socket !== undefined) return argv.socket;
   if (argv['runtime-dir'] !== undefined) return join(argv['runtime-dir'], CONTROL_SOCKET_NAME);
   if (argv.file !== undefined) {
-    const loaded = loadConfig(argv.file, {
+    const loaded = await loadConfig(argv.file, {
       lenient: true,
       ...(argv['config-id'] !== undefined ? { configId: argv['config-id'] } : {}),
     });

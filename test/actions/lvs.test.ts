@@ -153,7 +153,7 @@ test('a sequence of transitions runs exactly these ipvsadm lines (recording stan
 });
 
 test('lvs_sync_daemon as written in keepalived.conf gives the recorded command lines', async () => {
-  const loaded = loadText(
+  const loaded = await loadText(
     conf(
       'global_defs {',
       '    lvs_sync_daemon eth1 VI_1 id 7 maxlen 1400 port 8849 ttl 3 group 239.0.0.81',

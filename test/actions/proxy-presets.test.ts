@@ -51,9 +51,9 @@ function standIns(commands: Record<string, number>): {
 }
 
 for (const [service, file] of PRESETS) {
-  test(`${file} loads with an instance naming ${service}, and ships the scripts it runs`, () => {
+  test(`${file} loads with an instance naming ${service}, and ships the scripts it runs`, async () => {
     const preset = readFileSync(join(HOOKS, file), 'utf8');
-    const loaded = loadText(
+    const loaded = await loadText(
       conf(`include ${basename(file)}`) + instance(`tandem_service ${service}`),
       {},
       {

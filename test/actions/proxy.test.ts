@@ -31,8 +31,8 @@ test('each state runs its own command; an unconfigured one runs nothing (the ser
   assert.deepEqual(HAPROXY.onMaster?.argv, ['/bin/systemctl', 'reload-or-restart', 'haproxy']);
 });
 
-test('an instance runs the services it names, in its order, from the loaded configuration', () => {
-  const loaded = loadText(
+test('an instance runs the services it names, in its order, from the loaded configuration', async () => {
+  const loaded = await loadText(
     conf(
       'tandem_service nginx {',
       '    on_master "/usr/sbin/nginx -s reload"',
@@ -48,16 +48,26 @@ test('an instance runs the services it names, in its order, from the loaded conf
   const config = loaded.config;
   assert.ok(config);
   const names = config.instances[0]?.services ?? [];
+  // Commands carry the place of the keyword that names them (for messages).
+  const at = (line: number) => ({ file: 'test.conf', line, column: 5 });
   assert.deepEqual(serviceHooks(config.services, names, 'MASTER'), [
     {
       service: 'haproxy',
-      command: { argv: ['/usr/local/lib/tandem/hooks/haproxy-reload'] },
+      command: { argv: ['/usr/local/lib/tandem/hooks/haproxy-reload'], source: at(7) },
       timeoutMs: 30_000, // tandem_notify_timeout's default
     },
-    { service: 'nginx', command: { argv: ['/usr/sbin/nginx', '-s', 'reload'] }, timeoutMs: 3000 },
+    {
+      service: 'nginx',
+      command: { argv: ['/usr/sbin/nginx', '-s', 'reload'], source: at(2) },
+      timeoutMs: 3000,
+    },
   ]);
   assert.deepEqual(serviceHooks(config.services, names, 'BACKUP'), [
-    { service: 'nginx', command: { argv: ['/usr/sbin/nginx', '-s', 'quit'] }, timeoutMs: 3000 },
+    {
+      service: 'nginx',
+      command: { argv: ['/usr/sbin/nginx', '-s', 'quit'], source: at(3) },
+      timeoutMs: 3000,
+    },
   ]);
   assert.deepEqual(serviceHooks(config.services, names, 'FAULT'), []);
 });

@@ -1,6 +1,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  lchownSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HookQueue } from '../../src/actions/notify.js';
@@ -50,7 +60,7 @@ function scratch() {
 }
 
 /** A configuration with `globals` in global_defs and `notify` lines in vrrp_instance VI_1 (which is on line N). */
-function configWith(globals: string[], notify: string[]): TandemConfig {
+async function configWith(globals: string[], notify: string[]): Promise<TandemConfig> {
   const text = conf(
     'global_defs {',
     ...globals.map((line) => `    ${line}`),
@@ -64,12 +74,12 @@ function configWith(globals: string[], notify: string[]): TandemConfig {
     '    }',
     '}',
   );
-  const result = loadText(text);
+  const result = await loadText(text);
   assert.ok(result.config, `config loads: ${result.diagnostics.map(formatDiagnostic).join('; ')}`);
   return result.config;
 }
 
-test('resolveUser and resolveGroup read /etc/passwd and /etc/group', () => {
+test('resolveUser and resolveGroup read /etc/passwd and /etc/group', async () => {
   assert.deepEqual(resolveUser('nobody'), { uid: NOBODY, gid: NOBODY });
   assert.deepEqual(resolveUser('root'), { uid: 0, gid: 0 });
   assert.deepEqual(resolveUser('root', 'nogroup'), { uid: 0, gid: NOBODY });
@@ -84,7 +94,7 @@ test('resolveUser and resolveGroup read /etc/passwd and /etc/group', () => {
   assert.throws(() => resolveUser('nobody', 'no-such-group'), /group 'no-such-group' does not exist/);
 });
 
-test('resolveUser parses a given passwd file and rejects a broken entry', () => {
+test('resolveUser parses a given passwd file and rejects a broken entry', async () => {
   const { directory, cleanup } = scratch();
   try {
     const passwd = join(directory, 'passwd');
@@ -100,7 +110,7 @@ test('resolveUser parses a given passwd file and rejects a broken entry', () => 
   }
 });
 
-test("scriptIdentity follows keepalived: the command's user, then script_user, then keepalived_script, then ours", () => {
+test("scriptIdentity follows keepalived: the command's user, then script_user, then keepalived_script, then ours", async () => {
   const { directory, cleanup } = scratch();
   try {
     const passwd = join(directory, 'passwd');
@@ -127,7 +137,7 @@ test("scriptIdentity follows keepalived: the command's user, then script_user, t
   }
 });
 
-test('insecurePathReason: root-owned 0755 passes; writable by others, a non-root group or owner does not', () => {
+test('insecurePathReason: root-owned 0755 passes; writable by others, a non-root group or owner does not', async () => {
   requireRoot();
   const { script, subdirectory, cleanup } = scratch();
   try {
@@ -157,27 +167,31 @@ test('insecurePathReason: root-owned 0755 passes; writable by others, a non-root
   }
 });
 
-test('enable_script_security: a root script under a world-writable directory is a config error at its instance', () => {
+test('enable_script_security: a root script under a world-writable directory is a config error at the line naming it', async () => {
   requireRoot();
   const { script, subdirectory, cleanup } = scratch();
   try {
     subdirectory('open', 0o777);
     const file = script('open/notify.sh');
     const notify = [`notify_master ${file}`];
-    const config = configWith(['script_user root', 'enable_script_security'], notify);
+    const config = await configWith(['script_user root', 'enable_script_security'], notify);
     const findings = checkScriptSecurity(config);
     assert.equal(findings.length, 1, JSON.stringify(findings));
     const [finding] = findings;
     assert.equal(finding?.severity, 'error');
     assert.equal(finding?.code, SCRIPT_SECURITY_CODE);
-    assert.deepEqual({ file: finding?.file, line: finding?.line }, { file: 'test.conf', line: 5 });
+    // The notify_master line (line 8), not the vrrp_instance block it is in.
+    assert.deepEqual(
+      { file: finding?.file, line: finding?.line, column: finding?.column },
+      { file: 'test.conf', line: 8, column: 5 },
+    );
     assert.match(
       finding?.message ?? '',
       /notify_master of vrrp_instance VI_1: .* runs as root .*writable by everyone/,
     );
 
     // keepalived without enable_script_security only logs it: a warning.
-    const warned = checkScriptSecurity(configWith(['script_user root'], notify));
+    const warned = checkScriptSecurity(await configWith(['script_user root'], notify));
     assert.deepEqual(
       warned.map((d) => d.severity),
       ['warning'],
@@ -187,7 +201,9 @@ test('enable_script_security: a root script under a world-writable directory is 
     subdirectory('closed', 0o755);
     const safe = script('closed/notify.sh');
     assert.deepEqual(
-      checkScriptSecurity(configWith(['script_user root', 'enable_script_security'], [`notify ${safe}`])),
+      checkScriptSecurity(
+        await configWith(['script_user root', 'enable_script_security'], [`notify ${safe}`]),
+      ),
       [],
     );
   } finally {
@@ -195,29 +211,29 @@ test('enable_script_security: a root script under a world-writable directory is 
   }
 });
 
-test('a script that runs as a non-root user is not path-checked, but must be executable by that user', () => {
+test('a script that runs as a non-root user is not path-checked, but must be executable by that user', async () => {
   requireRoot();
   const { script, subdirectory, cleanup } = scratch();
   try {
     subdirectory('open', 0o777);
     const file = script('open/notify.sh');
     const secure = ['script_user nobody', 'enable_script_security'];
-    assert.deepEqual(checkScriptSecurity(configWith(secure, [`notify_backup ${file}`])), []);
+    assert.deepEqual(checkScriptSecurity(await configWith(secure, [`notify_backup ${file}`])), []);
     const ownerOnly = script('open/private.sh', 'exit 0', 0o700);
-    const findings = checkScriptSecurity(configWith(secure, [`notify_backup ${ownerOnly}`]));
+    const findings = checkScriptSecurity(await configWith(secure, [`notify_backup ${ownerOnly}`]));
     assert.match(findings[0]?.message ?? '', /private.sh' is not executable by uid 65534 gid 65534/);
   } finally {
     cleanup();
   }
 });
 
-test('a script that names root while script_user names someone else is refused', () => {
+test('a script that names root while script_user names someone else is refused', async () => {
   requireRoot();
   const { script, cleanup } = scratch();
   try {
     const file = script('notify.sh');
     const findings = checkScriptSecurity(
-      configWith(['script_user nobody', 'enable_script_security'], [`notify_fault ${file} root`]),
+      await configWith(['script_user nobody', 'enable_script_security'], [`notify_fault ${file} root`]),
     );
     assert.equal(findings.length, 1, JSON.stringify(findings));
     assert.equal(findings[0]?.severity, 'error');
@@ -230,7 +246,7 @@ test('a script that names root while script_user names someone else is refused',
   }
 });
 
-test('with script security and no user to run scripts as, scripts would run as root: an error', () => {
+test('with script security and no user to run scripts as, scripts would run as root: an error', async () => {
   requireRoot();
   const { directory, script, cleanup } = scratch();
   try {
@@ -238,14 +254,17 @@ test('with script security and no user to run scripts as, scripts would run as r
     // A host without the keepalived_script user.
     const accounts = { passwd: join(directory, 'passwd') };
     writeFileSync(accounts.passwd, 'root:x:0:0::/root:/bin/sh\n');
-    const config = configWith(['enable_script_security'], [`notify_master ${file}`, `notify_backup ${file}`]);
+    const config = await configWith(
+      ['enable_script_security'],
+      [`notify_master ${file}`, `notify_backup ${file}`],
+    );
     const findings = checkScriptSecurity(config, { accounts });
     assert.equal(findings.length, 1, 'said once, not once per script');
     assert.match(
       findings[0]?.message ?? '',
       /enable_script_security is set but no user is given .* script_user/,
     );
-    const off = checkScriptSecurity(configWith([], [`notify_master ${file}`]), { accounts });
+    const off = checkScriptSecurity(await configWith([], [`notify_master ${file}`]), { accounts });
     assert.deepEqual(
       off.map((d) => [d.severity, /scripts run as root/.test(d.message)]),
       [['warning', true]],
@@ -255,27 +274,27 @@ test('with script security and no user to run scripts as, scripts would run as r
   }
 });
 
-test('unknown users, relative paths and missing files are reported; a bare name is found in PATH', () => {
+test('unknown users, relative paths and missing files are reported; a bare name is found in PATH', async () => {
   requireRoot();
   const secure = ['script_user root', 'enable_script_security'];
-  const messages = (notify: string[]) =>
-    checkScriptSecurity(configWith(secure, notify)).map((d) => d.message);
+  const messages = async (notify: string[]) =>
+    checkScriptSecurity(await configWith(secure, notify)).map((d) => d.message);
   assert.match(
-    messages(['notify_master /bin/true no-such-user-here'])[0] ?? '',
+    (await messages(['notify_master /bin/true no-such-user-here']))[0] ?? '',
     /user 'no-such-user-here' does not exist/,
   );
-  assert.match(messages(['notify_master bin/true'])[0] ?? '', /'bin\/true' must be an absolute path/);
-  assert.match(messages(['notify_master /nonexistent/notify.sh'])[0] ?? '', /cannot be accessed/);
-  assert.match(messages(['notify_master no-such-command-here'])[0] ?? '', /not found in PATH/);
-  assert.deepEqual(messages(['notify_master true']), []);
+  assert.match((await messages(['notify_master bin/true']))[0] ?? '', /'bin\/true' must be an absolute path/);
+  assert.match((await messages(['notify_master /nonexistent/notify.sh']))[0] ?? '', /cannot be accessed/);
+  assert.match((await messages(['notify_master no-such-command-here']))[0] ?? '', /not found in PATH/);
+  assert.deepEqual(await messages(['notify_master true']), []);
   assert.match(
-    checkScriptSecurity(configWith(['script_user no-such-user-here'], ['notify_master /bin/true']))[0]
+    checkScriptSecurity(await configWith(['script_user no-such-user-here'], ['notify_master /bin/true']))[0]
       ?.message ?? '',
     /script_user: user 'no-such-user-here' does not exist/,
   );
 });
 
-test('vrrp_script commands and FIFO scripts are checked too', () => {
+test('vrrp_script commands and FIFO scripts are checked too', async () => {
   requireRoot();
   const { script, subdirectory, cleanup } = scratch();
   try {
@@ -292,15 +311,15 @@ test('vrrp_script commands and FIFO scripts are checked too', () => {
       `    script "${file} --quick"`,
       '}',
     );
-    const result = loadText(text);
+    const result = await loadText(text);
     assert.ok(result.config, result.diagnostics.map(formatDiagnostic).join('; '));
     const fallback = { file: 'test.conf', line: 1, column: 1 };
     const findings = checkScriptSecurity(result.config, { fallback });
     assert.deepEqual(
       findings.map((d) => [d.line, d.message.split(':')[0]]),
       [
-        [7, 'vrrp_script chk'],
-        [1, 'notify_fifo_script'],
+        [8, 'vrrp_script chk'],
+        [5, 'notify_fifo_script'],
       ],
     );
   } finally {
@@ -308,7 +327,7 @@ test('vrrp_script commands and FIFO scripts are checked too', () => {
   }
 });
 
-test('hookEnvironment is PATH and the four TANDEM_ variables, nothing else', () => {
+test('hookEnvironment is PATH and the four TANDEM_ variables, nothing else', async () => {
   assert.deepEqual(
     hookEnvironment({ kind: 'INSTANCE', name: 'VI_1', state: 'MASTER', priority: 100 }, [
       '192.0.2.10',
@@ -355,7 +374,7 @@ test('a hook runs as the uid/gid of its command, with exactly the minimal enviro
   }
 });
 
-test('notifyCommands gives each notify script the uid/gid it runs as', () => {
+test('notifyCommands gives each notify script the uid/gid it runs as', async () => {
   const notify = {
     master: { argv: ['/bin/m', 'x'] },
     fault: { argv: ['/bin/f'], user: 'root' },
@@ -370,4 +389,42 @@ test('notifyCommands gives each notify script the uid/gid it runs as', () => {
     () => notifyCommands({ stop: { argv: ['/bin/s'], user: 'no-such-user-here' } }, {}),
     UnknownAccountError,
   );
+});
+
+test('a script behind a root-owned directory symlink (/bin -> usr/bin) is resolved and checked as keepalived does', async () => {
+  requireRoot();
+  const { directory, script, subdirectory, cleanup } = scratch();
+  try {
+    const secure = ['script_user root', 'enable_script_security'];
+    // On merged-/usr systems /bin is a symbolic link to usr/bin: keepalived accepts /bin/true, so must tandem.
+    assert.deepEqual(checkScriptSecurity(await configWith(secure, ['notify_master /bin/true'])), []);
+    // The same shape, built here: safe/link -> real, both root-owned and 0755.
+    subdirectory('real', 0o755);
+    const file = script('real/notify.sh');
+    symlinkSync('real', join(directory, 'link'));
+    assert.deepEqual(
+      checkScriptSecurity(
+        await configWith(secure, [`notify_master ${join(directory, 'link', 'notify.sh')}`]),
+      ),
+      [],
+    );
+    // Where the link leads is checked: a world-writable target directory is refused.
+    subdirectory('open', 0o777);
+    script('open/notify.sh');
+    symlinkSync('open', join(directory, 'openlink'));
+    const open = checkScriptSecurity(
+      await configWith(secure, [`notify_master ${join(directory, 'openlink', 'notify.sh')}`]),
+    );
+    assert.match(open[0]?.message ?? '', /open is writable by everyone/);
+    // A directory link that a non-root user owns could be pointed elsewhere: refused.
+    symlinkSync('real', join(directory, 'theirs'));
+    lchownSync(join(directory, 'theirs'), NOBODY, NOBODY);
+    const theirs = checkScriptSecurity(
+      await configWith(secure, [`notify_master ${join(directory, 'theirs', 'notify.sh')}`]),
+    );
+    assert.match(theirs[0]?.message ?? '', /theirs belongs to uid 65534, not root/);
+    assert.ok(file.length > 0);
+  } finally {
+    cleanup();
+  }
 });

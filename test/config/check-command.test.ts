@@ -1,9 +1,14 @@
 /** `tandem check` as a user runs it: a real process, its exit code, stdout and stderr. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runCheck } from '../../src/daemon/check-command.js';
+import { DEFAULT_CONFIG_FILES } from '../../src/config/cli-options.js';
+import { memoryFileSystem } from '../../src/config/files.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const fixtures = 'test/fixtures/config';
@@ -17,9 +22,13 @@ function tandem(...args: string[]): { status: number | null; stdout: string; std
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
-test('a valid file: exit 0, nothing printed', () => {
+test('a valid file: exit 0 and one line that says what it holds', () => {
   const result = tandem('check', '-f', `${fixtures}/valid.conf`);
-  assert.deepEqual(result, { status: 0, stdout: '', stderr: '' });
+  assert.deepEqual(result, {
+    status: 0,
+    stdout: 'ok: 1 instance, 1 VIP, 0 scripts, 0 sync groups\n',
+    stderr: '',
+  });
 });
 
 test('errors: exit 1, each as FILE:LINE:COL on stderr', () => {
@@ -42,7 +51,7 @@ test('unsupported keywords: errors by default, warnings with --lenient; --config
   assert.equal(
     strict.stderr,
     [
-      `${fixtures}/unsupported.conf:10:5: error: unsupported keepalived keyword 'promote_secondaries' in vrrp_instance VI_1 (tandem does not implement promote_secondaries; ignored)`,
+      `${fixtures}/unsupported.conf:10:5: error: promote_secondaries in vrrp_instance VI_1 is not implemented yet (set promote_secondaries on the interface, so that removing one address keeps the others of its subnet); tandem refuses to run it (--lenient runs without it)`,
       `${fixtures}/unsupported.conf:13:1: error: unsupported keepalived section 'virtual_server' at top level (tandem does not implement the LVS side (virtual servers); the block is skipped)`,
       '',
     ].join('\n'),
@@ -58,7 +67,19 @@ test('unsupported keywords: errors by default, warnings with --lenient; --config
     'json',
   );
   assert.equal(lenient.status, 0);
-  assert.equal(lenient.stderr, strict.stderr.replaceAll(': error: ', ': warning: '));
+  assert.equal(
+    lenient.stderr,
+    strict.stderr
+      .replaceAll(': error: ', ': warning: ')
+      .replace('tandem refuses to run it (--lenient runs without it)', 'tandem runs without it (--lenient)') +
+      [
+        '--lenient dropped 2 keywords; tandem runs as if they were not written:',
+        `  promote_secondaries (${fixtures}/unsupported.conf:10:5)`,
+        `  virtual_server (${fixtures}/unsupported.conf:13:1)`,
+        'ok: 1 instance, 1 VIP, 0 scripts, 0 sync groups',
+        '',
+      ].join('\n'),
+  );
   const config = JSON.parse(lenient.stdout) as { instances: { name: string; priority: number }[] };
   assert.deepEqual(
     config.instances.map((i) => [i.name, i.priority]),
@@ -83,7 +104,8 @@ test('unsupported keywords: errors by default, warnings with --lenient; --config
 test('--print json prints the normalized configuration with defaults filled in', () => {
   const result = tandem('check', '-f', `${fixtures}/valid.conf`, '--print', 'json');
   assert.equal(result.status, 0);
-  assert.equal(result.stderr, '');
+  // stdout stays pure JSON: the summary line goes to stderr.
+  assert.equal(result.stderr, 'ok: 1 instance, 1 VIP, 0 scripts, 0 sync groups\n');
   const config = JSON.parse(result.stdout) as {
     global: { routerId: string; vrrpVersion: number };
     instances: Record<string, unknown>[];
@@ -106,8 +128,84 @@ test('a missing file: exit 1 and a diagnostic, no stack trace', () => {
   });
 });
 
-test('-f is required', () => {
+test('without -f: /etc/tandem/tandem.conf, else /etc/keepalived/keepalived.conf, or an error naming both', () => {
   const result = tandem('check');
-  assert.equal(result.status, 1);
-  assert.match(result.stderr, /Missing required argument: f/);
+  const found = DEFAULT_CONFIG_FILES.find((file) => existsSync(file));
+  if (found === undefined) {
+    assert.equal(result.status, 1);
+    assert.match(
+      result.stderr,
+      /no configuration file: neither \/etc\/tandem\/tandem\.conf nor \/etc\/keepalived\/keepalived\.conf exists; name one with -f FILE\n$/,
+    );
+  } else {
+    assert.ok(result.stderr.startsWith(`tandem: no -f given; reading ${found}\n`), result.stderr);
+  }
+});
+
+test('a configuration that includes a FIFO nobody writes to: an error at the include, exit 1, no hang', () => {
+  const directory = mkdtempSync(path.join(tmpdir(), 'tandem-check-fifo-'));
+  try {
+    const fifo = path.join(directory, 'never-written.fifo');
+    execFileSync('mkfifo', [fifo]);
+    const file = path.join(directory, 'tandem.conf');
+    writeFileSync(file, `include ${fifo}\n`);
+    const result = tandem('check', '-f', file);
+    assert.deepEqual(result, {
+      status: 1,
+      stdout: '',
+      stderr: `${file}:1:9: error: cannot read '${fifo}': is a FIFO, not a regular file\n`,
+    });
+  } finally {
+    rmSync(directory, { recursive: true, force: true });
+  }
+});
+
+test('--lenient lists each dropped keyword once, with every place; the ok line counts CARP instances', async () => {
+  const vi = (name: string, vrid: number) =>
+    [
+      `vrrp_instance ${name} {`,
+      '    interface eth0',
+      `    virtual_router_id ${vrid}`,
+      '    use_vmac',
+      '    virtual_ipaddress {',
+      `        192.0.2.${vrid}/24`,
+      '        192.0.2.200/24 autojoin',
+      '    }',
+      '}',
+    ].join('\n');
+  const text = [
+    vi('VI_1', 1),
+    vi('VI_2', 2),
+    'virtual_server 192.0.2.10 80 {',
+    '}',
+    'carp_instance C {',
+    '    interface eth1',
+    '    vhid 1',
+    '    passphrase x',
+    '    virtual_ipaddress {',
+    '        198.51.100.1/24',
+    '    }',
+    '}',
+    '',
+  ].join('\n');
+  const files = memoryFileSystem({ 'k.conf': text });
+  const strict = await runCheck('k.conf', { files });
+  assert.equal(strict.exitCode, 1);
+  assert.equal(strict.stdout, '');
+  assert.ok(!strict.stderr.includes('--lenient dropped'));
+  const lenient = await runCheck('k.conf', { files, lenient: true });
+  assert.equal(lenient.exitCode, 0);
+  assert.equal(lenient.stdout, 'ok: 2 instances, 1 CARP instance, 5 VIPs, 0 scripts, 0 sync groups\n');
+  const summary = lenient.stderr.slice(lenient.stderr.indexOf('--lenient dropped'));
+  assert.equal(
+    summary,
+    [
+      '--lenient dropped 4 keywords; tandem runs as if they were not written:',
+      '  use_vmac (k.conf:4:5, k.conf:13:5)',
+      '  autojoin (k.conf:7:24, k.conf:16:24)',
+      '  virtual_server (k.conf:19:1)',
+      '  carp_instance (k.conf:21:1)',
+      '',
+    ].join('\n'),
+  );
 });

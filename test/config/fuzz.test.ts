@@ -122,30 +122,30 @@ function assertWellFormed(result: LoadResult): void {
   if (result.config !== undefined) assert.doesNotThrow(() => JSON.stringify(result.config));
 }
 
-test('random edits of valid configurations never crash the loader', () => {
+test('random edits of valid configurations never crash the loader', async () => {
   const texts = seeds();
-  fc.assert(
-    fc.property(
+  await fc.assert(
+    fc.asyncProperty(
       fc.constantFrom(...texts),
       fc.array(editArbitrary, { minLength: 1, maxLength: 6 }),
       fc.boolean(),
-      (seed, edits, lenient) => {
+      async (seed, edits, lenient) => {
         const text = edits.reduce(applyEdit, seed);
         const files = memoryFileSystem({ 'test.conf': text, 'other.conf': seed });
-        assertWellFormed(loadConfig('test.conf', { files, lenient, configId: 'fuzz' }));
+        assertWellFormed(await loadConfig('test.conf', { files, lenient, configId: 'fuzz' }));
       },
     ),
     { numRuns: 400, seed: 20240501 },
   );
 });
 
-test('random text never crashes the loader', () => {
-  fc.assert(
-    fc.property(
+test('random text never crashes the loader', async () => {
+  await fc.assert(
+    fc.asyncProperty(
       fc.array(fc.oneof(fc.constantFrom(...FRAGMENTS), fc.string({ maxLength: 6 })), { maxLength: 60 }),
-      (parts) => {
+      async (parts) => {
         const files = memoryFileSystem({ 'test.conf': parts.join(' ') });
-        assertWellFormed(loadConfig('test.conf', { files, configId: 'fuzz' }));
+        assertWellFormed(await loadConfig('test.conf', { files, configId: 'fuzz' }));
       },
     ),
     { numRuns: 300, seed: 7 },

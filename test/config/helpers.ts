@@ -12,7 +12,7 @@ export function loadText(
   text: string,
   options: LoadOptions = {},
   others: Record<string, string> = {},
-): LoadResult {
+): Promise<LoadResult> {
   return loadConfig('test.conf', {
     configId: 'testhost',
     ...options,
@@ -21,12 +21,12 @@ export function loadText(
 }
 
 /** The diagnostics of loading `text`, formatted as `tandem check` prints them. */
-export function diagnosticsOf(
+export async function diagnosticsOf(
   text: string,
   options: LoadOptions = {},
   others: Record<string, string> = {},
-): string[] {
-  return loadText(text, options, others).diagnostics.map(formatDiagnostic);
+): Promise<string[]> {
+  return (await loadText(text, options, others)).diagnostics.map(formatDiagnostic);
 }
 
 /** Lines joined with newlines, so that a config reads naturally in a test. */
@@ -46,4 +46,11 @@ export function instance(...extra: string[]): string {
     '    }',
     '}',
   );
+}
+
+/** Formatted diagnostics in the order the loader sorts them: by line, then column. */
+export function byPosition(a: string, b: string): number {
+  const [, la = 0, ca = 0] = /:(\d+):(\d+):/.exec(a)?.map(Number) ?? [];
+  const [, lb = 0, cb = 0] = /:(\d+):(\d+):/.exec(b)?.map(Number) ?? [];
+  return la - lb || ca - cb;
 }

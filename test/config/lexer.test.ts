@@ -6,11 +6,11 @@ import { memoryFileSystem } from '../../src/config/files.js';
 import { Lexer } from '../../src/config/lexer.js';
 import { conf, diagnosticsOf, instance, loadText } from './helpers.js';
 
-function tokens(text: string, configId = 'main'): string[][] {
+async function tokens(text: string, configId = 'main'): Promise<string[][]> {
   const sink = new DiagnosticSink(false);
   const lexer = new Lexer({ files: memoryFileSystem({ 'a.conf': text }), sink, configId });
   const lines = new Map<number, string[]>();
-  for (const token of lexer.run('a.conf')) {
+  for (const token of await lexer.run('a.conf')) {
     const line = lines.get(token.lineId) ?? [];
     line.push(token.text);
     lines.set(token.lineId, line);
@@ -19,52 +19,52 @@ function tokens(text: string, configId = 'main'): string[][] {
   return [...lines.values()];
 }
 
-test('# and ! start comments anywhere outside quotes', () => {
-  assert.deepEqual(tokens(conf('a b # c', '! d', 'e!f', 'g "h # i" j')), [
+test('# and ! start comments anywhere outside quotes', async () => {
+  assert.deepEqual(await tokens(conf('a b # c', '! d', 'e!f', 'g "h # i" j')), [
     ['a', 'b'],
     ['e'],
     ['g', 'h # i', 'j'],
   ]);
 });
 
-test('quotes group words, are removed, and join adjacent text (keepalived.conf(5), Quoted strings)', () => {
-  assert.deepEqual(tokens(`abcd" efg h jkl "mnop\nabcd "efg h jkl" mnop\n'a "b" c'\n`), [
+test('quotes group words, are removed, and join adjacent text (keepalived.conf(5), Quoted strings)', async () => {
+  assert.deepEqual(await tokens(`abcd" efg h jkl "mnop\nabcd "efg h jkl" mnop\n'a "b" c'\n`), [
     ['abcd efg h jkl mnop'],
     ['abcd', 'efg h jkl', 'mnop'],
     ['a "b" c'],
   ]);
 });
 
-test('escapes inside quotes', () => {
-  assert.deepEqual(tokens(String.raw`"a\tb" "\x41\102" "\"q\"" "\\" "\cA"` + '\n'), [
+test('escapes inside quotes', async () => {
+  assert.deepEqual(await tokens(String.raw`"a\tb" "\x41\102" "\"q\"" "\\" "\cA"` + '\n'), [
     ['a\tb', 'AB', '"q"', '\\', '\x01'],
   ]);
 });
 
-test('braces are tokens of their own, even without spaces', () => {
-  assert.deepEqual(tokens('track_script {chk}\n'), [['track_script', '{', 'chk', '}']]);
+test('braces are tokens of their own, even without spaces', async () => {
+  assert.deepEqual(await tokens('track_script {chk}\n'), [['track_script', '{', 'chk', '}']]);
 });
 
-test('@id lines are kept only for the matching config id, @^id only for the others', () => {
+test('@id lines are kept only for the matching config id, @^id only for the others', async () => {
   const text = conf('@main a 1', '@backup a 2', '@^main b 3', '@^backup b 4', 'c 5');
-  assert.deepEqual(tokens(text, 'main'), [
+  assert.deepEqual(await tokens(text, 'main'), [
     ['a', '1'],
     ['b', '4'],
     ['c', '5'],
   ]);
-  assert.deepEqual(tokens(text, 'backup'), [
+  assert.deepEqual(await tokens(text, 'backup'), [
     ['a', '2'],
     ['b', '3'],
     ['c', '5'],
   ]);
-  assert.deepEqual(tokens(text, 'other'), [
+  assert.deepEqual(await tokens(text, 'other'), [
     ['b', '3'],
     ['b', '4'],
     ['c', '5'],
   ]);
 });
 
-test('$NAME and ${NAME} are replaced at use time, recursively; undefined names stay', () => {
+test('$NAME and ${NAME} are replaced at use time, recursively; undefined names stay', async () => {
   const text = conf(
     '$ADDRESS_BASE=10.2.${ADDRESS_BASE_SUB}',
     '$ADDRESS_BASE_SUB=0',
@@ -74,7 +74,7 @@ test('$NAME and ${NAME} are replaced at use time, recursively; undefined names s
     'x $UNDEFINED ${ALSO_UNDEFINED} $ADDRESS_BASE_SUBx',
     'hash ${_HASH} ${_BANG}',
   );
-  assert.deepEqual(tokens(text), [
+  assert.deepEqual(await tokens(text), [
     ['10.2.0.100/32'],
     ['10.2.10.100/32'],
     ['x', '$UNDEFINED', '${ALSO_UNDEFINED}', '$ADDRESS_BASE_SUBx'],
@@ -82,7 +82,7 @@ test('$NAME and ${NAME} are replaced at use time, recursively; undefined names s
   ]);
 });
 
-test('conditional definitions and multi-line definitions (keepalived.conf(5), Parameter substitution)', () => {
+test('conditional definitions and multi-line definitions (keepalived.conf(5), Parameter substitution)', async () => {
   const text = conf(
     '@main $PRIORITY=240',
     '@backup $PRIORITY=200',
@@ -100,7 +100,7 @@ test('conditional definitions and multi-line definitions (keepalived.conf(5), Pa
     '$NUM=2',
     '$INSTANCE',
   );
-  const main = loadText(text, { configId: 'main' });
+  const main = await loadText(text, { configId: 'main' });
   assert.deepEqual(main.diagnostics, []);
   assert.deepEqual(
     main.config?.instances.map((i) => [i.name, i.vrid, i.priority, i.vips[0]?.address]),
@@ -111,25 +111,25 @@ test('conditional definitions and multi-line definitions (keepalived.conf(5), Pa
   );
   // The @main line inside the definition is dropped for another id: the default priority applies.
   assert.deepEqual(
-    loadText(text, { configId: 'backup' }).config?.instances.map((i) => i.priority),
+    (await loadText(text, { configId: 'backup' })).config?.instances.map((i) => i.priority),
     [100, 100],
   );
   // Lines produced by a definition are reported at the line that used it.
   const broken = text.replace('virtual_router_id ${NUM}', 'virtual_router_idd ${NUM}');
-  assert.deepEqual(diagnosticsOf(broken, { configId: 'main' }).slice(0, 1), [
+  assert.deepEqual((await diagnosticsOf(broken, { configId: 'main' })).slice(0, 1), [
     "test.conf:13:1: error: unknown keyword 'virtual_router_idd' in vrrp_instance VI_1 (did you mean 'virtual_router_id'?)",
   ]);
 });
 
-test('a definition that refers to itself is an error, not a hang', () => {
-  assert.deepEqual(diagnosticsOf(conf('$A=x$A y', 'priority $A')).slice(0, 1), [
+test('a definition that refers to itself is an error, not a hang', async () => {
+  assert.deepEqual((await diagnosticsOf(conf('$A=x$A y', 'priority $A'))).slice(0, 1), [
     'test.conf:2:10: error: parameter substitution does not terminate after 64 passes (a definition refers to itself?)',
   ]);
 });
 
-test('columns stay those of the source after a conditional prefix', () => {
+test('columns stay those of the source after a conditional prefix', async () => {
   assert.deepEqual(
-    diagnosticsOf(conf('@testhost global_defs {', '@testhost     router_idd x', '}')),
+    await diagnosticsOf(conf('@testhost global_defs {', '@testhost     router_idd x', '}')),
     [
       "test.conf:2:15: error: unknown keyword 'router_idd' in global_defs (did you mean 'router_id'?)",
       'test.conf:1:1: warning: no vrrp_instance is defined; tandem has nothing to run',
@@ -137,7 +137,7 @@ test('columns stay those of the source after a conditional prefix', () => {
   );
 });
 
-test('include: relative to the including file, with globs and braces, in sorted order', () => {
+test('include: relative to the including file, with globs and braces, in sorted order', async () => {
   const files = {
     'etc/main.conf': conf('include conf.d/*.conf', 'include extra/{b,a}.inc'),
     'etc/conf.d/20-vi2.conf': instance().replace('VI_1', 'VI_2').replace('eth0', 'eth2'),
@@ -147,7 +147,7 @@ test('include: relative to the including file, with globs and braces, in sorted 
     'etc/extra/a.inc': instance().replace('VI_1', 'VI_A').replace('eth0', 'eth3'),
     'etc/extra/b.inc': instance().replace('VI_1', 'VI_B').replace('eth0', 'eth4'),
   };
-  const result = loadText('include etc/main.conf\n', {}, files);
+  const result = await loadText('include etc/main.conf\n', {}, files);
   assert.deepEqual(result.diagnostics, []);
   assert.deepEqual(
     result.config?.instances.map((i) => [i.name, i.source.file]),
@@ -160,9 +160,9 @@ test('include: relative to the including file, with globs and braces, in sorted 
   );
 });
 
-test('include: errors name the file and line of the included text', () => {
+test('include: errors name the file and line of the included text', async () => {
   const files = { 'inc/bad.conf': conf('vrrp_instance VI_1 {', '    prority 1', '}') };
-  assert.deepEqual(diagnosticsOf('include inc/bad.conf\n', {}, files), [
+  assert.deepEqual(await diagnosticsOf('include inc/bad.conf\n', {}, files), [
     'inc/bad.conf:1:15: error: vrrp_instance VI_1 has no virtual_router_id',
     'inc/bad.conf:1:15: warning: vrrp_instance VI_1 has no virtual_ipaddress',
     'inc/bad.conf:1:15: error: vrrp_instance VI_1 has no interface',
@@ -170,20 +170,20 @@ test('include: errors name the file and line of the included text', () => {
   ]);
 });
 
-test('include: a cycle is an error; a wildcard matching nothing is a warning (includea: an error)', () => {
-  assert.deepEqual(diagnosticsOf('include test.conf\n'), [
+test('include: a cycle is an error; a wildcard matching nothing is a warning (includea: an error)', async () => {
+  assert.deepEqual(await diagnosticsOf('include test.conf\n'), [
     "test.conf:1:9: error: 'test.conf' includes itself (include cycle)",
   ]);
-  assert.deepEqual(diagnosticsOf(conf('include none/*.conf') + instance()), [
+  assert.deepEqual(await diagnosticsOf(conf('include none/*.conf') + instance()), [
     "test.conf:1:9: warning: 'include none/*.conf' matches no file",
   ]);
-  assert.deepEqual(diagnosticsOf(conf('includea none/*.conf') + instance()), [
+  assert.deepEqual(await diagnosticsOf(conf('includea none/*.conf') + instance()), [
     "test.conf:1:10: error: 'includea none/*.conf' matches no file",
   ]);
 });
 
-test('a block brace may open on the next line, and a block may sit on one line', () => {
-  const result = loadText(
+test('a block brace may open on the next line, and a block may sit on one line', async () => {
+  const result = await loadText(
     conf(
       'vrrp_script chk',
       '{',

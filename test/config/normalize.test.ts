@@ -3,8 +3,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { conf, instance, loadText } from './helpers.js';
 
-test('a minimal instance gets keepalived defaults', () => {
-  const result = loadText(instance());
+test('a minimal instance gets keepalived defaults', async () => {
+  const result = await loadText(instance());
   assert.deepEqual(result.diagnostics, []);
   const config = result.config;
   assert.ok(config);
@@ -59,6 +59,13 @@ test('a minimal instance gets keepalived defaults', () => {
     notify: {},
     smtpAlert: false,
     services: [],
+    notifyDeleted: false,
+    notifyPriorityChanges: false,
+    useVmacAddr: false,
+    trackSrcIp: false,
+    unicastFaultNoPeer: false,
+    downTimerAdverts: 3,
+    promoteSecondaries: false,
   });
   assert.deepEqual(config.global, {
     enableScriptSecurity: false,
@@ -85,12 +92,21 @@ test('a minimal instance gets keepalived defaults', () => {
     notifyTimeoutSeconds: 30,
     runtimeDir: '/run/tandem',
     controlSocket: '/run/tandem/tandem.sock',
+    downTimerAdverts: 3,
+    notifyPriorityChanges: false,
+    fifoWriteStatesOnReload: false,
+    logUnknownVrids: false,
+    handover: 'make-before-break',
   });
+  assert.deepEqual(config.carpInstances, []);
+  assert.deepEqual(config.unimplemented, []);
 });
 
-test('IPv6 VIPs make an IPv6 VRRPv3 instance on ff02::12, with canonical addresses', () => {
-  const config = loadText(
-    instance('advert_int 0.5').replace('192.0.2.10/24', '2001:DB8:0:0::A/64 dev eth1 label eth1:v6'),
+test('IPv6 VIPs make an IPv6 VRRPv3 instance on ff02::12, with canonical addresses', async () => {
+  const config = (
+    await loadText(
+      instance('advert_int 0.5').replace('192.0.2.10/24', '2001:DB8:0:0::A/64 dev eth1 label eth1:v6'),
+    )
   ).config;
   const vi = config?.instances[0];
   assert.equal(vi?.family, 6);
@@ -103,16 +119,18 @@ test('IPv6 VIPs make an IPv6 VRRPv3 instance on ff02::12, with canonical address
   );
   // A bare IPv6 address is a /128, a bare IPv4 address a /32 (as keepalived).
   assert.equal(
-    loadText(instance().replace('192.0.2.10/24', '2001:db8::1')).config?.instances[0]?.vips[0]?.prefixLength,
+    (await loadText(instance().replace('192.0.2.10/24', '2001:db8::1'))).config?.instances[0]?.vips[0]
+      ?.prefixLength,
     128,
   );
   assert.equal(
-    loadText(instance().replace('192.0.2.10/24', '192.0.2.10')).config?.instances[0]?.vips[0]?.prefixLength,
+    (await loadText(instance().replace('192.0.2.10/24', '192.0.2.10'))).config?.instances[0]?.vips[0]
+      ?.prefixLength,
     32,
   );
 });
 
-test('every instance keyword lands in the normalized instance', () => {
+test('every instance keyword lands in the normalized instance', async () => {
   const text =
     conf(
       'global_defs {',
@@ -162,6 +180,7 @@ test('every instance keyword lands in the normalized instance', () => {
       '    192.0.2.2 min_ttl 250',
       '    192.0.2.3',
       '}',
+      'use_vmac vrrp51 00:00:5e:00:01',
       'vmac_xmit_base',
       'dont_track_primary',
       'garp_master_delay 1',
@@ -193,10 +212,11 @@ test('every instance keyword lands in the normalized instance', () => {
       '    from 192.0.2.10/32 table 10 preference 100',
       '}',
     );
-  const result = loadText(text);
+  const result = await loadText(text);
   assert.deepEqual(result.diagnostics, []);
   const config = result.config;
   assert.ok(config);
+  const NOTIFY_LINE = text.split('\n').findIndex((line) => line.trim().startsWith('notify "')) + 1;
   assert.equal(config.global.routerId, 'lb1');
   assert.deepEqual(config.global.scriptUser, { user: 'nobody', group: 'nogroup' });
   assert.equal(config.global.enableScriptSecurity, true);
@@ -213,7 +233,11 @@ test('every instance keyword lands in the normalized instance', () => {
   assert.deepEqual(config.scripts[0], {
     name: 'chk',
     source: { file: 'test.conf', line: 15, column: 13 },
-    command: { argv: ['/usr/bin/check', 'a b', 'c'], user: 'www-data' },
+    command: {
+      argv: ['/usr/bin/check', 'a b', 'c'],
+      user: 'www-data',
+      source: { file: 'test.conf', line: 16, column: 5 },
+    },
     intervalSeconds: 3,
     timeoutSeconds: 2,
     weight: -20,
@@ -237,6 +261,7 @@ test('every instance keyword lands in the normalized instance', () => {
   assert.equal(vi.unicastSrcIp, '192.0.2.1');
   assert.deepEqual(vi.unicastPeers, [{ address: '192.0.2.2', minTtl: 250 }, { address: '192.0.2.3' }]);
   assert.equal(vi.checkUnicastSrc, true, 'min_ttl turns on check_unicast_src');
+  assert.deepEqual(vi.useVmac, { name: 'vrrp51', mac: '00:00:5e:00:01' });
   assert.equal(vi.vmacXmitBase, true);
   assert.equal(vi.dontTrackPrimary, true);
   assert.deepEqual(vi.garp, {
@@ -255,9 +280,23 @@ test('every instance keyword lands in the normalized instance', () => {
   assert.deepEqual(vi.trackFiles, [{ name: 'flag', weight: 3, reverse: false }]);
   assert.deepEqual(vi.trackProcesses, [{ name: 'haproxy', weight: 1, reverse: false }]);
   assert.deepEqual(vi.notify, {
-    any: { argv: ['/etc/tandem/notify.sh', '--all'], user: 'tandem' },
-    master: { argv: ['/etc/tandem/master.sh'] },
+    any: {
+      argv: ['/etc/tandem/notify.sh', '--all'],
+      user: 'tandem',
+      source: { file: 'test.conf', line: NOTIFY_LINE, column: 5 },
+    },
+    master: {
+      argv: ['/etc/tandem/master.sh'],
+      source: { file: 'test.conf', line: NOTIFY_LINE + 1, column: 5 },
+    },
   });
+  // Parsed into the schema, and listed as not implemented yet (check and run refuse them; --lenient drops them).
+  assert.deepEqual(
+    config.unimplemented.map((use) => `${use.keyword} ${use.source.line}`),
+    ['use_vmac', 'vmac_xmit_base', 'no_accept'].map(
+      (k) => `${k} ${text.split('\n').findIndex((l) => l.trim().startsWith(k)) + 1}`,
+    ),
+  );
   assert.deepEqual(
     vi.excludedVips.map((v) => [v.address, v.family, v.noTrack]),
     [['2001:db8::10', 6, true]],
@@ -272,35 +311,36 @@ test('every instance keyword lands in the normalized instance', () => {
   );
 });
 
-test('sync group members get their tracking weights set to 0 unless sync_group_tracking_weight', () => {
+test('sync group members get their tracking weights set to 0 unless sync_group_tracking_weight', async () => {
   const text =
     conf('vrrp_script chk {', '    script /bin/true', '    weight 10', '}') +
     instance('track_script {', '    chk', '}') +
     instance().replace('VI_1', 'VI_2').replace('eth0', 'eth1') +
     conf('vrrp_sync_group G {', '    group {', '        VI_1', '        VI_2', '    }', '}');
-  const result = loadText(text);
+  const result = await loadText(text);
   assert.deepEqual(result.config?.instances[0]?.trackScripts, [{ name: 'chk', weight: 0, reverse: false }]);
   assert.equal(result.config?.instances[0]?.syncGroup, 'G');
   assert.equal(result.diagnostics[0]?.code, 'TANDEM_WCONFIG_ADJUSTED');
-  const kept = loadText(
+  const kept = await loadText(
     text.replace('vrrp_sync_group G {', 'vrrp_sync_group G {\n    sync_group_tracking_weight'),
   );
   assert.deepEqual(kept.config?.instances[0]?.trackScripts, [{ name: 'chk', weight: 10, reverse: false }]);
 });
 
-test('strict mode defaults accept to address ownership and lower_prio_no_advert to on', () => {
-  const config = loadText(
-    conf('global_defs {', '    vrrp_strict', '}') + instance('priority 255', 'state MASTER'),
+test('strict mode defaults accept to address ownership and lower_prio_no_advert to on', async () => {
+  const config = (
+    await loadText(conf('global_defs {', '    vrrp_strict', '}') + instance('priority 255', 'state MASTER'))
   ).config;
   assert.equal(config?.instances[0]?.strictMode, true);
   assert.equal(config?.instances[0]?.acceptMode, true);
   assert.equal(config?.instances[0]?.lowerPrioNoAdvert, true);
-  const backup = loadText(conf('global_defs {', '    vrrp_strict', '}') + instance('priority 200')).config;
+  const backup = (await loadText(conf('global_defs {', '    vrrp_strict', '}') + instance('priority 200')))
+    .config;
   assert.equal(backup?.instances[0]?.acceptMode, false);
 });
 
-test('vrrp_min_garp means one gratuitous ARP and no second burst', () => {
-  const config = loadText(conf('global_defs {', '    vrrp_min_garp', '}') + instance()).config;
+test('vrrp_min_garp means one gratuitous ARP and no second burst', async () => {
+  const config = (await loadText(conf('global_defs {', '    vrrp_min_garp', '}') + instance())).config;
   assert.equal(config?.instances[0]?.garp.masterRepeat, 1);
   assert.equal(config?.instances[0]?.garp.masterDelaySeconds, 0);
 });

@@ -24,13 +24,18 @@ function tracks(list: { name: string; weight: number }[]): string {
   return list.map((t) => `${t.name}:${t.weight}`).join(' ');
 }
 
-function load(name: string): TandemConfig {
+/** A value without its `source` positions, for comparing what was read rather than where. */
+function withoutSources(value: unknown): unknown {
+  return JSON.parse(JSON.stringify(value, (key, inner: unknown) => (key === 'source' ? undefined : inner)));
+}
+
+async function load(name: string): Promise<TandemConfig> {
   const file = path.join(SAMPLES, name);
   assert.ok(
     fs.existsSync(file),
     `${file} is missing: install Debian's keepalived package (apt-get install keepalived)`,
   );
-  const result = loadConfig(file, { lenient: true, configId: 'tandem-test' });
+  const result = await loadConfig(file, { lenient: true, configId: 'tandem-test' });
   const errors = result.diagnostics.filter((d) => d.severity === 'error');
   assert.deepEqual(errors, [], `${name} must be accepted by --lenient`);
   assert.ok(result.config);
@@ -43,7 +48,7 @@ const ADDRESS_BLOCK_200 = [
   '192.168.200.18/32 dev eth2',
 ].join(', ');
 
-test('the list of VRRP samples is the one the issue names', () => {
+test('the list of VRRP samples is the one the issue names', async () => {
   assert.ok(fs.existsSync(SAMPLES), `${SAMPLES} is missing: install Debian's keepalived package`);
   const vrrpSamples = fs
     .readdirSync(SAMPLES)
@@ -63,8 +68,8 @@ test('the list of VRRP samples is the one the issue names', () => {
   ]);
 });
 
-test('keepalived.conf.vrrp', () => {
-  const config = load('keepalived.conf.vrrp');
+test('keepalived.conf.vrrp', async () => {
+  const config = await load('keepalived.conf.vrrp');
   assert.deepEqual(config.instances.map(summary), [
     // The second 192.168.200.18 (with a label) repeats the first and is dropped with a warning.
     'VI_1 MASTER eth0 vrid 51 prio 100 adv 100 v2 auth 1111 [192.168.200.16/32, 192.168.200.17/32, 192.168.200.18/32]',
@@ -80,8 +85,8 @@ test('keepalived.conf.vrrp', () => {
   assert.ok(config.instances.every((i) => i.smtpAlert));
 });
 
-test('keepalived.conf.vrrp.localcheck', () => {
-  const config = load('keepalived.conf.vrrp.localcheck');
+test('keepalived.conf.vrrp.localcheck', async () => {
+  const config = await load('keepalived.conf.vrrp.localcheck');
   assert.deepEqual(
     config.scripts.map((s) => [s.name, s.command.argv, s.intervalSeconds, s.weight, s.rise, s.fall]),
     [
@@ -117,8 +122,8 @@ test('keepalived.conf.vrrp.localcheck', () => {
   );
 });
 
-test('keepalived.conf.vrrp.lvs_syncd', () => {
-  const config = load('keepalived.conf.vrrp.lvs_syncd');
+test('keepalived.conf.vrrp.lvs_syncd', async () => {
+  const config = await load('keepalived.conf.vrrp.lvs_syncd');
   assert.deepEqual(config.instances.map(summary), [
     'VI_1 MASTER eth0 vrid 51 prio 150 adv 100 v2 auth grr02 [192.168.200.16/32, 192.168.200.17/32, 192.168.200.18/32]',
     'VI_2 BACKUP eth0 vrid 52 prio 100 adv 100 v2 [192.168.200.19/32, 192.168.200.20/32, 192.168.200.21/32]',
@@ -129,8 +134,8 @@ test('keepalived.conf.vrrp.lvs_syncd', () => {
   assert.deepEqual(config.syncGroups, []);
 });
 
-test('keepalived.conf.vrrp.routes', () => {
-  const config = load('keepalived.conf.vrrp.routes');
+test('keepalived.conf.vrrp.routes', async () => {
+  const config = await load('keepalived.conf.vrrp.routes');
   assert.deepEqual(config.instances.map(summary), [
     `VI_1 MASTER eth0 vrid 51 prio 100 adv 100 v2 [${ADDRESS_BLOCK_200}]`,
   ]);
@@ -155,8 +160,8 @@ test('keepalived.conf.vrrp.routes', () => {
   );
 });
 
-test('keepalived.conf.vrrp.rules', () => {
-  const config = load('keepalived.conf.vrrp.rules');
+test('keepalived.conf.vrrp.rules', async () => {
+  const config = await load('keepalived.conf.vrrp.rules');
   assert.deepEqual(config.instances.map(summary), [
     `VI_1 MASTER eth0 vrid 51 prio 100 adv 100 v2 [${ADDRESS_BLOCK_200}]`,
   ]);
@@ -167,14 +172,14 @@ test('keepalived.conf.vrrp.rules', () => {
   );
 });
 
-test('keepalived.conf.vrrp.scripts', () => {
-  const config = load('keepalived.conf.vrrp.scripts');
+test('keepalived.conf.vrrp.scripts', async () => {
+  const config = await load('keepalived.conf.vrrp.scripts');
   assert.deepEqual(config.instances.map(summary), [
     'VI_1 MASTER eth0 vrid 51 prio 100 adv 100 v2 auth 1111 [192.168.200.16/32, 192.168.200.17/32, 192.168.200.18/32]',
     'VI_2 MASTER eth0 vrid 52 prio 150 adv 100 v2 [192.168.200.100/27]',
     'VI_3 MASTER eth0 vrid 53 prio 150 adv 100 v2 [192.168.200.101/27]',
   ]);
-  assert.deepEqual(config.instances[0]?.notify, {
+  assert.deepEqual(withoutSources(config.instances[0]?.notify), {
     backup: { argv: ['/usr/local/bin/vrrp.sh', 'BACKUP', 'VI_1'] },
     master: { argv: ['/usr/local/bin/vrrp.sh', 'MASTER', 'VI_1'] },
     fault: { argv: ['/usr/local/bin/vrrp.sh', 'FAULT', 'VI_1'] },
@@ -189,16 +194,16 @@ test('keepalived.conf.vrrp.scripts', () => {
   );
 });
 
-test('keepalived.conf.vrrp.static_ipaddress', () => {
-  const config = load('keepalived.conf.vrrp.static_ipaddress');
+test('keepalived.conf.vrrp.static_ipaddress', async () => {
+  const config = await load('keepalived.conf.vrrp.static_ipaddress');
   assert.deepEqual(config.instances.map(summary), [
     'VI_1 MASTER eth0 vrid 51 prio 100 adv 100 v2 [192.168.200.20/32]',
   ]);
   assert.equal(config.instances[0]?.routes.length, 4);
 });
 
-test('keepalived.conf.vrrp.sync', () => {
-  const config = load('keepalived.conf.vrrp.sync');
+test('keepalived.conf.vrrp.sync', async () => {
+  const config = await load('keepalived.conf.vrrp.sync');
   assert.deepEqual(
     config.instances.map(
       (i) => `${i.name} ${i.state} ${i.interface} ${i.vrid} ${i.vips[0]?.address}/${i.vips[0]?.prefixLength}`,
@@ -224,8 +229,8 @@ test('keepalived.conf.vrrp.sync', () => {
   );
 });
 
-test('keepalived.conf.track_interface', () => {
-  const config = load('keepalived.conf.track_interface');
+test('keepalived.conf.track_interface', async () => {
+  const config = await load('keepalived.conf.track_interface');
   assert.deepEqual(config.instances.map(summary), [
     `VI_1 MASTER eth0.1 vrid 51 prio 100 adv 100 v2 [${ADDRESS_BLOCK_200}]`,
   ]);
@@ -233,14 +238,14 @@ test('keepalived.conf.track_interface', () => {
   assert.equal(config.instances[0]?.routes.length, 3);
 });
 
-test('keepalived.conf.IPv6 (only LVS sections: no VRRP instance)', () => {
-  const config = load('keepalived.conf.IPv6');
+test('keepalived.conf.IPv6 (only LVS sections: no VRRP instance)', async () => {
+  const config = await load('keepalived.conf.IPv6');
   assert.deepEqual(config.instances, []);
   assert.equal(config.global.routerId, 'LVS_DEVEL');
 });
 
-test('without --lenient, samples with LVS or static sections are rejected as unsupported', () => {
-  const result = loadConfig(path.join(SAMPLES, 'keepalived.conf.vrrp.routes'));
+test('without --lenient, samples with LVS or static sections are rejected as unsupported', async () => {
+  const result = await loadConfig(path.join(SAMPLES, 'keepalived.conf.vrrp.routes'));
   assert.equal(result.config, undefined);
   assert.deepEqual(
     result.diagnostics.filter((d) => d.severity === 'error').map((d) => [d.line, d.code]),

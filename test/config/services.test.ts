@@ -12,13 +12,16 @@ const HAPROXY = conf(
   '}',
 );
 
-test('a service block and the instances naming it are normalized', () => {
+/** Where a command keyword is: column 5 of `line`. */
+const at = (line: number) => ({ file: 'test.conf', line, column: 5 });
+
+test('a service block and the instances naming it are normalized', async () => {
   const text =
     conf('global_defs {', '    tandem_notify_timeout 12', '}') +
     HAPROXY +
     conf('tandem_service nginx {', '    on_backup "/usr/sbin/nginx -s quit"', '}') +
     instance('tandem_service haproxy', 'tandem_service nginx haproxy');
-  const result = loadText(text);
+  const result = await loadText(text);
   assert.deepEqual(
     result.diagnostics.map((d) => `${d.line}:${d.column} ${d.severity} ${d.message}`),
     ["17:26 warning tandem_service 'haproxy' is named twice in vrrp_instance VI_1; its commands run once"],
@@ -29,15 +32,15 @@ test('a service block and the instances naming it are normalized', () => {
     {
       name: 'haproxy',
       source: { file: 'test.conf', line: 4, column: 16 },
-      onMaster: { argv: ['/bin/systemctl', 'reload-or-restart', 'haproxy'] },
-      onFault: { argv: ['/bin/systemctl', 'stop', 'haproxy'] },
-      onStop: { argv: ['/bin/systemctl', 'stop', 'haproxy'], user: 'root' },
+      onMaster: { argv: ['/bin/systemctl', 'reload-or-restart', 'haproxy'], source: at(5) },
+      onFault: { argv: ['/bin/systemctl', 'stop', 'haproxy'], source: at(6) },
+      onStop: { argv: ['/bin/systemctl', 'stop', 'haproxy'], user: 'root', source: at(7) },
       timeoutSeconds: 10,
     },
     {
       name: 'nginx',
       source: { file: 'test.conf', line: 10, column: 16 },
-      onBackup: { argv: ['/usr/sbin/nginx', '-s', 'quit'] },
+      onBackup: { argv: ['/usr/sbin/nginx', '-s', 'quit'], source: at(11) },
       // No timeout of its own: tandem_notify_timeout.
       timeoutSeconds: 12,
     },
@@ -45,32 +48,32 @@ test('a service block and the instances naming it are normalized', () => {
   assert.deepEqual(config.instances[0]?.services, ['haproxy', 'nginx']);
 });
 
-test('an instance naming no service has none', () => {
-  assert.deepEqual(loadText(instance()).config?.instances[0]?.services, []);
+test('an instance naming no service has none', async () => {
+  assert.deepEqual((await loadText(instance())).config?.instances[0]?.services, []);
 });
 
-test('a dangling service reference is an error at the name, with a suggestion', () => {
-  assert.deepEqual(diagnosticsOf(HAPROXY + instance('tandem_service haprox')), [
+test('a dangling service reference is an error at the name, with a suggestion', async () => {
+  assert.deepEqual(await diagnosticsOf(HAPROXY + instance('tandem_service haprox')), [
     "test.conf:10:20: error: tandem_service of vrrp_instance VI_1 refers to tandem_service 'haprox', which is not defined (did you mean 'haproxy'?)",
   ]);
-  assert.deepEqual(diagnosticsOf(instance('tandem_service nginx')), [
+  assert.deepEqual(await diagnosticsOf(instance('tandem_service nginx')), [
     "test.conf:4:20: error: tandem_service of vrrp_instance VI_1 refers to tandem_service 'nginx', which is not defined",
   ]);
-  assert.equal(loadText(instance('tandem_service nginx')).config, undefined);
+  assert.equal((await loadText(instance('tandem_service nginx'))).config, undefined);
 });
 
-test('a service without any command is an error; one no instance names is a warning', () => {
-  assert.deepEqual(diagnosticsOf(conf('tandem_service idle {', '    timeout 5', '}') + instance()), [
+test('a service without any command is an error; one no instance names is a warning', async () => {
+  assert.deepEqual(await diagnosticsOf(conf('tandem_service idle {', '    timeout 5', '}') + instance()), [
     'test.conf:1:16: error: tandem_service idle has none of on_master, on_backup, on_fault, on_stop',
   ]);
-  assert.deepEqual(diagnosticsOf(HAPROXY + instance()), [
-    'test.conf:1:16: warning: tandem_service haproxy is not named by any vrrp_instance; its commands never run',
+  assert.deepEqual(await diagnosticsOf(HAPROXY + instance()), [
+    'test.conf:1:16: warning: tandem_service haproxy is not named by any vrrp_instance or carp_instance; its commands never run',
   ]);
 });
 
-test('values in a service block are checked like any other', () => {
+test('values in a service block are checked like any other', async () => {
   assert.deepEqual(
-    diagnosticsOf(
+    await diagnosticsOf(
       conf(
         'tandem_service haproxy {',
         '    on_master ""',
@@ -87,10 +90,12 @@ test('values in a service block are checked like any other', () => {
     ],
   );
   assert.deepEqual(
-    diagnosticsOf(HAPROXY + HAPROXY.replace('haproxy {', 'haproxy {') + instance('tandem_service haproxy')),
+    await diagnosticsOf(
+      HAPROXY + HAPROXY.replace('haproxy {', 'haproxy {') + instance('tandem_service haproxy'),
+    ),
     ["test.conf:7:16: error: tandem_service 'haproxy' is already defined at test.conf:1:16"],
   );
-  assert.deepEqual(diagnosticsOf(HAPROXY + instance('tandem_service')), [
+  assert.deepEqual(await diagnosticsOf(HAPROXY + instance('tandem_service')), [
     "test.conf:10:5: error: 'tandem_service' needs at least 1 value (tandem_service SERVICE [SERVICE...])",
   ]);
 });

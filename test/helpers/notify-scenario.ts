@@ -113,8 +113,10 @@ export function linesAbout(bytes: Buffer, name: string): string {
 }
 
 /** The notify commands of the first member (VI_1) and of the group, as tandem loads them from `configText`. */
-export function scenarioNotifies(configText: string): { first: NotifyCommands; group: NotifyCommands } {
-  const loaded = loadConfig('keepalived.conf', {
+export async function scenarioNotifies(
+  configText: string,
+): Promise<{ first: NotifyCommands; group: NotifyCommands }> {
+  const loaded = await loadConfig('keepalived.conf', {
     configId: 'tandem',
     files: memoryFileSystem({ 'keepalived.conf': configText }),
   });

@@ -70,7 +70,7 @@ test('notify FIFO lines and notify argv are the same bytes keepalived 2.2 writes
     );
 
     // Notify scripts: tandem loads the same keepalived.conf, and hookCommands gives the argv keepalived ran.
-    const { first, group } = scenarioNotifies(capture.config);
+    const { first, group } = await scenarioNotifies(capture.config);
     const expected = events.flatMap((event) => {
       if (event.kind === 'GROUP') return hookCommands(group, event);
       return event.name === 'VI_1' ? hookCommands(first, event) : [];

@@ -104,7 +104,7 @@ test('tandem run writes the FIFO lines and runs the notify argv keepalived 2.2 d
     }
 
     // tandem runs one instance's (or group's) scripts strictly in order: the state's own, then the generic one.
-    const { first, group } = scenarioNotifies(tandem.config);
+    const { first, group } = await scenarioNotifies(tandem.config);
     const inOrder = (notify: NotifyCommands, event: Omit<HookEvent, 'state'>) =>
       STATES.flatMap((state) => hookCommands(notify, { ...event, state }));
     const vi1 = inOrder(first, { kind: 'INSTANCE', name: 'VI_1', priority: 100 });

@@ -82,7 +82,7 @@ vrrp_instance VI_1 {
   }
 }
 `;
-  const loaded = loadConfig('test.conf', { files: memoryFileSystem({ 'test.conf': text }) });
+  const loaded = await loadConfig('test.conf', { files: memoryFileSystem({ 'test.conf': text }) });
   assert.ok(loaded.config, JSON.stringify(loaded.diagnostics));
   const netlink = new FakeNetlink();
   const links = new LinkWatcher(
@@ -160,7 +160,7 @@ vrrp_instance VI_1 {
   }
 }
 `;
-  const loaded = loadConfig('test.conf', { files: memoryFileSystem({ 'test.conf': text }) });
+  const loaded = await loadConfig('test.conf', { files: memoryFileSystem({ 'test.conf': text }) });
   assert.ok(loaded.config, JSON.stringify(loaded.diagnostics));
   const netlink = new FakeNetlink();
   const links = new LinkWatcher(
