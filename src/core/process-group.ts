@@ -42,6 +42,84 @@ export function killProcessGroup(pid: number): void {
   }
 }
 
+/** How the registry signals (`process.kill`'s contract); injectable so its decisions can be tested alone. */
+export type SignalSender = (pid: number, signal: NodeJS.Signals | 0) => void;
+
+function delivered(send: SignalSender, pid: number, signal: NodeJS.Signals | 0): boolean {
+  try {
+    send(pid, signal);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Every process group the agent started, so that a stop can kill what is left of each (issue 9). A hook that
+ * runs `service &` and exits leaves that child in its group: the group outlives the command, and nothing else
+ * would end it. A process that leaves the group on purpose (`setsid`, a daemon's double fork) is out of reach:
+ * docs/hooks.md says so.
+ *
+ * A group's id is its leader's PID. Once the leader has exited the kernel does not give that PID to a new
+ * process while the group has members; when the last member exits the PID may be reused. So a group is
+ * forgotten as soon as it is found empty, and at the kill a group whose id is again a live process is not
+ * ours any more and is left alone.
+ */
+export class ProcessGroups {
+  /** Groups started whose command may have left something behind, with whether the command still runs. */
+  readonly #groups = new Map<number, { running: boolean }>();
+
+  constructor(private readonly send: SignalSender = (pid, signal) => process.kill(pid, signal)) {}
+
+  /** How many groups are remembered (live, or not yet found empty). */
+  get size(): number {
+    return this.#groups.size;
+  }
+
+  /** `runner`, with every group it starts remembered until it is found empty. */
+  track(runner: CommandRunner): CommandRunner {
+    return async (argv, options) => {
+      let group: number | undefined;
+      const result = await runner(argv, {
+        ...options,
+        onGroup: (pid) => {
+          if (pid !== undefined) {
+            this.#forgetEmpty();
+            group = pid;
+            this.#groups.set(pid, { running: true });
+          } else if (group !== undefined) {
+            this.#groups.set(group, { running: false });
+          }
+          options.onGroup?.(pid);
+        },
+      });
+      if (group !== undefined) {
+        this.#groups.set(group, { running: false });
+        if (!delivered(this.send, -group, 0)) this.#groups.delete(group);
+      }
+      return result;
+    };
+  }
+
+  /** SIGKILL to what is left of every group this registry saw start; returns how many groups were killed. */
+  killAll(): number {
+    let killed = 0;
+    for (const [group, { running }] of this.#groups) {
+      // A finished command's id that names a live process again was reused: that group is someone else's.
+      const ours = running || !delivered(this.send, group, 0);
+      if (ours && delivered(this.send, -group, 'SIGKILL')) killed++;
+    }
+    this.#groups.clear();
+    return killed;
+  }
+
+  /** Forgets the groups whose command is done and whose last member has exited. */
+  #forgetEmpty(): void {
+    for (const [group, { running }] of this.#groups)
+      if (!running && !delivered(this.send, -group, 0)) this.#groups.delete(group);
+  }
+}
+
 /** The environment a command gets when the caller names none: a fixed PATH, nothing of the agent's own. */
 export const DEFAULT_COMMAND_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 

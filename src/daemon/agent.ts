@@ -23,7 +23,7 @@ import type { HookQueue } from '../actions/notify.js';
 import type { TandemConfig, VrrpInstanceConfig } from '../config/schema.js';
 import { type Clock, delay } from '../core/clock.js';
 import { createTimerHeap } from '../core/timers.js';
-import type { CommandRunner } from '../core/process-group.js';
+import { type CommandRunner, ProcessGroups, runInProcessGroup } from '../core/process-group.js';
 import { MICROSECONDS_PER_SECOND } from '../core/time.js';
 import { TandemError } from '../errors.js';
 import type { VrrpSocketFactory, VrrpTransport } from '../vrrp/demux.js';
@@ -115,6 +115,10 @@ export class Agent {
   private retired: InstanceRuntime[] = [];
   /** Hook queues of sync groups a reload stopped, by group name, for the group that replaces them. */
   private retiredGroupHooks = new Map<string, HookQueue>();
+  /** Every process group a hook or a health script started: what is left of them dies with the agent. */
+  private readonly processGroups = new ProcessGroups();
+  /** The command runner every room gets: the configured one, with its process groups remembered. */
+  private readonly run: CommandRunner;
   readonly runtimeDir: string;
   readonly controlSocketPath: string;
 
@@ -128,6 +132,7 @@ export class Agent {
     this.events = new NetlinkEvents(this.netlink, options.log);
     this.links = new LinkWatcher(this.netlink, this.events, options.log);
     this.startedAt = this.clock.nowMicroseconds();
+    this.run = this.processGroups.track(options.run ?? runInProcessGroup);
     ({ runtimeDir: this.runtimeDir, controlSocket: this.controlSocketPath } = runtimePaths(
       config.global,
       options.runtimeDir,
@@ -296,7 +301,8 @@ export class Agent {
     runtimes: InstanceRuntime[],
     onRegistry: (registry: TrackerRegistry) => void,
   ): Promise<Generation> {
-    const { log, run, isRouter, lookup } = this.options;
+    const { log, isRouter, lookup } = this.options;
+    const run = this.run;
     for (const instanceConfig of instances) {
       const previous = previousHooks.get(instanceConfig.name);
       runtimes.push(
@@ -312,7 +318,7 @@ export class Agent {
             fifos: this.fifos,
             socketFor: (link, family) => this.socketFor(config, link, family),
             ...(previous ? { previousHooks: previous } : {}),
-            ...(run ? { run } : {}),
+            run,
             ...(isRouter ? { isRouter } : {}),
           },
           log,
@@ -323,7 +329,7 @@ export class Agent {
     const registry = new TrackerRegistry(scope, this.links, {
       clock: this.clock,
       log,
-      ...(run ? { run } : {}),
+      run,
       ...(lookup ? { lookup } : {}),
     });
     onRegistry(registry);
@@ -409,7 +415,7 @@ export class Agent {
           fifos: this.fifos,
           log: this.options.log.child({ syncGroup: group.name }),
           ...(previous ? { previousHooks: previous } : {}),
-          ...(this.options.run ? { run: this.options.run } : {}),
+          run: this.run,
         }),
       );
     }
@@ -438,6 +444,7 @@ export class Agent {
       ...[...this.retiredGroupHooks.values()].map(drain),
       ...this.fifos.map((fifo) => fifo.close()),
     ]);
+    this.killLeftovers();
     for (const unsubscribe of this.followedInterfaces.values()) unsubscribe();
     this.followedInterfaces.clear();
     this.links.stop();
@@ -459,6 +466,14 @@ export class Agent {
     for (const generation of this.generations) for (const group of generation.groups) group.hooks.terminate();
     for (const hooks of this.retiredGroupHooks.values()) hooks.terminate();
     for (const fifo of this.fifos) fifo.abandon?.();
+    this.killLeftovers();
+  }
+
+  /** What hooks and scripts left running in their process groups (a `service &`) ends with the agent. */
+  private killLeftovers(): void {
+    const groups = this.processGroups.killAll();
+    if (groups > 0)
+      this.options.log.warn({ groups }, 'killed what hooks left running in their process groups');
   }
 
   /** Each running instance with its trackers and sync group, for the signal dumps (dump.ts). */

@@ -13,6 +13,7 @@ import { randomBytes } from 'node:crypto';
 import { rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { SyncGroupConfig, VrrpInstanceConfig } from '../config/schema.js';
+import { Coalesced } from '../core/coalesced.js';
 import {
   type InstanceParameters,
   MICROSECONDS_PER_CENTISECOND,
@@ -255,9 +256,7 @@ export interface DumpLogger {
 
 /** Writes dumps on request: one write per kind at a time, and at most one more queued behind it. */
 export class DumpWriter {
-  readonly #running = new Map<DumpKind, Promise<void>>();
-  /** The write queued behind the running one, with the signal that asked last. */
-  readonly #queued = new Map<DumpKind, { signal: string; done: Promise<void> }>();
+  readonly #writes = new Map<DumpKind, Coalesced<string>>();
 
   constructor(
     private readonly directory: string,
@@ -267,28 +266,12 @@ export class DumpWriter {
 
   /** Asks for a dump of `kind`; resolves once a dump taken after this request is written (or failed). */
   request(kind: DumpKind, signal: string): Promise<void> {
-    const running = this.#running.get(kind);
-    if (running === undefined) return this.#start(kind, signal);
-    const queued = this.#queued.get(kind);
-    if (queued !== undefined) {
-      queued.signal = signal;
-      return queued.done;
+    let writes = this.#writes.get(kind);
+    if (writes === undefined) {
+      writes = new Coalesced((latest: string) => this.#write(kind, latest));
+      this.#writes.set(kind, writes);
     }
-    const entry: { signal: string; done: Promise<void> } = {
-      signal,
-      done: running.then((): Promise<void> => {
-        this.#queued.delete(kind);
-        return this.#start(kind, entry.signal);
-      }),
-    };
-    this.#queued.set(kind, entry);
-    return entry.done;
-  }
-
-  #start(kind: DumpKind, signal: string): Promise<void> {
-    const work = this.#write(kind, signal).finally(() => this.#running.delete(kind));
-    this.#running.set(kind, work);
-    return work;
+    return writes.request(signal);
   }
 
   async #write(kind: DumpKind, signal: string): Promise<void> {

@@ -10,6 +10,7 @@ import { dirname } from 'node:path';
 import type { CommandModule } from 'yargs';
 import { configOptions, loadOptionsOf, type ConfigArguments } from '../config/cli-options.js';
 import { formatDiagnostic } from '../config/diagnostics.js';
+import { Coalesced } from '../core/coalesced.js';
 import { TandemError } from '../errors.js';
 import { checkConfig } from './check-command.js';
 import { Agent } from './agent.js';
@@ -146,7 +147,26 @@ export const runCommand: CommandModule<object, RunArguments> = {
       }),
       log,
     );
+    // SIGHUP: the same checks as at start; an invalid file changes nothing and is said in the log. One reload
+    // at a time: SIGHUPs during one ask for a single reload after it, which reads the file as it is then.
     let stopSignals = 0;
+    const reloads = new Coalesced<void>(async () => {
+      if (stopSignals > 0) return;
+      const reloaded = await checkConfig(argv.file, loadOptionsOf(argv));
+      const problems = [
+        ...reloaded.diagnostics,
+        ...(reloaded.config ? notYetEnforced(reloaded.config, argv.lenient, argv.file) : []),
+      ];
+      for (const diagnostic of problems) process.stderr.write(formatDiagnostic(diagnostic) + '\n');
+      const errors = problems.filter((diagnostic) => diagnostic.severity === 'error').map(formatDiagnostic);
+      if (!reloaded.config || errors.length > 0) {
+        log.error({ errors }, 'reload refused: the configuration has errors; the running one stays');
+        return;
+      }
+      await agent
+        .reload(reloaded.config)
+        .catch((error: unknown) => log.error({ err: error }, 'reload failed'));
+    });
     handleAgentSignals({
       stop: (signal) => {
         stopSignals++;
@@ -169,24 +189,13 @@ export const runCommand: CommandModule<object, RunArguments> = {
           },
         );
       },
-      reload: async () => {
+      reload: () => {
         if (stopSignals > 0) {
           log.warn({}, 'SIGHUP while stopping: ignored');
           return;
         }
-        // Reload: the same checks as at start; an invalid file changes nothing and is said in the log.
-        const reloaded = await checkConfig(argv.file, loadOptionsOf(argv));
-        const problems = [
-          ...reloaded.diagnostics,
-          ...(reloaded.config ? notYetEnforced(reloaded.config, argv.lenient, argv.file) : []),
-        ];
-        for (const diagnostic of problems) process.stderr.write(formatDiagnostic(diagnostic) + '\n');
-        const errors = problems.filter((diagnostic) => diagnostic.severity === 'error').map(formatDiagnostic);
-        if (!reloaded.config || errors.length > 0) {
-          log.error({ errors }, 'reload refused: the configuration has errors; the running one stays');
-          return;
-        }
-        agent.reload(reloaded.config).catch((error: unknown) => log.error({ err: error }, 'reload failed'));
+        if (reloads.busy) log.info({}, 'SIGHUP during a reload: the file is read once more after it');
+        void reloads.request();
       },
       dump: (kind, signal) => void dumps.request(kind, signal),
       ignored: (signal, count) =>

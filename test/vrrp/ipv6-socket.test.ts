@@ -41,10 +41,7 @@ test('IPv6 VRRP socket: hop limit reported, chosen source used, kernel checksum'
       { message: 'link-local address ready' },
     );
 
-    const listener = lab.spawn(
-      b,
-      lab.nodeArgv('test/vrrp/fixtures/vrrp-socket.ts', 'listen', '6', 'eth0', '4000'),
-    );
+    const listener = lab.spawn(b, lab.nodeArgv('test/vrrp/fixtures/vrrp-socket.ts', 'listen', '6', 'eth0'));
     const received: Received[] = [];
     let ready = false;
     readLines(listener.stdout, (line) => {

@@ -39,8 +39,9 @@ interface Listener {
 
 const FIXTURE = 'test/vrrp/fixtures/vrrp-socket.ts';
 
-async function listen(lab: Lab, ns: string, family: 4 | 6, ms = 20_000): Promise<Listener> {
-  const child = lab.spawn(ns, lab.nodeArgv(FIXTURE, 'listen', String(family), 'eth0', String(ms)));
+/** A listener on b's VRRP socket until the lab ends it (its senders may take long to start on a loaded box). */
+async function listen(lab: Lab, ns: string, family: 4 | 6): Promise<Listener> {
+  const child = lab.spawn(ns, lab.nodeArgv(FIXTURE, 'listen', String(family), 'eth0'));
   const deliveries: Delivery[] = [];
   let ready = false;
   readLines(child.stdout, (line) => {
