@@ -260,6 +260,7 @@ interface ScaleArguments {
   pause?: number;
   'startup-runs'?: number;
   'settle-timeout': number;
+  daemons: string[];
   json: boolean;
   'state-dir': string;
 }
@@ -286,6 +287,13 @@ const benchScaleCommand: CommandModule<object, ScaleArguments> = {
       .option('pause', { type: 'number', describe: 's between settling and the window (default 5, quick 2)' })
       .option('startup-runs', { type: 'number', describe: 'exec -> first advert runs (default 5, quick 3)' })
       .option('settle-timeout', { type: 'number', default: 180, describe: 's to wait for all VIPs' })
+      .option('daemons', {
+        type: 'string',
+        array: true,
+        choices: ['tandem', 'keepalived'],
+        default: ['tandem', 'keepalived'],
+        describe: 'which daemons to run (the ratios need both)',
+      })
       .option('json', { type: 'boolean', default: false, describe: 'print the report as JSON' })
       .option('state-dir', {
         type: 'string',
@@ -298,7 +306,7 @@ const benchScaleCommand: CommandModule<object, ScaleArguments> = {
     const report = await runScaleBench({
       counts: argv.counts ?? (argv.quick ? [1, 200] : [1, 200, 1000]),
       advertIntervals: argv['advert-ints'],
-      daemons: ['tandem', 'keepalived'],
+      daemons: argv.daemons as DaemonKind[],
       settleTimeoutMs: argv['settle-timeout'] * 1000,
       pauseMs: (argv.pause ?? (argv.quick ? 2 : 5)) * 1000,
       windowMs: (argv.window ?? (argv.quick ? 10 : 60)) * 1000,

@@ -358,7 +358,21 @@ export class KeepalivedProcess implements Daemon {
     if (vrrp !== undefined) process.kill(vrrp, 'SIGKILL');
     if (this.running) this.child.kill('SIGKILL');
     await this.exited;
-    await waitFor(() => this.vrrpChildPid() === undefined, { message: `${this.name}: VRRP child gone` });
+    // The VRRP child may have written its pid file only after the first look (a loaded machine): kill what is
+    // there on every look.
+    await waitFor(
+      () => {
+        const child = this.vrrpChildPid();
+        if (child === undefined) return true;
+        try {
+          process.kill(child, 'SIGKILL');
+        } catch {
+          // Gone between the look and the kill.
+        }
+        return undefined;
+      },
+      { timeoutMs: 15_000, message: `${this.name}: VRRP child gone` },
+    );
   }
 
   workerPids(): number[] {

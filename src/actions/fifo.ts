@@ -14,7 +14,7 @@
  *   neither blocks nor fails without a reader and a full pipe drops the line; a FIFO script is started with the
  *   FIFO path appended to its arguments, in its own process group, and gets SIGTERM when keepalived stops.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import {
   chownSync,
   closeSync,
@@ -27,6 +27,7 @@ import {
 } from 'node:fs';
 import { dirname, isAbsolute } from 'node:path';
 import { promisify } from 'node:util';
+import { childProcess } from '../core/builtins.js';
 import { TandemError } from '../errors.js';
 import { HOOK_PATH, type HookLogger, type HookState } from './notify.js';
 import type { FifoConfig, GlobalConfig } from '../config/schema.js';
@@ -109,7 +110,7 @@ export function fifoWriterOptions(
 
 const silent: HookLogger = { info() {}, warn() {} };
 
-const run = promisify(execFile);
+const run = (file: string, args: string[]) => promisify(childProcess().execFile)(file, args);
 
 function errorCode(error: unknown): string | undefined {
   return typeof error === 'object' && error !== null && 'code' in error
@@ -309,7 +310,7 @@ export class FifoWriter {
   #startScript(script: { argv: string[]; uid?: number; gid?: number; env?: NodeJS.ProcessEnv }): void {
     const [file, ...args] = script.argv;
     if (file === undefined) return;
-    const child = spawn(file, [...args, this.path], {
+    const child = childProcess().spawn(file, [...args, this.path], {
       detached: true,
       stdio: 'ignore',
       env: script.env ?? { PATH: HOOK_PATH },

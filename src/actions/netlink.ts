@@ -19,10 +19,13 @@ import type { Family } from '../vrrp/address.js';
 import { formatIp, formatMac, parseIp } from './inet.js';
 
 // Loaded with require(), not import: importing a CommonJS package from ESM makes Node lex its sources for named
-// exports, and this one re-exports many large files; at every start that cost tens of ms of CPU (issue 11).
-const { createRtNetlink, rt, FlagsNew } = createRequire(import.meta.url)(
-  'netlink',
-) as typeof import('netlink');
+// exports, at every start (issue 11). And only the rtnetlink part: the package's index also loads its generic
+// netlink, nl80211 and WireGuard modules, which tandem never uses and which cost about a third of its load time.
+// The package is pinned (package.json) and has no `exports` map, so these paths are part of what is pinned.
+const requireNetlink = createRequire(import.meta.url);
+const { createRtNetlink } = requireNetlink('netlink/dist/rt/rt') as typeof import('netlink');
+const rt = requireNetlink('netlink/dist/rt/structs') as typeof import('netlink').rt;
+const { FlagsNew } = requireNetlink('netlink/dist/constants') as typeof import('netlink');
 
 const AF_INET = 2;
 const AF_INET6 = 10;

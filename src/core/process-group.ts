@@ -3,7 +3,8 @@
  * timeout or a stop kills the command and everything it started (docs/architecture.md, "Hooks"). The
  * deadline runs on the injected clock.
  */
-import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { childProcess } from './builtins.js';
 import { type Clock, systemClock } from './clock.js';
 import { MICROSECONDS_PER_MILLISECOND } from './time.js';
 
@@ -140,9 +141,9 @@ export const runInProcessGroup: CommandRunner = (argv, options) => {
       return;
     }
     let timedOut = false;
-    let child: ReturnType<typeof spawn>;
+    let child: ChildProcess;
     try {
-      child = spawn(file, args, {
+      child = childProcess().spawn(file, args, {
         detached: true,
         stdio: ['ignore', 'ignore', 'pipe'],
         env: options.env ?? { PATH: DEFAULT_COMMAND_PATH },

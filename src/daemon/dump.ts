@@ -9,9 +9,9 @@
  * dump, so a reader sees the old dump or the new one, never half of one, and the adverts never wait for a disk.
  * A burst of signals writes each kind at most once more after the write in progress.
  */
-import { randomBytes } from 'node:crypto';
 import { rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { crypto } from '../core/builtins.js';
 import type { SyncGroupConfig, VrrpInstanceConfig } from '../config/schema.js';
 import { Coalesced } from '../core/coalesced.js';
 import {
@@ -237,7 +237,7 @@ export function renderDump(kind: DumpKind, input: DumpInput, now: Date = new Dat
 /** Writes `content` to `directory/name`, mode 0600, through a fresh temporary file and a rename. */
 export async function writeAtomically(directory: string, name: string, content: string): Promise<string> {
   const path = join(directory, name);
-  const temporary = join(directory, `.${name}.${process.pid}.${randomBytes(4).toString('hex')}`);
+  const temporary = join(directory, `.${name}.${process.pid}.${crypto().randomBytes(4).toString('hex')}`);
   try {
     // 'wx': O_CREAT|O_EXCL, never an existing file or a symbolic link planted under that name.
     await writeFile(temporary, content, { mode: 0o600, flag: 'wx' });

@@ -3,7 +3,7 @@
  * resolve through getent (so NSS sources such as LDAP count), or through /etc/passwd and /etc/group when getent
  * is not installed. A name that does not resolve is an error at start, never a script run as root by accident.
  */
-import { execFileSync } from 'node:child_process';
+import { childProcess } from '../core/builtins.js';
 import { readFileSync } from 'node:fs';
 import { TandemError } from '../errors.js';
 
@@ -40,7 +40,7 @@ function fromFile(path: string, key: string): string[] | undefined {
 /** getent first; the files when getent itself is missing (getent exits 2 for "not found"). */
 export const systemLookup: EntryLookup = (database, key) => {
   try {
-    const line = execFileSync('getent', [database, key], {
+    const line = childProcess().execFileSync('getent', [database, key], {
       encoding: 'utf8',
       stdio: ['ignore', 'pipe', 'ignore'],
     });
