@@ -273,24 +273,11 @@ function unimplementedAcrossLines(draft: ConfigDraft, instances: VrrpInstanceCon
         source: own ? (d.mcastDstIp?.at ?? d.at) : (globalWhere.get(globalKeyword) ?? d.at),
       });
     }
-    // RFC 5798 §6.4.3: without accept mode a non-owner MASTER drops packets to the VIPs; nothing drops them yet.
-    if (!instance.acceptMode) {
-      const at =
-        d.where.get('no_accept') ?? d.where.get('strict_mode') ?? globalWhere.get('vrrp_strict') ?? d.at;
-      record('vrrp_instance', 'no_accept', {
-        where,
-        what:
-          d.accept === false
-            ? 'dropping packets to the VIPs while MASTER without owning them'
-            : 'strict mode implies no_accept for a priority below 255: dropping packets to the VIPs',
-        source: at,
-      });
-    }
   }
   return uses;
 }
 
-function buildGlobal(draft: ConfigDraft, sink: DiagnosticSink): GlobalConfig {
+function buildGlobal(draft: ConfigDraft, _sink: DiagnosticSink): GlobalConfig {
   const g = draft.global;
   const minGarp = g.minGarp === true;
   // keepalived: lower-priority GARP settings default to the master ones; vrrp_min_garp means 1 ARP, no second burst.
@@ -333,23 +320,14 @@ function buildGlobal(draft: ConfigDraft, sink: DiagnosticSink): GlobalConfig {
   if (g.iptables !== undefined) global.iptables = g.iptables;
   if (g.randomSeed !== undefined) global.randomSeed = g.randomSeed;
   if (g.metricsListen !== undefined) global.metricsListen = g.metricsListen;
-  if (g.nftables?.table !== undefined) {
+  // tandem always filters for no_accept (keepalived only with `nftables`): the settings apply without it too.
+  if (g.nftables !== undefined) {
     global.nftables = {
-      table: g.nftables.table,
+      ...(g.nftables.table !== undefined ? { table: g.nftables.table } : {}),
       priority: g.nftables.priority ?? DEFAULT_NFTABLES_PRIORITY,
       counters: g.nftables.counters ?? false,
       ifindex: g.nftables.ifindex ?? false,
     };
-  } else if (g.nftables !== undefined) {
-    for (const keyword of ['nftables_priority', 'nftables_counters', 'nftables_ifindex']) {
-      const at = g.where.get(keyword);
-      if (at !== undefined)
-        sink.warning(
-          at,
-          DiagnosticCodes.noEffect,
-          `${keyword} has no effect without 'nftables' in global_defs`,
-        );
-    }
   }
   if (g.routerId !== undefined) global.routerId = g.routerId;
   if (g.scriptUser !== undefined) global.scriptUser = g.scriptUser;

@@ -919,7 +919,7 @@ const globalSection: SectionSpec<GlobalDraft> = {
       flagSets('logUnknownVrids', true),
       { default: 'off' },
     ),
-    notYet(
+    noEffect(
       'vrrp_iptables',
       '[<IN_CHAIN> [<OUT_CHAIN>]]',
       'iptables chains for the no_accept firewall',
@@ -938,18 +938,19 @@ const globalSection: SectionSpec<GlobalDraft> = {
               ? { inChain: inChain.text }
               : { inChain: inChain.text, outChain: outChain.text };
       },
+      'tandem always drops with nftables, in its own table (see `nftables`), as keepalived does where iptables is nft-based; chain names do not apply',
     ),
-    notYet(
+    implemented(
       'nftables',
       '[<TABLE>]',
-      'the nftables table of the no_accept firewall',
+      'name of the nftables table (family inet) of the no_accept filter',
       (s, g, env) => {
         if (!env.ctx.noBlock(s) || !env.ctx.args(s, 0, 1, 'nftables [TABLE]')) return;
         g.nftables = { ...g.nftables, table: s.args[0]?.text ?? DEFAULT_NFTABLES_TABLE };
       },
-      { default: 'keepalived' },
+      { default: 'tandem; keepalived when given bare', reads: ['nftables'] },
     ),
-    notYet(
+    implemented(
       'nftables_priority',
       '<PRIORITY>',
       'priority of the base chains of the nftables table',
@@ -959,14 +960,26 @@ const globalSection: SectionSpec<GlobalDraft> = {
         const value = env.ctx.integer(token, -2147483648, 2147483647, 'nftables_priority');
         if (value !== undefined) g.nftables = { ...g.nftables, priority: value };
       },
-      { default: '-1' },
+      { default: '-1', reads: ['nftables'] },
     ),
-    notYet('nftables_counters', '', 'counters on the nftables rules', (s, g, env) => {
-      if (flagValue(s, env)) g.nftables = { ...g.nftables, counters: true };
-    }),
-    notYet('nftables_ifindex', '', 'interface indexes (not names) in the nftables sets', (s, g, env) => {
-      if (flagValue(s, env)) g.nftables = { ...g.nftables, ifindex: true };
-    }),
+    implemented(
+      'nftables_counters',
+      '',
+      'counters on the drop rules',
+      (s, g, env) => {
+        if (flagValue(s, env)) g.nftables = { ...g.nftables, counters: true };
+      },
+      { default: 'off', reads: ['nftables'] },
+    ),
+    implemented(
+      'nftables_ifindex',
+      '',
+      'interface indexes (not names) with link-local IPv6 VIPs in the sets',
+      (s, g, env) => {
+        if (flagValue(s, env)) g.nftables = { ...g.nftables, ifindex: true };
+      },
+      { default: 'off', reads: ['nftables'] },
+    ),
     implemented(
       'random_seed',
       `<0-${RANDOM_SEED_MAX}>`,
@@ -1804,16 +1817,16 @@ const instanceSection: SectionSpec<InstanceDraft> = {
     implemented(
       'accept',
       '',
-      'accept mode (RFC 5798 §6.1): a non-owner MASTER accepts packets to the VIPs (tandem never filters them)',
+      'accept mode (RFC 5798 §6.1): a non-owner MASTER accepts packets to the VIPs',
       flagSets('accept', true),
       { default: 'on (strict mode: only for priority 255)', reads: ['acceptMode'] },
     ),
-    notYet(
+    implemented(
       'no_accept',
       '',
-      'clear accept mode: drop packets to the VIPs unless this box owns them (RFC 5798 §6.4.3), with a firewall',
+      'clear accept mode: as MASTER, drop packets to the VIPs unless this box owns them (RFC 5798 §6.4.3), with nftables',
       flagSets('accept', false),
-      { refusedWhen: DECIDED_IN_BUILD },
+      { reads: ['acceptMode'] },
     ),
     implemented(
       'strict_mode',

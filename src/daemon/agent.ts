@@ -15,6 +15,7 @@
  * when none of its instances runs any more.
  */
 import type { Logger as PinoLogger } from 'pino';
+import { AcceptFilter, acceptFilterSettings } from '../actions/accept-filter.js';
 import { FifoWriter, fifoWriterOptions } from '../actions/fifo.js';
 import { type PacketSocket, openPacketSocket } from '../actions/garp.js';
 import { type LinkInfo, NetlinkAdapter, type RtNetlink } from '../actions/netlink.js';
@@ -33,6 +34,7 @@ import { LinkWatcher } from '../watchers/link.js';
 import { TrackerRegistry } from '../watchers/registry.js';
 import { ControlServer } from './control.js';
 import { type FifoOpener, type FifoSink, drainWithin } from './hooks.js';
+import { filteredAddresses } from './instance-adapters.js';
 import { InstanceRuntime } from './instance-runtime.js';
 import type { DumpSource } from './dump.js';
 import { ensureRuntimeDir, runtimePaths } from './runtime-dir.js';
@@ -111,6 +113,8 @@ export class Agent {
   private reloading: Promise<unknown> = Promise.resolve();
   private reloads = 0;
   private readonly fifos: FifoSink[] = [];
+  /** The no_accept filter: one nftables table for the agent's life (its name and shape change with a restart). */
+  private readonly acceptFilter: AcceptFilter;
   /** Instances a reload stopped whose hooks may still run; a stop waits for (or ends) them too. */
   private retired: InstanceRuntime[] = [];
   /** Hook queues of sync groups a reload stopped, by group name, for the group that replaces them. */
@@ -128,6 +132,11 @@ export class Agent {
     this.events = new NetlinkEvents(this.netlink, options.log);
     this.links = new LinkWatcher(this.netlink, this.events, options.log);
     this.startedAt = this.clock.nowMicroseconds();
+    this.acceptFilter = new AcceptFilter({
+      settings: acceptFilterSettings(config.global.nftables),
+      log: options.log,
+      ...(options.run ? { run: options.run } : {}),
+    });
     ({ runtimeDir: this.runtimeDir, controlSocket: this.controlSocketPath } = runtimePaths(
       config.global,
       options.runtimeDir,
@@ -154,6 +163,10 @@ export class Agent {
       if (fifo) this.fifos.push(await openFifo(fifo, this.config, log));
     }
     await this.links.start();
+    // A table a crashed run left goes before anything is claimed; a new one is made when an instance needs it.
+    await this.acceptFilter.prepare(
+      this.config.instances.some((instance) => filteredAddresses(instance).length > 0),
+    );
     const generation = await this.launch(this.config, this.config.instances);
     this.control = new ControlServer(this.controlSocketPath, { status: () => this.status() });
     await this.control.listen();
@@ -200,7 +213,7 @@ export class Agent {
     for (const [name, value] of Object.entries(config.global)) {
       const old = (this.config.global as unknown as Record<string, unknown>)[name];
       if (
-        ['runtimeDir', 'controlSocket', 'notifyFifo', 'vrrpNotifyFifo'].includes(name) &&
+        ['runtimeDir', 'controlSocket', 'notifyFifo', 'vrrpNotifyFifo', 'nftables'].includes(name) &&
         JSON.stringify(old) !== JSON.stringify(value)
       ) {
         log.warn(
@@ -311,6 +324,7 @@ export class Agent {
             config,
             fifos: this.fifos,
             socketFor: (link, family) => this.socketFor(config, link, family),
+            acceptFilter: this.acceptFilter,
             ...(previous ? { previousHooks: previous } : {}),
             ...(run ? { run } : {}),
             ...(isRouter ? { isRouter } : {}),
@@ -426,6 +440,8 @@ export class Agent {
     await this.reloading;
     await Promise.all(this.runtimes.map((runtime) => runtime.stop()));
     for (const generation of this.generations) generation.registry.stop();
+    // Every VIP is released: the table goes, so nothing of tandem's stays in the firewall.
+    await this.acceptFilter.close();
     // Every FIFO line is written by now: the FIFO scripts wind down while the hooks finish (docs/operations.md).
     const drain = (hooks: HookQueue) => drainWithin(hooks, this.clock, STOP_HOOK_BUDGET_MS);
     await Promise.all([
