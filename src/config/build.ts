@@ -48,8 +48,8 @@ import {
   V3_ADVERT_CENTISECONDS_MAX,
   V3_ADVERT_CENTISECONDS_MIN,
 } from './defaults.js';
-import { supportOf, unknownKeywordMessage, SECTIONS } from './keywords.js';
-import { isNotImplementedYet, isRefused } from './support.js';
+import { unknownKeywordMessage, SECTIONS } from './keywords.js';
+import { isRefused } from './support.js';
 import type {
   CarpInstanceConfig,
   Command,
@@ -233,7 +233,6 @@ export async function buildConfig(
       'no vrrp_instance is defined; tandem has nothing to run',
     );
   }
-  unimplemented.push(...unimplementedAcrossLines(draft, instances));
   return {
     global,
     scripts,
@@ -245,36 +244,6 @@ export async function buildConfig(
     carpInstances,
     unimplemented,
   };
-}
-
-/**
- * Uses of what is not implemented yet that depend on more than one line (the walk records the others), each
- * checked against the keyword's level in the table, so that implementing it there lifts the refusal here.
- */
-function unimplementedAcrossLines(draft: ConfigDraft, instances: VrrpInstanceConfig[]): UnimplementedUse[] {
-  const uses: UnimplementedUse[] = [];
-  const record = (section: string, keyword: string, use: Omit<UnimplementedUse, 'section' | 'keyword'>) => {
-    if (isNotImplementedYet(supportOf(section, keyword))) uses.push({ section, keyword, ...use });
-  };
-  const drafts = new Map(draft.instances.map((d) => [d.name, d]));
-  const globalWhere = draft.global.where;
-  for (const instance of instances) {
-    const d = drafts.get(instance.name);
-    if (d === undefined) continue;
-    const where = `vrrp_instance ${instance.name}`;
-    // The socket joins only the RFC 5798 group: peers sending to another one would not be heard.
-    const standardGroup = instance.family === 4 ? DEFAULT_MCAST_GROUP4 : DEFAULT_MCAST_GROUP6;
-    if (instance.unicastPeers.length === 0 && instance.mcastDstIp !== standardGroup) {
-      const globalKeyword = instance.family === 4 ? 'vrrp_mcast_group4' : 'vrrp_mcast_group6';
-      const own = d.mcastDstIp !== undefined;
-      record(own ? 'vrrp_instance' : 'global_defs', own ? 'mcast_dst_ip' : globalKeyword, {
-        where: own ? where : `global_defs (for ${where})`,
-        what: `adverts to the multicast group ${instance.mcastDstIp}`,
-        source: own ? (d.mcastDstIp?.at ?? d.at) : (globalWhere.get(globalKeyword) ?? d.at),
-      });
-    }
-  }
-  return uses;
 }
 
 function buildGlobal(draft: ConfigDraft, _sink: DiagnosticSink): GlobalConfig {

@@ -109,7 +109,7 @@ export interface KeywordSpec<T> {
   reads?: readonly string[] | 'config';
   /**
    * For a keyword not implemented yet: whether a use changes behaviour (given the target after the handler
-   * ran). Absent: every use does. Uses that depend on other lines are decided in build.ts (DECIDED_IN_BUILD).
+   * ran). Absent: every use does. Uses that depend on other lines are decided in build.ts.
    */
   refusedWhen?: (target: T) => boolean;
   /** The values as documented, `<1-255>` etc.; empty for flags. */
@@ -177,8 +177,6 @@ function notYet<T>(
   return { name, origin: 'keepalived', support: NOT_IMPLEMENTED_YET, syntax, description, apply, ...more };
 }
 
-/** A use that only build.ts can judge (it depends on other lines): the walk records nothing. */
-const DECIDED_IN_BUILD = (): boolean => false;
 /**
  * lvs_sync_daemon is implemented when it follows an instance; without one (keepalived's checker runs both sync
  * daemons), it is not implemented yet. Set to 'implemented' when that lands.
@@ -725,19 +723,19 @@ const globalSection: SectionSpec<GlobalDraft> = {
       versionInto('vrrpVersion'),
       { default: '2 (IPv6 instances always use 3)', reads: ['version'] },
     ),
-    notYet(
+    implemented(
       'vrrp_mcast_group4',
       '<IPv4 multicast address>',
-      'IPv4 group adverts are sent to (the socket joins only 224.0.0.18: another group is refused)',
+      'IPv4 group multicast instances send adverts to, join and hear adverts on',
       multicastGroupInto('mcastGroup4', 4, '224.0.0.0/4'),
-      { default: '224.0.0.18', refusedWhen: DECIDED_IN_BUILD },
+      { default: '224.0.0.18', reads: ['mcastDstIp'] },
     ),
-    notYet(
+    implemented(
       'vrrp_mcast_group6',
       '<IPv6 multicast address>',
-      'IPv6 group adverts are sent to (the socket joins only ff02::12: another group is refused)',
+      'IPv6 group multicast instances send adverts to, join and hear adverts on',
       multicastGroupInto('mcastGroup6', 6, 'ff00::/8'),
-      { default: 'ff02::12', refusedWhen: DECIDED_IN_BUILD },
+      { default: 'ff02::12', reads: ['mcastDstIp'] },
     ),
     garpKeyword(
       'vrrp_garp_master_delay',
@@ -1705,12 +1703,12 @@ const instanceSection: SectionSpec<InstanceDraft> = {
       instanceAddress('mcastSrcIp'),
       { default: 'the primary address of the interface', reads: ['mcastSrcIp'] },
     ),
-    notYet(
+    implemented(
       'mcast_dst_ip',
       '<multicast IPADDR>',
-      'multicast group of this instance (the socket joins only the RFC 5798 group: another one is refused)',
+      'multicast group of this instance: adverts go to it, the socket joins it',
       instanceAddress('mcastDstIp'),
-      { default: 'vrrp_mcast_group4 / vrrp_mcast_group6', refusedWhen: DECIDED_IN_BUILD },
+      { default: 'vrrp_mcast_group4 / vrrp_mcast_group6', reads: ['mcastDstIp'] },
     ),
     notYet(
       'track_src_ip',

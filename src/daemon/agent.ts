@@ -28,6 +28,7 @@ import type { CommandRunner } from '../core/process-group.js';
 import { MICROSECONDS_PER_SECOND } from '../core/time.js';
 import { TandemError } from '../errors.js';
 import type { VrrpSocketFactory, VrrpTransport } from '../vrrp/demux.js';
+import { canonicalAddress } from '../vrrp/address.js';
 import { VrrpSocket } from '../vrrp/transport.js';
 import type { EntryLookup } from '../watchers/identity.js';
 import { LinkWatcher } from '../watchers/link.js';
@@ -281,22 +282,40 @@ export class Agent {
     }
   }
 
-  /** The shared socket of an interface and family, opened on first use, joined to the group when needed. */
+  /**
+   * The shared socket of an interface and family, opened on first use, member of every multicast group its
+   * instances send to (the RFC 5798 group, or vrrp_mcast_group4/6, mcast_dst_ip): a socket that lacks one (a
+   * reload added an instance with another group) is opened again with all of them.
+   */
   private socketFor(config: TandemConfig, link: LinkInfo, family: 4 | 6): VrrpTransport {
     const key = `${link.name}/${family}`;
-    const multicast = config.instances.some(
-      (instance) =>
-        instance.unicastPeers.length === 0 && instance.interface === link.name && instance.family === family,
-    );
+    const wanted = config.instances
+      .filter(
+        (instance) =>
+          instance.unicastPeers.length === 0 &&
+          instance.interface === link.name &&
+          instance.family === family,
+      )
+      // One spelling per group: joining a group twice on one socket fails (EADDRINUSE).
+      .map((instance) => canonicalAddress(instance.mcastDstIp) ?? instance.mcastDstIp);
+    const multicast = wanted.length > 0;
     let socket = this.sockets.get(key);
     if (!socket) {
       socket = (this.options.sockets ?? defaultSockets)(link.name, link.index, family, {
         multicast,
+        ...(multicast ? { groups: [...new Set(wanted)] } : {}),
         log: this.options.log,
       });
       this.sockets.set(key, socket);
-    } else if (socket.ifindex !== link.index || (multicast && !socket.multicast)) {
-      socket.rebind(link.index, multicast && !socket.multicast ? { multicast: true } : {});
+      return socket;
+    }
+    const joined = socket.multicast ? socket.groups : [];
+    const missing = wanted.filter((group) => !joined.includes(group));
+    if (socket.ifindex !== link.index || missing.length > 0) {
+      socket.rebind(
+        link.index,
+        missing.length > 0 ? { multicast: true, groups: [...new Set([...joined, ...missing])] } : {},
+      );
     }
     return socket;
   }

@@ -57,20 +57,16 @@ test('values that ask for what tandem already does pass; others are refused', as
   assert.equal(await refused('notify_priority_changes off'), 0);
   assert.equal(await refused('notify_priority_changes'), 1);
   assert.equal(await refused('mcast_dst_ip 224.0.0.18'), 0);
-  assert.equal(await refused('mcast_dst_ip 224.0.0.19'), 1);
+  // Implemented: another multicast group, and no_accept.
+  assert.equal(await refused('mcast_dst_ip 224.0.0.19'), 0);
   assert.equal(await refused('accept'), 0);
   assert.equal(await refused('no_accept'), 0);
-  // A unicast instance sends to its peers: the multicast group does not matter.
-  assert.equal(await refused('mcast_dst_ip 224.0.0.19', 'unicast_peer {', '  192.0.2.2', '}'), 0);
 });
 
 test('uses that depend on other lines: strict mode implies no_accept, a global group, lvs_sync_daemon alone', async () => {
-  // no_accept (strict mode's too) is implemented: nftables drops packets to the VIPs.
+  // no_accept (strict mode's too) and the global groups are implemented.
   assert.deepEqual(await refusals(instance('strict_mode')), []);
-  assert.match(
-    (await refusals('global_defs {\n  vrrp_mcast_group4 224.0.0.20\n}\n' + instance()))[0] ?? '',
-    /^t\.conf:2:3: error: vrrp_mcast_group4 in global_defs \(for vrrp_instance VI_1\) is not implemented yet \(adverts to the multicast group 224\.0\.0\.20\)/,
-  );
+  assert.deepEqual(await refusals('global_defs {\n  vrrp_mcast_group4 224.0.0.20\n}\n' + instance()), []);
   assert.match(
     (await refusals('global_defs {\n  lvs_sync_daemon eth1\n}\n' + instance()))[0] ?? '',
     /^t\.conf:2:3: error: lvs_sync_daemon in global_defs is not implemented yet \(a sync daemon that follows no vrrp_instance\)/,

@@ -43,7 +43,7 @@ test('IPv6 VRRP socket: hop limit reported, chosen source used, kernel checksum'
 
     const listener = lab.spawn(
       b,
-      lab.nodeArgv('test/vrrp/fixtures/vrrp-socket.ts', 'listen', '6', 'eth0', '4000'),
+      lab.nodeArgv('test/vrrp/fixtures/vrrp-socket.ts', 'listen', '6', 'eth0', '60000'),
     );
     const received: Received[] = [];
     let ready = false;
