@@ -25,7 +25,9 @@
  * fills and verifies the VRRP checksum (IPV6_CHECKSUM at offset 6).
  *
  * Exports:
- *   openVrrpSocket(family: 4|6, ifname, ifindex, joinGroup, onBatch(batch: Buffer, count: number)) -> handle
+ *   openVrrpSocket(family: 4|6, ifname, ifindex, groups: string[], onBatch(batch: Buffer, count: number)) -> handle
+ *     (joins each multicast group on the interface: 224.0.0.18 / ff02::12, or vrrp_mcast_group4/6, mcast_dst_ip;
+ *     an empty list for a unicast-only socket)
  *   sendVrrp(handle, payload: Buffer, destination: string, source?: string|null, ttl?: number) -> bytes sent
  *   sendVrrpBatch(handle, payloads: Buffer[], destinations: string[], sources: (string|null|undefined)[])
  *     -> number[]: 0 for each datagram sent, the errno of each one refused
@@ -80,6 +82,8 @@
 #define CONTROL_BYTES 128
 #define SEND_VECTOR 64
 #define INITIAL_BATCH_BYTES (16 * 1024)
+/* Distinct groups one socket joins: one per mcast_dst_ip on the interface; far more than any real setup has. */
+#define MAX_GROUPS 32
 
 typedef struct {
   uv_poll_t poll;
@@ -301,7 +305,15 @@ static void grow_queue(int fd, int force_option, int option, int bytes) {
 }
 
 /* Sets the family's options; the name of the one that failed, or NULL. */
-static const char *configure(int fd, int family, const char *ifname, size_t ifname_length, int ifindex, int join) {
+/* The groups to join, parsed before the socket exists. */
+typedef struct {
+  unsigned count;
+  unsigned char addresses[MAX_GROUPS][16];
+} groups_t;
+
+/* Sets the family's options and joins `groups`; the name of the option that failed, or NULL. */
+static const char *configure(int fd, int family, const char *ifname, size_t ifname_length, int ifindex,
+                             const groups_t *groups) {
   if (setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, ifname, (socklen_t)ifname_length) < 0) return "SO_BINDTODEVICE";
   grow_queue(fd, SO_RCVBUFFORCE, SO_RCVBUF, RECEIVE_QUEUE_BYTES);
   grow_queue(fd, SO_SNDBUFFORCE, SO_SNDBUF, SEND_QUEUE_BYTES);
@@ -312,8 +324,8 @@ static const char *configure(int fd, int family, const char *ifname, size_t ifna
     if (set_int(fd, IPPROTO_IP, IP_HDRINCL, 1) < 0) return "IP_HDRINCL";
     if (set_int(fd, IPPROTO_IP, IP_MULTICAST_LOOP, 0) < 0) return "IP_MULTICAST_LOOP";
     if (setsockopt(fd, IPPROTO_IP, IP_MULTICAST_IF, &request, sizeof(request)) < 0) return "IP_MULTICAST_IF";
-    if (join) {
-      inet_pton(AF_INET, "224.0.0.18", &request.imr_multiaddr);
+    for (unsigned index = 0; index < groups->count; index++) {
+      memcpy(&request.imr_multiaddr, groups->addresses[index], 4);
       if (setsockopt(fd, IPPROTO_IP, IP_ADD_MEMBERSHIP, &request, sizeof(request)) < 0) return "IP_ADD_MEMBERSHIP";
     }
     return NULL;
@@ -326,14 +338,40 @@ static const char *configure(int fd, int family, const char *ifname, size_t ifna
   if (set_int(fd, IPPROTO_IPV6, IPV6_MULTICAST_IF, ifindex) < 0) return "IPV6_MULTICAST_IF";
   if (set_int(fd, IPPROTO_IPV6, IPV6_RECVHOPLIMIT, 1) < 0) return "IPV6_RECVHOPLIMIT";
   if (set_int(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, 1) < 0) return "IPV6_RECVPKTINFO";
-  if (join) {
+  for (unsigned index = 0; index < groups->count; index++) {
     struct ipv6_mreq request;
     memset(&request, 0, sizeof(request));
-    inet_pton(AF_INET6, "ff02::12", &request.ipv6mr_multiaddr);
+    memcpy(&request.ipv6mr_multiaddr, groups->addresses[index], 16);
     request.ipv6mr_interface = (unsigned)ifindex;
     if (setsockopt(fd, IPPROTO_IPV6, IPV6_ADD_MEMBERSHIP, &request, sizeof(request)) < 0) return "IPV6_ADD_MEMBERSHIP";
   }
   return NULL;
+}
+
+/* Reads the groups argument: an array of multicast addresses of `family`. Throws and returns false if it is not. */
+static bool read_groups(napi_env env, napi_value value, int family, groups_t *groups) {
+  bool is_array = false;
+  uint32_t length = 0;
+  napi_is_array(env, value, &is_array);
+  if (!is_array || napi_get_array_length(env, value, &length) != napi_ok || length > MAX_GROUPS) {
+    napi_throw_type_error(env, "TANDEM_EPACKET", "groups must be an array of at most 32 multicast addresses");
+    return false;
+  }
+  groups->count = length;
+  for (uint32_t index = 0; index < length; index++) {
+    napi_value item;
+    char text[INET6_ADDRSTRLEN + 1];
+    size_t text_length = 0;
+    unsigned char *address = groups->addresses[index];
+    if (napi_get_element(env, value, index, &item) != napi_ok ||
+        napi_get_value_string_utf8(env, item, text, sizeof(text), &text_length) != napi_ok ||
+        inet_pton(family == 4 ? AF_INET : AF_INET6, text, address) != 1 ||
+        (family == 4 ? (address[0] & 0xf0) != 0xe0 : address[0] != 0xff)) {
+      napi_throw_type_error(env, "TANDEM_EPACKET", "each group must be a multicast address of the socket's family");
+      return false;
+    }
+  }
+  return true;
 }
 
 static napi_value open_vrrp_socket(napi_env env, napi_callback_info info) {
@@ -342,13 +380,13 @@ static napi_value open_vrrp_socket(napi_env env, napi_callback_info info) {
   char ifname[IF_NAMESIZE + 1];
   size_t ifname_length;
   int32_t family, ifindex;
-  bool join = false;
+  groups_t groups;
   napi_valuetype type;
   uv_loop_t *loop;
 
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   if (argc < 5) {
-    napi_throw_type_error(env, "TANDEM_EPACKET", "openVrrpSocket(family, ifname, ifindex, joinGroup, onBatch) needs 5 arguments");
+    napi_throw_type_error(env, "TANDEM_EPACKET", "openVrrpSocket(family, ifname, ifindex, groups, onBatch) needs 5 arguments");
     return NULL;
   }
   if (!read_int_argument(env, argv[0], "family", &family)) return NULL;
@@ -362,7 +400,7 @@ static napi_value open_vrrp_socket(napi_env env, napi_callback_info info) {
     return NULL;
   }
   if (!read_int_argument(env, argv[2], "ifindex", &ifindex)) return NULL;
-  napi_get_value_bool(env, argv[3], &join);
+  if (!read_groups(env, argv[3], family, &groups)) return NULL;
   napi_typeof(env, argv[4], &type);
   if (type != napi_function) {
     napi_throw_type_error(env, "TANDEM_EPACKET", "onBatch must be a function");
@@ -371,7 +409,7 @@ static napi_value open_vrrp_socket(napi_env env, napi_callback_info info) {
 
   int fd = socket(family == 4 ? AF_INET : AF_INET6, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, VRRP_PROTOCOL);
   if (fd < 0) return throw_errno(env, family == 4 ? "socket(AF_INET, SOCK_RAW, 112)" : "socket(AF_INET6, SOCK_RAW, 112)", errno);
-  const char *failed = configure(fd, family, ifname, ifname_length, ifindex, join);
+  const char *failed = configure(fd, family, ifname, ifname_length, ifindex, &groups);
   if (failed) {
     int err = errno;
     close(fd);

@@ -29,7 +29,8 @@ export interface NativeAddon {
     family: 4 | 6,
     ifname: string,
     ifindex: number,
-    joinGroup: boolean,
+    /** Multicast groups joined on the interface; empty for a unicast-only socket. */
+    groups: readonly string[],
     onBatch: VrrpBatchHandler,
   ): VrrpSocketHandle;
   /** Sends one datagram; TTL / hop limit 255 unless `ttl` is given (tests send other values). */

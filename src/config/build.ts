@@ -48,8 +48,8 @@ import {
   V3_ADVERT_CENTISECONDS_MAX,
   V3_ADVERT_CENTISECONDS_MIN,
 } from './defaults.js';
-import { supportOf, unknownKeywordMessage, SECTIONS } from './keywords.js';
-import { isNotImplementedYet, isRefused } from './support.js';
+import { unknownKeywordMessage, SECTIONS } from './keywords.js';
+import { isRefused } from './support.js';
 import type {
   CarpInstanceConfig,
   Command,
@@ -233,7 +233,6 @@ export async function buildConfig(
       'no vrrp_instance is defined; tandem has nothing to run',
     );
   }
-  unimplemented.push(...unimplementedAcrossLines(draft, instances));
   return {
     global,
     scripts,
@@ -247,50 +246,7 @@ export async function buildConfig(
   };
 }
 
-/**
- * Uses of what is not implemented yet that depend on more than one line (the walk records the others), each
- * checked against the keyword's level in the table, so that implementing it there lifts the refusal here.
- */
-function unimplementedAcrossLines(draft: ConfigDraft, instances: VrrpInstanceConfig[]): UnimplementedUse[] {
-  const uses: UnimplementedUse[] = [];
-  const record = (section: string, keyword: string, use: Omit<UnimplementedUse, 'section' | 'keyword'>) => {
-    if (isNotImplementedYet(supportOf(section, keyword))) uses.push({ section, keyword, ...use });
-  };
-  const drafts = new Map(draft.instances.map((d) => [d.name, d]));
-  const globalWhere = draft.global.where;
-  for (const instance of instances) {
-    const d = drafts.get(instance.name);
-    if (d === undefined) continue;
-    const where = `vrrp_instance ${instance.name}`;
-    // The socket joins only the RFC 5798 group: peers sending to another one would not be heard.
-    const standardGroup = instance.family === 4 ? DEFAULT_MCAST_GROUP4 : DEFAULT_MCAST_GROUP6;
-    if (instance.unicastPeers.length === 0 && instance.mcastDstIp !== standardGroup) {
-      const globalKeyword = instance.family === 4 ? 'vrrp_mcast_group4' : 'vrrp_mcast_group6';
-      const own = d.mcastDstIp !== undefined;
-      record(own ? 'vrrp_instance' : 'global_defs', own ? 'mcast_dst_ip' : globalKeyword, {
-        where: own ? where : `global_defs (for ${where})`,
-        what: `adverts to the multicast group ${instance.mcastDstIp}`,
-        source: own ? (d.mcastDstIp?.at ?? d.at) : (globalWhere.get(globalKeyword) ?? d.at),
-      });
-    }
-    // RFC 5798 §6.4.3: without accept mode a non-owner MASTER drops packets to the VIPs; nothing drops them yet.
-    if (!instance.acceptMode) {
-      const at =
-        d.where.get('no_accept') ?? d.where.get('strict_mode') ?? globalWhere.get('vrrp_strict') ?? d.at;
-      record('vrrp_instance', 'no_accept', {
-        where,
-        what:
-          d.accept === false
-            ? 'dropping packets to the VIPs while MASTER without owning them'
-            : 'strict mode implies no_accept for a priority below 255: dropping packets to the VIPs',
-        source: at,
-      });
-    }
-  }
-  return uses;
-}
-
-function buildGlobal(draft: ConfigDraft, sink: DiagnosticSink): GlobalConfig {
+function buildGlobal(draft: ConfigDraft, _sink: DiagnosticSink): GlobalConfig {
   const g = draft.global;
   const minGarp = g.minGarp === true;
   // keepalived: lower-priority GARP settings default to the master ones; vrrp_min_garp means 1 ARP, no second burst.
@@ -333,23 +289,14 @@ function buildGlobal(draft: ConfigDraft, sink: DiagnosticSink): GlobalConfig {
   if (g.iptables !== undefined) global.iptables = g.iptables;
   if (g.randomSeed !== undefined) global.randomSeed = g.randomSeed;
   if (g.metricsListen !== undefined) global.metricsListen = g.metricsListen;
-  if (g.nftables?.table !== undefined) {
+  // tandem always filters for no_accept (keepalived only with `nftables`): the settings apply without it too.
+  if (g.nftables !== undefined) {
     global.nftables = {
-      table: g.nftables.table,
+      ...(g.nftables.table !== undefined ? { table: g.nftables.table } : {}),
       priority: g.nftables.priority ?? DEFAULT_NFTABLES_PRIORITY,
       counters: g.nftables.counters ?? false,
       ifindex: g.nftables.ifindex ?? false,
     };
-  } else if (g.nftables !== undefined) {
-    for (const keyword of ['nftables_priority', 'nftables_counters', 'nftables_ifindex']) {
-      const at = g.where.get(keyword);
-      if (at !== undefined)
-        sink.warning(
-          at,
-          DiagnosticCodes.noEffect,
-          `${keyword} has no effect without 'nftables' in global_defs`,
-        );
-    }
   }
   if (g.routerId !== undefined) global.routerId = g.routerId;
   if (g.scriptUser !== undefined) global.scriptUser = g.scriptUser;

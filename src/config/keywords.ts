@@ -109,7 +109,7 @@ export interface KeywordSpec<T> {
   reads?: readonly string[] | 'config';
   /**
    * For a keyword not implemented yet: whether a use changes behaviour (given the target after the handler
-   * ran). Absent: every use does. Uses that depend on other lines are decided in build.ts (DECIDED_IN_BUILD).
+   * ran). Absent: every use does. Uses that depend on other lines are decided in build.ts.
    */
   refusedWhen?: (target: T) => boolean;
   /** The values as documented, `<1-255>` etc.; empty for flags. */
@@ -177,8 +177,6 @@ function notYet<T>(
   return { name, origin: 'keepalived', support: NOT_IMPLEMENTED_YET, syntax, description, apply, ...more };
 }
 
-/** A use that only build.ts can judge (it depends on other lines): the walk records nothing. */
-const DECIDED_IN_BUILD = (): boolean => false;
 /**
  * lvs_sync_daemon is implemented when it follows an instance; without one (keepalived's checker runs both sync
  * daemons), it is not implemented yet. Set to 'implemented' when that lands.
@@ -725,19 +723,19 @@ const globalSection: SectionSpec<GlobalDraft> = {
       versionInto('vrrpVersion'),
       { default: '2 (IPv6 instances always use 3)', reads: ['version'] },
     ),
-    notYet(
+    implemented(
       'vrrp_mcast_group4',
       '<IPv4 multicast address>',
-      'IPv4 group adverts are sent to (the socket joins only 224.0.0.18: another group is refused)',
+      'IPv4 group multicast instances send adverts to, join and hear adverts on',
       multicastGroupInto('mcastGroup4', 4, '224.0.0.0/4'),
-      { default: '224.0.0.18', refusedWhen: DECIDED_IN_BUILD },
+      { default: '224.0.0.18', reads: ['mcastDstIp'] },
     ),
-    notYet(
+    implemented(
       'vrrp_mcast_group6',
       '<IPv6 multicast address>',
-      'IPv6 group adverts are sent to (the socket joins only ff02::12: another group is refused)',
+      'IPv6 group multicast instances send adverts to, join and hear adverts on',
       multicastGroupInto('mcastGroup6', 6, 'ff00::/8'),
-      { default: 'ff02::12', refusedWhen: DECIDED_IN_BUILD },
+      { default: 'ff02::12', reads: ['mcastDstIp'] },
     ),
     garpKeyword(
       'vrrp_garp_master_delay',
@@ -919,7 +917,7 @@ const globalSection: SectionSpec<GlobalDraft> = {
       flagSets('logUnknownVrids', true),
       { default: 'off' },
     ),
-    notYet(
+    noEffect(
       'vrrp_iptables',
       '[<IN_CHAIN> [<OUT_CHAIN>]]',
       'iptables chains for the no_accept firewall',
@@ -938,18 +936,19 @@ const globalSection: SectionSpec<GlobalDraft> = {
               ? { inChain: inChain.text }
               : { inChain: inChain.text, outChain: outChain.text };
       },
+      'tandem always drops with nftables, in its own table (see `nftables`), as keepalived does where iptables is nft-based; chain names do not apply',
     ),
-    notYet(
+    implemented(
       'nftables',
       '[<TABLE>]',
-      'the nftables table of the no_accept firewall',
+      'name of the nftables table (family inet) of the no_accept filter',
       (s, g, env) => {
         if (!env.ctx.noBlock(s) || !env.ctx.args(s, 0, 1, 'nftables [TABLE]')) return;
         g.nftables = { ...g.nftables, table: s.args[0]?.text ?? DEFAULT_NFTABLES_TABLE };
       },
-      { default: 'keepalived' },
+      { default: 'tandem; keepalived when given bare', reads: ['nftables'] },
     ),
-    notYet(
+    implemented(
       'nftables_priority',
       '<PRIORITY>',
       'priority of the base chains of the nftables table',
@@ -959,14 +958,26 @@ const globalSection: SectionSpec<GlobalDraft> = {
         const value = env.ctx.integer(token, -2147483648, 2147483647, 'nftables_priority');
         if (value !== undefined) g.nftables = { ...g.nftables, priority: value };
       },
-      { default: '-1' },
+      { default: '-1', reads: ['nftables'] },
     ),
-    notYet('nftables_counters', '', 'counters on the nftables rules', (s, g, env) => {
-      if (flagValue(s, env)) g.nftables = { ...g.nftables, counters: true };
-    }),
-    notYet('nftables_ifindex', '', 'interface indexes (not names) in the nftables sets', (s, g, env) => {
-      if (flagValue(s, env)) g.nftables = { ...g.nftables, ifindex: true };
-    }),
+    implemented(
+      'nftables_counters',
+      '',
+      'counters on the drop rules',
+      (s, g, env) => {
+        if (flagValue(s, env)) g.nftables = { ...g.nftables, counters: true };
+      },
+      { default: 'off', reads: ['nftables'] },
+    ),
+    implemented(
+      'nftables_ifindex',
+      '',
+      'interface indexes (not names) with link-local IPv6 VIPs in the sets',
+      (s, g, env) => {
+        if (flagValue(s, env)) g.nftables = { ...g.nftables, ifindex: true };
+      },
+      { default: 'off', reads: ['nftables'] },
+    ),
     implemented(
       'random_seed',
       `<0-${RANDOM_SEED_MAX}>`,
@@ -1692,12 +1703,12 @@ const instanceSection: SectionSpec<InstanceDraft> = {
       instanceAddress('mcastSrcIp'),
       { default: 'the primary address of the interface', reads: ['mcastSrcIp'] },
     ),
-    notYet(
+    implemented(
       'mcast_dst_ip',
       '<multicast IPADDR>',
-      'multicast group of this instance (the socket joins only the RFC 5798 group: another one is refused)',
+      'multicast group of this instance: adverts go to it, the socket joins it',
       instanceAddress('mcastDstIp'),
-      { default: 'vrrp_mcast_group4 / vrrp_mcast_group6', refusedWhen: DECIDED_IN_BUILD },
+      { default: 'vrrp_mcast_group4 / vrrp_mcast_group6', reads: ['mcastDstIp'] },
     ),
     notYet(
       'track_src_ip',
@@ -1804,16 +1815,16 @@ const instanceSection: SectionSpec<InstanceDraft> = {
     implemented(
       'accept',
       '',
-      'accept mode (RFC 5798 §6.1): a non-owner MASTER accepts packets to the VIPs (tandem never filters them)',
+      'accept mode (RFC 5798 §6.1): a non-owner MASTER accepts packets to the VIPs',
       flagSets('accept', true),
       { default: 'on (strict mode: only for priority 255)', reads: ['acceptMode'] },
     ),
-    notYet(
+    implemented(
       'no_accept',
       '',
-      'clear accept mode: drop packets to the VIPs unless this box owns them (RFC 5798 §6.4.3), with a firewall',
+      'clear accept mode: as MASTER, drop packets to the VIPs unless this box owns them (RFC 5798 §6.4.3), with nftables',
       flagSets('accept', false),
-      { refusedWhen: DECIDED_IN_BUILD },
+      { reads: ['acceptMode'] },
     ),
     implemented(
       'strict_mode',

@@ -152,8 +152,8 @@ export interface GarpExtraIf {
 }
 
 export interface NftablesConfig {
-  /** keepalived's default table name is `keepalived`. */
-  table: string;
+  /** `nftables TABLE` (bare: `keepalived`, keepalived's default); absent: tandem's own, `tandem`. */
+  table?: string;
   /** Base chain priority (keepalived default -1). */
   priority: number;
   counters: boolean;

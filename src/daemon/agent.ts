@@ -15,6 +15,7 @@
  * when none of its instances runs any more.
  */
 import type { Logger as PinoLogger } from 'pino';
+import { AcceptFilter, acceptFilterSettings } from '../actions/accept-filter.js';
 import { FifoWriter, fifoWriterOptions } from '../actions/fifo.js';
 import { type PacketSocket, openPacketSocket } from '../actions/garp.js';
 import { type LinkInfo, NetlinkAdapter, type RtNetlink } from '../actions/netlink.js';
@@ -27,12 +28,14 @@ import { type CommandRunner, ProcessGroups, runInProcessGroup } from '../core/pr
 import { MICROSECONDS_PER_SECOND } from '../core/time.js';
 import { TandemError } from '../errors.js';
 import type { VrrpSocketFactory, VrrpTransport } from '../vrrp/demux.js';
+import { canonicalAddress } from '../vrrp/address.js';
 import { VrrpSocket } from '../vrrp/transport.js';
 import type { EntryLookup } from '../watchers/identity.js';
 import { LinkWatcher } from '../watchers/link.js';
 import { TrackerRegistry } from '../watchers/registry.js';
 import { ControlServer } from './control.js';
 import { type FifoOpener, type FifoSink, drainWithin } from './hooks.js';
+import { filteredAddresses } from './instance-adapters.js';
 import { InstanceRuntime } from './instance-runtime.js';
 import type { DumpSource } from './dump.js';
 import { ensureRuntimeDir, runtimePaths } from './runtime-dir.js';
@@ -111,6 +114,8 @@ export class Agent {
   private reloading: Promise<unknown> = Promise.resolve();
   private reloads = 0;
   private readonly fifos: FifoSink[] = [];
+  /** The no_accept filter: one nftables table for the agent's life (its name and shape change with a restart). */
+  private readonly acceptFilter: AcceptFilter;
   /** Instances a reload stopped whose hooks may still run; a stop waits for (or ends) them too. */
   private retired: InstanceRuntime[] = [];
   /** Hook queues of sync groups a reload stopped, by group name, for the group that replaces them. */
@@ -133,6 +138,11 @@ export class Agent {
     this.links = new LinkWatcher(this.netlink, this.events, options.log);
     this.startedAt = this.clock.nowMicroseconds();
     this.run = this.processGroups.track(options.run ?? runInProcessGroup);
+    this.acceptFilter = new AcceptFilter({
+      settings: acceptFilterSettings(config.global.nftables),
+      log: options.log,
+      run: this.run,
+    });
     ({ runtimeDir: this.runtimeDir, controlSocket: this.controlSocketPath } = runtimePaths(
       config.global,
       options.runtimeDir,
@@ -159,6 +169,10 @@ export class Agent {
       if (fifo) this.fifos.push(await openFifo(fifo, this.config, log));
     }
     await this.links.start();
+    // A table a crashed run left goes before anything is claimed; a new one is made when an instance needs it.
+    await this.acceptFilter.prepare(
+      this.config.instances.some((instance) => filteredAddresses(instance).length > 0),
+    );
     const generation = await this.launch(this.config, this.config.instances);
     this.control = new ControlServer(this.controlSocketPath, { status: () => this.status() });
     await this.control.listen();
@@ -205,7 +219,7 @@ export class Agent {
     for (const [name, value] of Object.entries(config.global)) {
       const old = (this.config.global as unknown as Record<string, unknown>)[name];
       if (
-        ['runtimeDir', 'controlSocket', 'notifyFifo', 'vrrpNotifyFifo'].includes(name) &&
+        ['runtimeDir', 'controlSocket', 'notifyFifo', 'vrrpNotifyFifo', 'nftables'].includes(name) &&
         JSON.stringify(old) !== JSON.stringify(value)
       ) {
         log.warn(
@@ -273,22 +287,40 @@ export class Agent {
     }
   }
 
-  /** The shared socket of an interface and family, opened on first use, joined to the group when needed. */
+  /**
+   * The shared socket of an interface and family, opened on first use, member of every multicast group its
+   * instances send to (the RFC 5798 group, or vrrp_mcast_group4/6, mcast_dst_ip): a socket that lacks one (a
+   * reload added an instance with another group) is opened again with all of them.
+   */
   private socketFor(config: TandemConfig, link: LinkInfo, family: 4 | 6): VrrpTransport {
     const key = `${link.name}/${family}`;
-    const multicast = config.instances.some(
-      (instance) =>
-        instance.unicastPeers.length === 0 && instance.interface === link.name && instance.family === family,
-    );
+    const wanted = config.instances
+      .filter(
+        (instance) =>
+          instance.unicastPeers.length === 0 &&
+          instance.interface === link.name &&
+          instance.family === family,
+      )
+      // One spelling per group: joining a group twice on one socket fails (EADDRINUSE).
+      .map((instance) => canonicalAddress(instance.mcastDstIp) ?? instance.mcastDstIp);
+    const multicast = wanted.length > 0;
     let socket = this.sockets.get(key);
     if (!socket) {
       socket = (this.options.sockets ?? defaultSockets)(link.name, link.index, family, {
         multicast,
+        ...(multicast ? { groups: [...new Set(wanted)] } : {}),
         log: this.options.log,
       });
       this.sockets.set(key, socket);
-    } else if (socket.ifindex !== link.index || (multicast && !socket.multicast)) {
-      socket.rebind(link.index, multicast && !socket.multicast ? { multicast: true } : {});
+      return socket;
+    }
+    const joined = socket.multicast ? socket.groups : [];
+    const missing = wanted.filter((group) => !joined.includes(group));
+    if (socket.ifindex !== link.index || missing.length > 0) {
+      socket.rebind(
+        link.index,
+        missing.length > 0 ? { multicast: true, groups: [...new Set([...joined, ...missing])] } : {},
+      );
     }
     return socket;
   }
@@ -317,6 +349,7 @@ export class Agent {
             config,
             fifos: this.fifos,
             socketFor: (link, family) => this.socketFor(config, link, family),
+            acceptFilter: this.acceptFilter,
             ...(previous ? { previousHooks: previous } : {}),
             run,
             ...(isRouter ? { isRouter } : {}),
@@ -432,6 +465,8 @@ export class Agent {
     await this.reloading;
     await Promise.all(this.runtimes.map((runtime) => runtime.stop()));
     for (const generation of this.generations) generation.registry.stop();
+    // Every VIP is released: the table goes, so nothing of tandem's stays in the firewall.
+    await this.acceptFilter.close();
     // Every FIFO line is written by now: the FIFO scripts wind down while the hooks finish (docs/operations.md).
     const drain = (hooks: HookQueue) => drainWithin(hooks, this.clock, STOP_HOOK_BUDGET_MS);
     await Promise.all([

@@ -4,9 +4,11 @@
  * actions cannot express is an error here, at start or reload, never halfway through a takeover
  * (docs/architecture.md, "Rooms").
  */
+import type { FilteredAddress } from '../actions/accept-filter.js';
 import type { GarpTiming } from '../actions/garp.js';
 import type { VipConfig, VirtualRouteConfig, VirtualRuleConfig } from '../actions/vip.js';
 import type { VirtualAddress, VirtualRoute, VirtualRule, VrrpInstanceConfig } from '../config/schema.js';
+import { PRIORITY_OWNER } from '../core/protocol.js';
 import { secondsToMicroseconds } from '../core/time.js';
 import { TandemError } from '../errors.js';
 import { canonicalAddress } from '../vrrp/address.js';
@@ -59,6 +61,19 @@ export function advertAuth(config: VrrpInstanceConfig): VrrpAuth {
   // keepalived sends the first eight bytes of a longer auth_pass (RFC 2338 §5.3.10: eight bytes of data).
   const bytes = new TextEncoder().encode(config.auth.password).subarray(0, V2_AUTH_DATA_LENGTH);
   return { type: 'simple', password: new TextDecoder().decode(bytes) };
+}
+
+/**
+ * The addresses the no_accept filter drops packets to while the instance is MASTER (RFC 5798 §6.4.3): every VIP
+ * when accept mode is off, none for the address owner (priority 255), which always accepts (keepalived the same).
+ */
+export function filteredAddresses(config: VrrpInstanceConfig): FilteredAddress[] {
+  if (config.acceptMode || config.priority === PRIORITY_OWNER) return [];
+  return allVips(config).map((vip) => ({
+    address: vip.address,
+    family: vip.family,
+    interface: vip.dev ?? config.interface ?? '',
+  }));
 }
 
 /** Every address the instance puts on the system: virtual_ipaddress, then virtual_ipaddress_excluded. */

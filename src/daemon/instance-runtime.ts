@@ -10,6 +10,7 @@
  * netlink reports the link (and an address), at start and after a reload alike.
  */
 import type { Logger as PinoLogger } from 'pino';
+import type { AcceptFilter } from '../actions/accept-filter.js';
 import { GarpScheduler, GarpSender, type PacketSocket } from '../actions/garp.js';
 import type { LinkInfo, RtNetlink } from '../actions/netlink.js';
 import type { NetlinkEvents } from '../actions/netlink-events.js';
@@ -34,6 +35,7 @@ import {
   advertisedAddresses,
   allVips,
   announcedAddresses,
+  filteredAddresses,
   garpTiming,
   instanceParameters,
   toRouteConfig,
@@ -73,6 +75,8 @@ export interface RuntimeDependencies {
   run?: CommandRunner;
   /** Whether an interface forwards IPv6 (sets the NA router flag); read from /proc by default. */
   isRouter?: (interfaceName: string) => boolean;
+  /** The agent's no_accept filter (nftables): the VIPs of an instance without accept mode, while MASTER. */
+  acceptFilter?: AcceptFilter;
 }
 
 /** Why an instance cannot take part yet: its interface is missing, or has no address to send adverts from. */
@@ -119,6 +123,8 @@ export class InstanceRuntime {
       ...(deps.previousHooks ? { previous: deps.previousHooks } : {}),
       ...(deps.run ? { run: deps.run } : {}),
     });
+    const filtered = filteredAddresses(config);
+    const filter = filtered.length > 0 ? deps.acceptFilter : undefined;
     this.instance = new VrrpInstance(
       config.name,
       instanceParameters(config, ''),
@@ -126,10 +132,15 @@ export class InstanceRuntime {
       {
         sendAdvert: (priority) =>
           this.channel ? this.channel.send(priority) : Promise.reject(new ChannelClosedError(config.vrid)),
-        claimVips: () => this.vips.claim(),
+        claimVips: async () => {
+          // RFC 5798 §6.4.3: the drop is in place before the first VIP appears, so none is accepted meanwhile.
+          await filter?.drop(filtered);
+          await this.vips.claim();
+        },
         releaseVips: async () => {
           this.garp?.stop();
           await this.vips.release();
+          await filter?.allow(filtered);
         },
         announce: async () => this.garp?.announce(config.garp.lowerPrioRepeat),
         notify: (event) => {

@@ -1,7 +1,7 @@
 /**
  * What the configuration asks for that this version of the agent does not act on yet: every keyword whose level
  * in the keyword table (src/config/keywords.ts) is "refused: not implemented yet", where its use would change
- * behaviour (a VMAC, no_accept, a multicast group other than RFC 5798's, ...). Running with it would be a silent
+ * behaviour (a VMAC, lvs_sync_daemon without an instance, ...). Running with it would be a silent
  * misconfiguration: a VMAC interface that is never created is worse than an error. `tandem run` refuses such a
  * configuration, naming each place; `--lenient` runs anyway with a warning for each.
  *

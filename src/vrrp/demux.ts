@@ -64,6 +64,8 @@ export interface VrrpTransport {
   readonly family: Family;
   readonly ifindex: number;
   readonly multicast: boolean;
+  /** The groups the socket joined (multicast only): the RFC 5798 group, or vrrp_mcast_group4/6, mcast_dst_ip. */
+  readonly groups: readonly string[];
   readonly counters: SocketCounters;
   readonly registeredVrids: number[];
   /** Throws TransportError when `vrid` is already in use on this socket. */
@@ -71,13 +73,15 @@ export interface VrrpTransport {
   unregister(vrid: number): void;
   /** Sends one VRRP message from `source` (IPv4 needs it: tandem writes the header). */
   send(payload: Uint8Array, destination: string, source: string | undefined): Promise<void>;
-  /** Opens the socket again on a re-created interface, or to join the multicast group. */
-  rebind(ifindex: number, changes?: { multicast?: boolean }): void;
+  /** Opens the socket again on a re-created interface, or to join the multicast group(s). */
+  rebind(ifindex: number, changes?: { multicast?: boolean; groups?: readonly string[] }): void;
   close(): void;
 }
 
 export interface VrrpSocketOptions {
   multicast: boolean;
+  /** The groups a multicast socket joins; default the RFC 5798 group of its family. */
+  groups?: readonly string[];
   log: Logger;
 }
 

@@ -1,6 +1,6 @@
 /**
  * VRRP sockets (IP protocol 112): one per interface and family, bound to the interface with SO_BINDTODEVICE,
- * member of 224.0.0.18 / ff02::12 there, sending with TTL / hop limit 255 (RFC 5798 §5.1.1.3, §5.1.2.3).
+ * member of 224.0.0.18 / ff02::12 there (or of the groups vrrp_mcast_group4/6 and mcast_dst_ip name), sending with TTL / hop limit 255 (RFC 5798 §5.1.1.3, §5.1.2.3).
  * Instances register by VRID; a received packet goes to the instance whose VRID it carries, together with
  * what the IP layer told (source, destination, TTL / hop limit), for the checks of RFC 5798 §7.1.
  *
@@ -24,6 +24,7 @@ import { VRRP_PROTOCOL } from './packet.js';
 import type { ReceivedPacket } from './receive.js';
 import { type PacketHandler, type SocketCounters, VridDemux, type VrrpTransport } from './demux.js';
 import type { Logger } from '../core/logger.js';
+import { VRRP_GROUP_IPV4, VRRP_GROUP_IPV6 } from '../core/protocol.js';
 import { TandemError } from '../errors.js';
 import { type VrrpSocketHandle, forEachVrrpRecord, loadAddon } from '../native.js';
 
@@ -88,13 +89,13 @@ function addonBackend(
   family: Family,
   interfaceName: string,
   ifindex: number,
-  multicast: boolean,
+  groups: readonly string[],
   onBatch: (batch: Buffer, count: number) => void,
 ): Backend {
   const addon = loadAddon();
   let handle: VrrpSocketHandle;
   try {
-    handle = addon.openVrrpSocket(family, interfaceName, ifindex, multicast, onBatch);
+    handle = addon.openVrrpSocket(family, interfaceName, ifindex, groups, onBatch);
   } catch (error) {
     throw new TransportError(
       `cannot set up the IPv${family} VRRP socket on ${interfaceName} (needs CAP_NET_RAW): ${String(error)}`,
@@ -158,8 +159,13 @@ function addonBackend(
 }
 
 /** IPv4: the datagram arrives with its header, parsed here for the TTL and the addresses. */
-function ipv4Backend(interfaceName: string, ifindex: number, multicast: boolean, deliver: Deliver): Backend {
-  const backend = addonBackend(4, interfaceName, ifindex, multicast, (batch, count) => {
+function ipv4Backend(
+  interfaceName: string,
+  ifindex: number,
+  groups: readonly string[],
+  deliver: Deliver,
+): Backend {
+  const backend = addonBackend(4, interfaceName, ifindex, groups, (batch, count) => {
     forEachVrrpRecord(batch, count, (record) =>
       deliver(
         record.truncated ? undefined : parseIPv4Packet(batch.subarray(record.dataStart, record.dataEnd)),
@@ -178,8 +184,13 @@ function ipv4Backend(interfaceName: string, ifindex: number, multicast: boolean,
 }
 
 /** IPv6: hop limit and destination reported per packet, source chosen per send. */
-function ipv6Backend(interfaceName: string, ifindex: number, multicast: boolean, deliver: Deliver): Backend {
-  return addonBackend(6, interfaceName, ifindex, multicast, (batch, count) => {
+function ipv6Backend(
+  interfaceName: string,
+  ifindex: number,
+  groups: readonly string[],
+  deliver: Deliver,
+): Backend {
+  return addonBackend(6, interfaceName, ifindex, groups, (batch, count) => {
     forEachVrrpRecord(batch, count, (record) =>
       deliver(
         record.truncated
@@ -206,7 +217,7 @@ export class VrrpSocket implements VrrpTransport {
     readonly interfaceName: string,
     ifindex: number,
     readonly family: Family,
-    private options: { multicast: boolean; log: TransportLogger },
+    private options: { multicast: boolean; groups?: readonly string[]; log: TransportLogger },
   ) {
     this.currentIfindex = ifindex;
     this.backend = this.open(ifindex);
@@ -219,8 +230,8 @@ export class VrrpSocket implements VrrpTransport {
   private open(ifindex: number): Backend {
     const deliver: Deliver = (packet) => this.onPacket(packet);
     return this.family === 4
-      ? ipv4Backend(this.interfaceName, ifindex, this.options.multicast, deliver)
-      : ipv6Backend(this.interfaceName, ifindex, this.options.multicast, deliver);
+      ? ipv4Backend(this.interfaceName, ifindex, this.groups, deliver)
+      : ipv6Backend(this.interfaceName, ifindex, this.groups, deliver);
   }
 
   /**
@@ -228,7 +239,7 @@ export class VrrpSocket implements VrrpTransport {
    * named the old index), or a reload added a multicast instance to a unicast-only socket: the socket is
    * opened again. Registered instances stay registered.
    */
-  rebind(ifindex: number, changes: { multicast?: boolean } = {}): void {
+  rebind(ifindex: number, changes: { multicast?: boolean; groups?: readonly string[] } = {}): void {
     const previous = this.options;
     this.options = { ...previous, ...changes };
     let next: Backend;
@@ -245,6 +256,12 @@ export class VrrpSocket implements VrrpTransport {
 
   get multicast(): boolean {
     return this.options.multicast;
+  }
+
+  /** The groups joined: none for a unicast-only socket, else the configured ones or the RFC 5798 group. */
+  get groups(): readonly string[] {
+    if (!this.options.multicast) return [];
+    return this.options.groups ?? [this.family === 4 ? VRRP_GROUP_IPV4 : VRRP_GROUP_IPV6];
   }
 
   get counters(): SocketCounters {

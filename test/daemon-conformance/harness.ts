@@ -114,6 +114,7 @@ class RecordingSocket implements VrrpTransport {
     readonly family: 4 | 6,
     public multicast: boolean,
     private readonly sent: string[],
+    public groups: readonly string[] = [],
   ) {}
   get counters(): SocketCounters {
     return this.demux.counters;
@@ -130,9 +131,10 @@ class RecordingSocket implements VrrpTransport {
   async send(payload: Uint8Array, destination: string, source: string | undefined): Promise<void> {
     this.sent.push(`${this.interfaceName} ${source ?? '-'} > ${destination} ${hex(payload)}`);
   }
-  rebind(ifindex: number, changes: { multicast?: boolean } = {}): void {
+  rebind(ifindex: number, changes: { multicast?: boolean; groups?: readonly string[] } = {}): void {
     this.ifindex = ifindex;
     if (changes.multicast !== undefined) this.multicast = changes.multicast;
+    if (changes.groups !== undefined) this.groups = changes.groups;
   }
   close(): void {}
   deliver(from: string, to: string, ttl: number, payload: Uint8Array): void {
@@ -195,7 +197,14 @@ export class World {
   };
 
   private readonly socketFactory: VrrpSocketFactory = (name, ifindex, family, options) => {
-    const socket = new RecordingSocket(name, ifindex, family, options.multicast, this.out.sent);
+    const socket = new RecordingSocket(
+      name,
+      ifindex,
+      family,
+      options.multicast,
+      this.out.sent,
+      options.groups,
+    );
     this.sockets.set(`${name}/${family}`, socket);
     return socket;
   };

@@ -57,23 +57,16 @@ test('values that ask for what tandem already does pass; others are refused', as
   assert.equal(await refused('notify_priority_changes off'), 0);
   assert.equal(await refused('notify_priority_changes'), 1);
   assert.equal(await refused('mcast_dst_ip 224.0.0.18'), 0);
-  assert.equal(await refused('mcast_dst_ip 224.0.0.19'), 1);
+  // Implemented: another multicast group, and no_accept.
+  assert.equal(await refused('mcast_dst_ip 224.0.0.19'), 0);
   assert.equal(await refused('accept'), 0);
-  assert.equal(await refused('no_accept'), 1);
-  // A unicast instance sends to its peers: the multicast group does not matter.
-  assert.equal(await refused('mcast_dst_ip 224.0.0.19', 'unicast_peer {', '  192.0.2.2', '}'), 0);
+  assert.equal(await refused('no_accept'), 0);
 });
 
 test('uses that depend on other lines: strict mode implies no_accept, a global group, lvs_sync_daemon alone', async () => {
-  const strict = await refusals(instance('strict_mode'));
-  assert.deepEqual(strict, [
-    't.conf:4:3: error: no_accept in vrrp_instance VI_1 is not implemented yet (strict mode implies no_accept for a priority below 255: dropping packets to the VIPs); tandem refuses to run it (--lenient runs without it)',
-  ]);
-  assert.deepEqual(await refusals(instance('strict_mode', 'priority 255')), [], 'the owner accepts anyway');
-  assert.match(
-    (await refusals('global_defs {\n  vrrp_mcast_group4 224.0.0.20\n}\n' + instance()))[0] ?? '',
-    /^t\.conf:2:3: error: vrrp_mcast_group4 in global_defs \(for vrrp_instance VI_1\) is not implemented yet \(adverts to the multicast group 224\.0\.0\.20\)/,
-  );
+  // no_accept (strict mode's too) and the global groups are implemented.
+  assert.deepEqual(await refusals(instance('strict_mode')), []);
+  assert.deepEqual(await refusals('global_defs {\n  vrrp_mcast_group4 224.0.0.20\n}\n' + instance()), []);
   assert.match(
     (await refusals('global_defs {\n  lvs_sync_daemon eth1\n}\n' + instance()))[0] ?? '',
     /^t\.conf:2:3: error: lvs_sync_daemon in global_defs is not implemented yet \(a sync daemon that follows no vrrp_instance\)/,
@@ -83,7 +76,7 @@ test('uses that depend on other lines: strict mode implies no_accept, a global g
 
 test('check reports exactly what run refuses, for every keyword not implemented yet', async () => {
   const text =
-    'global_defs {\n  vrrp_garp_extra_if 60\n  log_unknown_vrids\n  nftables\n  tandem_handover break_before_make\n}\n' +
+    'global_defs {\n  vrrp_garp_extra_if 60\n  log_unknown_vrids\n  tandem_handover break_before_make\n}\n' +
     instance('use_vmac', 'promote_secondaries', 'track_src_ip', 'old_unicast_checksum') +
     'carp_instance C {\n  interface eth0\n  vhid 1\n  passphrase x\n  virtual_ipaddress {\n    192.0.2.20/24\n  }\n}\n';
   const files = memoryFileSystem({ 't.conf': text });
@@ -98,7 +91,6 @@ test('check reports exactly what run refuses, for every keyword not implemented 
     [
       'vrrp_garp_extra_if',
       'log_unknown_vrids',
-      'nftables',
       'tandem_handover',
       'use_vmac',
       'promote_secondaries',
