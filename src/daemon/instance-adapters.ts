@@ -37,6 +37,7 @@ export function instanceParameters(config: VrrpInstanceConfig, primaryAddress: s
     acceptMode: config.acceptMode,
     lowerPriorityNoAdvert: config.lowerPrioNoAdvert,
     higherPrioritySendAdvert: config.higherPrioSendAdvert,
+    masterDownAdverts: config.downTimerAdverts,
   };
 }
 
@@ -52,6 +53,16 @@ export function advertDestinations(config: VrrpInstanceConfig): string[] {
   return config.unicastPeers.length > 0
     ? config.unicastPeers.map((peer) => peer.address)
     : [config.mcastDstIp];
+}
+
+/**
+ * keepalived `unicast_ttl`: the TTL / hop limit of unicast adverts; keepalived ignores it without peers (and
+ * says so), so does tandem: multicast adverts keep RFC 5798 §5.1.1.3's 255.
+ */
+export function advertTtl(config: VrrpInstanceConfig): { unicastTtl?: number } {
+  return config.unicastPeers.length > 0 && config.unicastTtl !== undefined
+    ? { unicastTtl: config.unicastTtl }
+    : {};
 }
 
 export function advertAuth(config: VrrpInstanceConfig): VrrpAuth {
