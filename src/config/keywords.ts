@@ -1821,12 +1821,12 @@ const instanceSection: SectionSpec<InstanceDraft> = {
       boolInto('skipCheckAdvAddr'),
       { default: 'vrrp_skip_check_adv_addr', reads: ['skipCheckAdvAddr'] },
     ),
-    notYet(
+    implemented(
       'promote_secondaries',
       '',
-      'set promote_secondaries on the interface, so that removing one address keeps the others of its subnet',
+      'set promote_secondaries on the interface while the instance runs, so that removing one address keeps the others of its subnet',
       flagSets('promoteSecondaries', true),
-      { default: 'off' },
+      { default: 'off', reads: ['promoteSecondaries'] },
     ),
     ...notifyKeywords<InstanceDraft>(),
     notYet(

@@ -86,6 +86,12 @@ export function toVipConfig(vip: VirtualAddress): VipConfig {
     ...(vip.label !== undefined ? { label: vip.label } : {}),
     ...(vip.scope !== undefined ? { scope: vip.scope } : {}),
     ...(vip.brd !== undefined ? { brd: vip.brd } : {}),
+    ...(vip.peer !== undefined ? { peer: vip.peer } : {}),
+    ...(vip.preferredLifetime !== undefined ? { preferredLifetime: vip.preferredLifetime } : {}),
+    ...(vip.duplicateAddressDetection === true ? { nodad: false } : {}),
+    ...(vip.home === true ? { home: true } : {}),
+    ...(vip.manageTempAddress === true ? { manageTempAddress: true } : {}),
+    ...(vip.noPrefixRoute === true ? { noPrefixRoute: true } : {}),
   };
 }
 

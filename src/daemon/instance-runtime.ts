@@ -12,6 +12,7 @@
 import type { Logger as PinoLogger } from 'pino';
 import { GarpScheduler, GarpSender, type PacketSocket } from '../actions/garp.js';
 import type { LinkInfo, RtNetlink } from '../actions/netlink.js';
+import type { PromoteSecondaries } from '../actions/sysctl.js';
 import type { NetlinkEvents } from '../actions/netlink-events.js';
 import type { HookQueue } from '../actions/notify.js';
 import { VipManager } from '../actions/vip.js';
@@ -74,6 +75,8 @@ export interface RuntimeDependencies {
   run?: CommandRunner;
   /** Whether an interface forwards IPv6 (sets the NA router flag); read from /proc by default. */
   isRouter?: (interfaceName: string) => boolean;
+  /** The agent's promote_secondaries holder (keepalived `promote_secondaries`). */
+  promoteSecondaries?: PromoteSecondaries;
 }
 
 /** Why an instance cannot take part yet: its interface is missing, or has no address to send adverts from. */
@@ -93,6 +96,8 @@ export class InstanceRuntime {
   private waitingForAddress: (() => void) | undefined;
   private tracking: InstanceTracking | undefined;
   private stopped = false;
+  /** The interface this instance set promote_secondaries on, to release at stop. */
+  private promotedOn: string | undefined;
 
   private constructor(
     readonly config: VrrpInstanceConfig & { interface: string },
@@ -247,6 +252,8 @@ export class InstanceRuntime {
     this.vips.stop();
     this.garp?.stop();
     this.channel?.close();
+    if (this.promotedOn !== undefined) await this.deps.promoteSecondaries?.release(this.promotedOn);
+    this.promotedOn = undefined;
   }
 
   /** Hooks queued or running. */
@@ -322,6 +329,10 @@ export class InstanceRuntime {
     });
     this.channel = channel;
     this.currentLink = link;
+    if (config.promoteSecondaries && this.promotedOn === undefined && deps.promoteSecondaries) {
+      this.promotedOn = link.name;
+      void deps.promoteSecondaries.acquire(link.name);
+    }
     this.instance.setPrimaryAddress(source);
   }
 

@@ -84,7 +84,7 @@ test('uses that depend on other lines: strict mode implies no_accept, a global g
 test('check reports exactly what run refuses, for every keyword not implemented yet', async () => {
   const text =
     'global_defs {\n  vrrp_garp_extra_if 60\n  log_unknown_vrids\n  nftables\n  tandem_handover break_before_make\n}\n' +
-    instance('use_vmac', 'promote_secondaries', 'track_src_ip') +
+    instance('use_vmac', 'track_src_ip') +
     'carp_instance C {\n  interface eth0\n  vhid 1\n  passphrase x\n  virtual_ipaddress {\n    192.0.2.20/24\n  }\n}\n';
   const files = memoryFileSystem({ 't.conf': text });
   const check = await runCheck('t.conf', { files });
@@ -101,7 +101,6 @@ test('check reports exactly what run refuses, for every keyword not implemented 
       'nftables',
       'tandem_handover',
       'use_vmac',
-      'promote_secondaries',
       'track_src_ip',
       'carp_instance',
     ],
