@@ -129,7 +129,20 @@ export interface AddressSpec {
   broadcast?: string;
   /** IPv6 only: skip duplicate address detection, so the VIP is usable at once (keepalived does the same). */
   nodad?: boolean;
+  /** Point-to-point peer (IFA_ADDRESS; the address itself is IFA_LOCAL); `prefixLength` is the peer's. */
+  peer?: string;
+  /** IPv6 only: preferred lifetime in seconds (0: deprecated, RFC 4862 §5.5.4); forever when absent. */
+  preferredLifetime?: number;
+  /** IFA_F_HOMEADDRESS (Mobile IPv6). */
+  home?: boolean;
+  /** IFA_F_MANAGETEMPADDR: the kernel makes privacy addresses from this prefix. */
+  manageTempAddress?: boolean;
+  /** IFA_F_NOPREFIXROUTE: no route for the address's prefix. */
+  noPrefixRoute?: boolean;
 }
+
+/** ip-address(8)'s "forever": the 32-bit lifetime that never expires. */
+const INFINITE_LIFETIME = 0xffffffff;
 
 export interface RouteSpec {
   /** Destination network address; 0.0.0.0 or :: with prefix 0 for a default route. */
@@ -379,8 +392,28 @@ export class NetlinkAdapter implements RtNetlink {
       index: spec.ifindex,
       scope: scopeNumber(spec.scope ?? 'global'),
     };
-    if (spec.nodad === true && family === 6) data.flags = { nodad: true };
-    const attrs: rtTypes.AddressAttrs = { local: bytes, address: bytes };
+    const flags: rtTypes.AddressFlags = {};
+    if (spec.nodad === true && family === 6) flags.nodad = true;
+    if (spec.home === true) flags.homeaddress = true;
+    if (spec.manageTempAddress === true) flags.managetempaddr = true;
+    if (spec.noPrefixRoute === true) flags.noprefixroute = true;
+    const peer = spec.peer === undefined ? bytes : bytesOf(spec.peer, family, 'the peer address');
+    const attrs: rtTypes.AddressAttrs = { local: bytes, address: peer };
+    if (Object.keys(flags).length > 0) {
+      // ifa_flags has 8 bits; IFA_FLAGS (32 bits) carries managetempaddr and noprefixroute, and wins when present.
+      data.flags = {
+        ...(flags.nodad ? { nodad: true } : {}),
+        ...(flags.homeaddress ? { homeaddress: true } : {}),
+      };
+      attrs.flags = flags;
+    }
+    if (spec.preferredLifetime !== undefined && family === 6)
+      attrs.cacheInfo = {
+        ifaPrefered: spec.preferredLifetime,
+        ifaValid: INFINITE_LIFETIME,
+        cstamp: 0,
+        tstamp: 0,
+      };
     if (family === 4) {
       if (spec.label !== undefined) attrs.label = spec.label;
       if (spec.broadcast !== undefined) attrs.broadcast = bytesOf(spec.broadcast, 4, 'the broadcast address');
@@ -400,9 +433,13 @@ export class NetlinkAdapter implements RtNetlink {
 
   async deleteAddress(spec: AddressSpec): Promise<void> {
     const { data, attrs } = this.#addressMessage(spec);
-    // The kernel matches on the address itself; scope and broadcast must not narrow the match.
+    // The kernel matches on the address (and peer) itself; scope, broadcast, flags and lifetimes must not
+    // narrow the match.
     delete data.scope;
+    delete data.flags;
     delete attrs.broadcast;
+    delete attrs.flags;
+    delete attrs.cacheInfo;
     await this.#call(`deleting ${spec.address}/${spec.prefixLength} from ifindex ${spec.ifindex}`, () =>
       this.#socket.delAddress(data, attrs, { timeout: REQUEST_TIMEOUT_MS }),
     );

@@ -35,6 +35,15 @@ export interface VipConfig {
   brd?: string;
   /** The VIP's interface state does not affect the instance (consumed by the link watcher, not here). */
   noTrack?: boolean;
+  /** Point-to-point peer; `prefixLength` is the peer's (ip-address(8)). */
+  peer?: string;
+  /** IPv6: preferred lifetime in seconds, or forever (keepalived's default: 0 for a /128, else forever). */
+  preferredLifetime?: number | 'forever';
+  /** IPv6: false (`-nodad`) lets the kernel run duplicate address detection; keepalived skips it by default. */
+  nodad?: boolean;
+  home?: boolean;
+  manageTempAddress?: boolean;
+  noPrefixRoute?: boolean;
 }
 
 /** One `virtual_routes` entry. */
@@ -384,10 +393,18 @@ export class VipManager {
     const spec: AddressSpec = { ifindex, address: vip.address, prefixLength: vip.prefixLength };
     const scope = parseScope(vip.scope, `VIP ${vipText(vip)}`);
     if (scope !== undefined) spec.scope = scope;
+    if (vip.peer !== undefined) spec.peer = vip.peer;
+    if (vip.home === true) spec.home = true;
+    if (vip.manageTempAddress === true) spec.manageTempAddress = true;
+    if (vip.noPrefixRoute === true) spec.noPrefixRoute = true;
     if (family === 6) {
-      // keepalived adds IPv6 VIPs with nodad: a takeover cannot wait a second for DAD, and the old MASTER
-      // may still hold the address for a moment.
-      spec.nodad = true;
+      // keepalived adds IPv6 VIPs with nodad (unless `-nodad`): a takeover cannot wait a second for DAD, and
+      // the old MASTER may still hold the address for a moment.
+      spec.nodad = vip.nodad ?? true;
+      // keepalived: a /128 VIP is deprecated (preferred lifetime 0, RFC 3484) so that it is not chosen as a
+      // source address (health checks from the VIP would follow it); a prefix is preferred for ever.
+      const preferred = vip.preferredLifetime ?? (vip.prefixLength === 128 ? 0 : 'forever');
+      if (preferred !== 'forever') spec.preferredLifetime = preferred;
       return spec;
     }
     if (vip.label !== undefined) spec.label = vip.label;

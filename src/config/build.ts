@@ -655,6 +655,13 @@ function buildInstance(
         DiagnosticCodes.conflict,
         `${label} in strict mode cannot set accept with VRRPv2`,
       );
+    // keepalived resets down_timer_adverts in strict mode: RFC 5798 §6.1's three adverts are the rule there.
+    if ((d.downTimerAdverts ?? global.downTimerAdverts) !== DEFAULT_DOWN_TIMER_ADVERTS)
+      sink.warning(
+        where('down_timer_adverts'),
+        DiagnosticCodes.adjusted,
+        `${label} in strict mode uses ${DEFAULT_DOWN_TIMER_ADVERTS} down timer adverts (RFC 5798 §6.1); down_timer_adverts is ignored`,
+      );
     if (d.vmacXmitBase)
       fail(
         where('vmac_xmit_base'),
@@ -662,6 +669,13 @@ function buildInstance(
         `${label} in strict mode cannot use vmac_xmit_base`,
       );
   }
+
+  if (d.unicastTtl !== undefined && d.unicastPeers.length === 0)
+    sink.warning(
+      where('unicast_ttl'),
+      DiagnosticCodes.noEffect,
+      `unicast_ttl in ${label} has no effect without unicast_peer (multicast adverts keep TTL 255, as in keepalived)`,
+    );
 
   const tracks = resolveTrackLists(d, references, label, sink);
   if (!tracks.complete) ok = false;
@@ -720,7 +734,9 @@ function buildInstance(
     useVmacAddr: d.useVmacAddr ?? false,
     trackSrcIp: d.trackSrcIp ?? false,
     unicastFaultNoPeer: d.unicastFaultNoPeer ?? false,
-    downTimerAdverts: d.downTimerAdverts ?? global.downTimerAdverts,
+    downTimerAdverts: strictMode
+      ? DEFAULT_DOWN_TIMER_ADVERTS
+      : (d.downTimerAdverts ?? global.downTimerAdverts),
     promoteSecondaries: d.promoteSecondaries ?? false,
   };
   if (d.interface !== undefined) instance.interface = d.interface;

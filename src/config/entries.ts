@@ -17,7 +17,7 @@ import type {
   VirtualRule,
 } from './schema.js';
 import { ROUTE_METRIC_MAX, RULE_PREFERENCE_MAX, TTL_MAX } from './defaults.js';
-import { isRefused, NOT_IMPLEMENTED_YET, type Support } from './support.js';
+import { isRefused, type Support } from './support.js';
 import { closest, familyName, parsePrefix, splitCommand, type ParsedPrefix } from './values.js';
 
 /** The words of an entry: its first token and its arguments. */
@@ -164,33 +164,44 @@ export const VIP_OPTIONS: readonly VipOption[] = [
   {
     name: 'peer',
     syntax: '<IP>[/<LEN>]',
-    support: NOT_IMPLEMENTED_YET,
+    support: 'implemented',
+    reads: ['peer'],
     description: "point-to-point peer address; the prefix length is the peer's",
   },
   {
     name: 'preferred_lft',
     syntax: '<seconds>|forever',
-    support: NOT_IMPLEMENTED_YET,
+    support: 'implemented',
+    reads: ['preferredLifetime'],
     description:
       'preferred lifetime of an IPv6 address (keepalived: 0, deprecated, for a /128; else forever)',
   },
   {
     name: '-nodad',
     syntax: '',
-    support: NOT_IMPLEMENTED_YET,
+    support: 'implemented',
+    reads: ['duplicateAddressDetection'],
     description: 'let the kernel run duplicate address detection (IPv6 VIPs are added with nodad by default)',
   },
-  { name: 'home', syntax: '', support: NOT_IMPLEMENTED_YET, description: 'IFA_F_HOMEADDRESS (Mobile IPv6)' },
+  {
+    name: 'home',
+    syntax: '',
+    support: 'implemented',
+    reads: ['home'],
+    description: 'IFA_F_HOMEADDRESS (Mobile IPv6)',
+  },
   {
     name: 'mngtmpaddr',
     syntax: '',
-    support: NOT_IMPLEMENTED_YET,
+    support: 'implemented',
+    reads: ['manageTempAddress'],
     description: 'IFA_F_MANAGETEMPADDR: temporary addresses from this prefix',
   },
   {
     name: 'noprefixroute',
     syntax: '',
-    support: NOT_IMPLEMENTED_YET,
+    support: 'implemented',
+    reads: ['noPrefixRoute'],
     description: 'IFA_F_NOPREFIXROUTE: no route for the prefix',
   },
   {
@@ -266,6 +277,14 @@ export function parseVirtualAddress(
     });
   }
   if (!ok || prefix === undefined) return undefined;
+  if (prefix.family === 4 && (vip.preferredLifetime !== undefined || vip.duplicateAddressDetection)) {
+    // keepalived applies both to IPv6 addresses only (IPv4 has no DAD and no preferred lifetime to set).
+    ctx.sink.warning(
+      first.at,
+      DiagnosticCodes.noEffect,
+      `${first.text} in ${list}: preferred_lft and -nodad apply to IPv6 addresses only; ignored`,
+    );
+  }
   if (vip.peer !== undefined && vip.brd !== undefined) {
     // keepalived: "Cannot specify broadcast and peer addresses".
     ctx.sink.error(

@@ -59,7 +59,6 @@ import {
   CARP_KEY_LENGTH,
   DEFAULT_CARP_ADVBASE_SECONDS,
   DEFAULT_CARP_DEADRATIO,
-  DEFAULT_DOWN_TIMER_ADVERTS,
   DEFAULT_METRICS_ADDRESS,
   DEFAULT_METRICS_PORT,
   DEFAULT_NFTABLES_TABLE,
@@ -391,10 +390,6 @@ function trackKeywords<T extends TrackListsDraft>(
 
 const NO_MAIL = 'tandem sends no mail';
 
-/** Why check_unicast_src and vrrp_check_unicast_src change nothing. */
-const UNICAST_SOURCE_ALWAYS_CHECKED =
-  'tandem always accepts unicast adverts only from the configured peers (keepalived without it accepts any source)';
-
 function smtpNoEffect(statement: Statement, env: Env): void {
   if (env.draft.smtpWarned) return;
   env.draft.smtpWarned = true;
@@ -571,21 +566,17 @@ function garpExtraIfKeyword<T extends { garpExtraIf?: GarpExtraIf }>(
   );
 }
 
-/** `<1-100>`: down_timer_adverts and vrrp_down_timer_adverts; only 3 (RFC 5798 §6.1) is what tandem does. */
+/** `<1-100>`: down_timer_adverts and vrrp_down_timer_adverts (3 is RFC 5798 §6.1's). */
 function downTimerAdvertsKeyword<T extends { downTimerAdverts?: number }>(
   name: string,
   defaultText: string,
 ): KeywordSpec<T> {
-  return notYet<T>(
+  return implemented<T>(
     name,
     `<${DOWN_TIMER_ADVERTS_MIN}-${DOWN_TIMER_ADVERTS_MAX}>`,
-    "Master_Down_Interval in advert intervals instead of RFC 5798 §6.1's 3 (a deviation from the RFC)",
+    "Master_Down_Interval in advert intervals instead of RFC 5798 §6.1's 3 (a deviation from the RFC; strict mode keeps 3)",
     integerInto('downTimerAdverts', DOWN_TIMER_ADVERTS_MIN, DOWN_TIMER_ADVERTS_MAX),
-    {
-      default: defaultText,
-      refusedWhen: (t) =>
-        t.downTimerAdverts !== undefined && t.downTimerAdverts !== DEFAULT_DOWN_TIMER_ADVERTS,
-    },
+    { default: defaultText, reads: ['downTimerAdverts'] },
   );
 }
 
@@ -902,13 +893,12 @@ const globalSection: SectionSpec<GlobalDraft> = {
       boolInto('skipCheckAdvAddr'),
       { default: 'off', reads: ['skipCheckAdvAddr'] },
     ),
-    noEffect(
+    implemented(
       'vrrp_check_unicast_src',
       '',
-      'in unicast mode, accept adverts only from configured peers',
+      'in unicast mode, accept adverts only from configured peers (without it, as keepalived, from any source)',
       flagSets('checkUnicastSrc', true),
-      UNICAST_SOURCE_ALWAYS_CHECKED,
-      { default: 'off' },
+      { default: 'off', reads: ['checkUnicastSrc'] },
     ),
     notYet(
       'log_unknown_vrids',
@@ -1661,20 +1651,19 @@ const instanceSection: SectionSpec<InstanceDraft> = {
     }),
     unicastSrcIpKeyword<InstanceDraft>('source address of unicast adverts'),
     unicastPeerKeyword<InstanceDraft>(),
-    notYet(
+    implemented(
       'unicast_ttl',
       '<0-255>',
-      'TTL / hop limit of unicast adverts (tandem always sends 255)',
+      'TTL / hop limit of unicast adverts (ignored, with a warning, without unicast_peer)',
       integerInto('unicastTtl', 0, TTL_MAX),
-      { default: '255', refusedWhen: (t) => t.unicastTtl !== undefined && t.unicastTtl !== TTL_MAX },
+      { default: '255', reads: ['unicastTtl'] },
     ),
-    noEffect(
+    implemented(
       'check_unicast_src',
       '',
-      'accept unicast adverts only from the configured peers',
+      'accept unicast adverts only from the configured peers, each within its min_ttl/max_ttl (on with either)',
       flagSets('checkUnicastSrc', true),
-      UNICAST_SOURCE_ALWAYS_CHECKED,
-      { default: 'vrrp_check_unicast_src' },
+      { default: 'vrrp_check_unicast_src', reads: ['checkUnicastSrc'] },
     ),
     notYet(
       'unicast_fault_no_peer',
@@ -1683,7 +1672,7 @@ const instanceSection: SectionSpec<InstanceDraft> = {
       flagSets('unicastFaultNoPeer', true),
       { default: 'off' },
     ),
-    notYet(
+    implemented(
       'old_unicast_checksum',
       '[never]',
       'VRRPv3 unicast checksums as keepalived before 1.3.6 computed them (never: do not detect them either)',
@@ -1694,7 +1683,10 @@ const instanceSection: SectionSpec<InstanceDraft> = {
         else if (token.text === 'never') t.oldUnicastChecksum = 'never';
         else env.ctx.error(token.at, `old_unicast_checksum takes only 'never', found '${token.text}'`);
       },
-      { default: 'detect old checksums (where keepalived was built with OLD_CHKSUM_COMPAT)' },
+      {
+        default: 'new checksums; switch to the old form when a peer sends it',
+        reads: ['oldUnicastChecksum'],
+      },
     ),
     implemented(
       'mcast_src_ip',
@@ -1840,12 +1832,12 @@ const instanceSection: SectionSpec<InstanceDraft> = {
       boolInto('skipCheckAdvAddr'),
       { default: 'vrrp_skip_check_adv_addr', reads: ['skipCheckAdvAddr'] },
     ),
-    notYet(
+    implemented(
       'promote_secondaries',
       '',
-      'set promote_secondaries on the interface, so that removing one address keeps the others of its subnet',
+      'set promote_secondaries on the interface while the instance runs, so that removing one address keeps the others of its subnet',
       flagSets('promoteSecondaries', true),
-      { default: 'off' },
+      { default: 'off', reads: ['promoteSecondaries'] },
     ),
     ...notifyKeywords<InstanceDraft>(),
     notYet(

@@ -20,6 +20,7 @@ import { FifoWriter, fifoWriterOptions } from '../actions/fifo.js';
 import { type PacketSocket, openPacketSocket } from '../actions/garp.js';
 import { type LinkInfo, NetlinkAdapter, type RtNetlink } from '../actions/netlink.js';
 import { NetlinkEvents } from '../actions/netlink-events.js';
+import { PromoteSecondaries, type Sysctl, procSysctl } from '../actions/sysctl.js';
 import type { HookQueue } from '../actions/notify.js';
 import type { TandemConfig, VrrpInstanceConfig } from '../config/schema.js';
 import { type Clock, delay } from '../core/clock.js';
@@ -68,6 +69,8 @@ export interface AgentOptions {
   isRouter?: (interfaceName: string) => boolean;
   /** How script user and group names resolve (default: getent, then /etc/passwd and /etc/group). */
   lookup?: EntryLookup;
+  /** Interface sysctls (promote_secondaries; default: /proc/sys of the agent's namespace). */
+  sysctl?: Sysctl;
 }
 
 export interface ReloadResult {
@@ -104,6 +107,7 @@ export class Agent {
   private readonly sockets = new Map<string, VrrpTransport>();
   private readonly followedInterfaces = new Map<string, () => void>();
   private packetSocket: PacketSocket | undefined;
+  private readonly promoteSecondaries: PromoteSecondaries;
   private control: ControlServer | undefined;
   private readonly netlink: RtNetlink;
   private readonly events: NetlinkEvents;
@@ -136,6 +140,7 @@ export class Agent {
     this.clock = options.clock ?? createTimerHeap();
     this.events = new NetlinkEvents(this.netlink, options.log);
     this.links = new LinkWatcher(this.netlink, this.events, options.log);
+    this.promoteSecondaries = new PromoteSecondaries(options.sysctl ?? procSysctl, options.log);
     this.startedAt = this.clock.nowMicroseconds();
     this.run = this.processGroups.track(options.run ?? runInProcessGroup);
     this.acceptFilter = new AcceptFilter({
@@ -353,6 +358,7 @@ export class Agent {
             ...(previous ? { previousHooks: previous } : {}),
             run,
             ...(isRouter ? { isRouter } : {}),
+            promoteSecondaries: this.promoteSecondaries,
           },
           log,
         ),

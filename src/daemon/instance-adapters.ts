@@ -39,6 +39,7 @@ export function instanceParameters(config: VrrpInstanceConfig, primaryAddress: s
     acceptMode: config.acceptMode,
     lowerPriorityNoAdvert: config.lowerPrioNoAdvert,
     higherPrioritySendAdvert: config.higherPrioSendAdvert,
+    masterDownAdverts: config.downTimerAdverts,
   };
 }
 
@@ -54,6 +55,16 @@ export function advertDestinations(config: VrrpInstanceConfig): string[] {
   return config.unicastPeers.length > 0
     ? config.unicastPeers.map((peer) => peer.address)
     : [config.mcastDstIp];
+}
+
+/**
+ * keepalived `unicast_ttl`: the TTL / hop limit of unicast adverts; keepalived ignores it without peers (and
+ * says so), so does tandem: multicast adverts keep RFC 5798 §5.1.1.3's 255.
+ */
+export function advertTtl(config: VrrpInstanceConfig): { unicastTtl?: number } {
+  return config.unicastPeers.length > 0 && config.unicastTtl !== undefined
+    ? { unicastTtl: config.unicastTtl }
+    : {};
 }
 
 export function advertAuth(config: VrrpInstanceConfig): VrrpAuth {
@@ -90,6 +101,12 @@ export function toVipConfig(vip: VirtualAddress): VipConfig {
     ...(vip.label !== undefined ? { label: vip.label } : {}),
     ...(vip.scope !== undefined ? { scope: vip.scope } : {}),
     ...(vip.brd !== undefined ? { brd: vip.brd } : {}),
+    ...(vip.peer !== undefined ? { peer: vip.peer } : {}),
+    ...(vip.preferredLifetime !== undefined ? { preferredLifetime: vip.preferredLifetime } : {}),
+    ...(vip.duplicateAddressDetection === true ? { nodad: false } : {}),
+    ...(vip.home === true ? { home: true } : {}),
+    ...(vip.manageTempAddress === true ? { manageTempAddress: true } : {}),
+    ...(vip.noPrefixRoute === true ? { noPrefixRoute: true } : {}),
   };
 }
 

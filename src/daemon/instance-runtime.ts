@@ -13,6 +13,7 @@ import type { Logger as PinoLogger } from 'pino';
 import type { AcceptFilter } from '../actions/accept-filter.js';
 import { GarpScheduler, GarpSender, type PacketSocket } from '../actions/garp.js';
 import type { LinkInfo, RtNetlink } from '../actions/netlink.js';
+import type { PromoteSecondaries } from '../actions/sysctl.js';
 import type { NetlinkEvents } from '../actions/netlink-events.js';
 import type { HookQueue } from '../actions/notify.js';
 import { VipManager } from '../actions/vip.js';
@@ -33,6 +34,7 @@ import {
   advertAuth,
   advertDestinations,
   advertisedAddresses,
+  advertTtl,
   allVips,
   announcedAddresses,
   filteredAddresses,
@@ -77,6 +79,8 @@ export interface RuntimeDependencies {
   isRouter?: (interfaceName: string) => boolean;
   /** The agent's no_accept filter (nftables): the VIPs of an instance without accept mode, while MASTER. */
   acceptFilter?: AcceptFilter;
+  /** The agent's promote_secondaries holder (keepalived `promote_secondaries`). */
+  promoteSecondaries?: PromoteSecondaries;
 }
 
 /** Why an instance cannot take part yet: its interface is missing, or has no address to send adverts from. */
@@ -96,6 +100,8 @@ export class InstanceRuntime {
   private waitingForAddress: (() => void) | undefined;
   private tracking: InstanceTracking | undefined;
   private stopped = false;
+  /** The interface this instance set promote_secondaries on, to release at stop. */
+  private promotedOn: string | undefined;
 
   private constructor(
     readonly config: VrrpInstanceConfig & { interface: string },
@@ -257,6 +263,8 @@ export class InstanceRuntime {
     this.vips.stop();
     this.garp?.stop();
     this.channel?.close();
+    if (this.promotedOn !== undefined) await this.deps.promoteSecondaries?.release(this.promotedOn);
+    this.promotedOn = undefined;
   }
 
   /** Hooks queued or running. */
@@ -307,7 +315,10 @@ export class InstanceRuntime {
         skipCheckAdvAddr: config.skipCheckAdvAddr,
         unicastPeers: config.unicastPeers,
         priority: config.priority,
+        checkUnicastSource: config.checkUnicastSrc,
+        ...(config.oldUnicastChecksum ? { oldUnicastChecksum: config.oldUnicastChecksum } : {}),
       },
+      ...advertTtl(config),
       counters: this.instance.counters,
       clock: deps.clock,
       log: this.log,
@@ -329,6 +340,10 @@ export class InstanceRuntime {
     });
     this.channel = channel;
     this.currentLink = link;
+    if (config.promoteSecondaries && this.promotedOn === undefined && deps.promoteSecondaries) {
+      this.promotedOn = link.name;
+      void deps.promoteSecondaries.acquire(link.name);
+    }
     this.instance.setPrimaryAddress(source);
   }
 

@@ -30,7 +30,8 @@ export const DISCARD_LOG_INTERVAL_MICROSECONDS = 10 * MICROSECONDS_PER_SECOND;
 export interface AdvertSocket {
   register(vrid: number, handler: PacketHandler): void;
   unregister(vrid: number): void;
-  send(payload: Uint8Array, destination: string, source: string | undefined): Promise<void>;
+  /** `ttl`: the TTL / hop limit (255 when absent, RFC 5798 §5.1.1.3). */
+  send(payload: Uint8Array, destination: string, source: string | undefined, ttl?: number): Promise<void>;
 }
 
 export interface AdvertChannelOptions {
@@ -45,7 +46,12 @@ export interface AdvertChannelOptions {
   source: string;
   /** The multicast group, or every unicast peer. */
   destinations: readonly string[];
-  receive: Pick<ReceivePolicy, 'skipCheckAdvAddr' | 'unicastPeers' | 'priority'>;
+  receive: Pick<
+    ReceivePolicy,
+    'skipCheckAdvAddr' | 'unicastPeers' | 'priority' | 'checkUnicastSource' | 'oldUnicastChecksum'
+  >;
+  /** keepalived `unicast_ttl`: the TTL / hop limit of unicast adverts (255 when absent). */
+  unicastTtl?: number;
   counters: InstanceCounters;
   clock: Clock;
   log: Logger;
@@ -68,6 +74,11 @@ export class AdvertChannel {
   private readonly policy: CompiledPolicy;
   private readonly lastLog = new Map<string, number>();
   private socket: AdvertSocket | undefined;
+  /**
+   * Whether unicast VRRPv3 IPv4 adverts carry keepalived's pre-1.3.6 checksum (pseudo-header destination
+   * 224.0.0.18): `old_unicast_checksum`, or learned from a peer that sends that form (keepalived does the same).
+   */
+  private oldChecksum: boolean;
 
   constructor(private readonly options: AdvertChannelOptions) {
     this.policy = compilePolicy({
@@ -79,6 +90,7 @@ export class AdvertChannel {
       primaryAddress: options.source,
       ...options.receive,
     });
+    this.oldChecksum = options.receive.oldUnicastChecksum === 'always';
   }
 
   get source(): string {
@@ -101,11 +113,11 @@ export class AdvertChannel {
     const socket = this.socket;
     if (!socket) throw new ChannelClosedError(this.options.vrid);
     const payloads = this.adverts(priority);
-    const { destinations, source } = this.options;
+    const { destinations, source, unicastTtl: ttl } = this.options;
     if (payloads.length === 1)
-      return socket.send(payloads[0] as Uint8Array, destinations[0] as string, source);
+      return socket.send(payloads[0] as Uint8Array, destinations[0] as string, source, ttl);
     await Promise.all(
-      payloads.map((payload, index) => socket.send(payload, destinations[index] as string, source)),
+      payloads.map((payload, index) => socket.send(payload, destinations[index] as string, source, ttl)),
     );
   }
 
@@ -124,7 +136,10 @@ export class AdvertChannel {
         auth,
       };
       payloads = this.options.destinations.map((destination) =>
-        encode(advert, { pseudoHeader: { source, destination } }),
+        encode(advert, {
+          pseudoHeader: { source, destination },
+          ...(this.oldChecksum ? { checksumMode: 'multicast-destination' as const } : {}),
+        }),
       );
       this.prebuilt.set(priority, payloads);
     }
@@ -135,6 +150,15 @@ export class AdvertChannel {
     const result = receiveAdvert(packet, this.policy);
     const { counters } = this.options;
     if (result.ok) {
+      if (result.header.checksumMode === 'multicast-destination' && !this.oldChecksum) {
+        // keepalived: a unicast peer that checksums the old way gets adverts checksummed the old way.
+        this.oldChecksum = true;
+        this.prebuilt.clear();
+        this.options.log.info(
+          { source: packet.source },
+          'peer uses the pre-1.3.6 unicast VRRPv3 checksum; sending that form from now on',
+        );
+      }
       if (result.ownerConflict) {
         counters.ownerConflicts++;
         this.logLimited('owner-conflict', () => [

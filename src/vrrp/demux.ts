@@ -72,7 +72,7 @@ export interface VrrpTransport {
   register(vrid: number, handler: PacketHandler): void;
   unregister(vrid: number): void;
   /** Sends one VRRP message from `source` (IPv4 needs it: tandem writes the header). */
-  send(payload: Uint8Array, destination: string, source: string | undefined): Promise<void>;
+  send(payload: Uint8Array, destination: string, source: string | undefined, ttl?: number): Promise<void>;
   /** Opens the socket again on a re-created interface, or to join the multicast group(s). */
   rebind(ifindex: number, changes?: { multicast?: boolean; groups?: readonly string[] }): void;
   close(): void;

@@ -45,6 +45,11 @@ export interface InstanceParameters {
   lowerPriorityNoAdvert: boolean;
   /** keepalived `higher_prio_send_advert`: send one advert before yielding to a higher-priority master. */
   higherPrioritySendAdvert: boolean;
+  /**
+   * keepalived `down_timer_adverts`: adverts in Master_Down_Interval instead of RFC 5798 §6.1's 3 (a deviation
+   * the operator asks for; absent means 3).
+   */
+  masterDownAdverts?: number;
 }
 
 /** The whole state of one virtual router, in host values; a new object after every step. */
@@ -165,7 +170,8 @@ export function masterDownInterval(
     state.params.version === 2
       ? state.params.advertIntervalCentiseconds
       : state.masterAdverIntervalCentiseconds;
-  return MASTER_DOWN_ADVERTS * interval * MICROSECONDS_PER_CENTISECOND + skewTime(state);
+  const adverts = state.params.masterDownAdverts ?? MASTER_DOWN_ADVERTS;
+  return adverts * interval * MICROSECONDS_PER_CENTISECOND + skewTime(state);
 }
 
 function advertInterval(state: FsmState): number {

@@ -3,7 +3,8 @@
  * instance, in the RFC's order; each rejection returns a named reason (counted in the instance's one table,
  * `vrrp/counters.ts`), never an exception (docs/architecture.md, "The receive ladder").
  *
- *   0. unicast mode (keepalived `unicast_peer`): the source is a configured peer      unknown-peer
+ *   0. unicast mode (keepalived `unicast_peer`) with `check_unicast_src`: the source
+ *      is a configured peer (without it any source passes, as in keepalived)         unknown-peer
  *   1. "MUST verify that the IPvX TTL/Hop Limit is 255" (a peer's own range)          bad-ttl
  *   2. "MUST verify that the VRRP version is 3" (2 for v2), and the type              bad-version, version-mismatch,
  *                                                                                     bad-type
@@ -37,7 +38,7 @@
 import { canonicalAddress, parseAddress } from './address.js';
 import type { Family } from './address.js';
 import type { ReceiveDiscardReason } from './counters.js';
-import { PRIORITY_OWNER, VRRP_TTL } from '../core/protocol.js';
+import { PRIORITY_OWNER, VRRP_GROUP_IPV4, VRRP_TTL } from '../core/protocol.js';
 import {
   AUTH_TYPE,
   type AdvertHeader,
@@ -68,6 +69,17 @@ export interface ReceivePolicy {
   skipCheckAdvAddr: boolean;
   /** Unicast mode when non-empty: only these sources are accepted, each within its TTL range. */
   unicastPeers: readonly UnicastPeer[];
+  /**
+   * keepalived `check_unicast_src` (on when absent): in unicast mode, accept only the configured peers, each
+   * within its TTL range. Off, as keepalived without it, an advert from any source is accepted, TTL unchecked.
+   */
+  checkUnicastSource?: boolean;
+  /**
+   * keepalived `old_unicast_checksum`: 'always' expects unicast VRRPv3 IPv4 checksums computed as if sent to
+   * 224.0.0.18 (keepalived before 1.3.6), 'never' refuses that form; absent, both forms pass (the advert
+   * channel then switches its own adverts to the form the peer uses, as keepalived does).
+   */
+  oldUnicastChecksum?: 'always' | 'never';
   /** v2: Advertisement_Interval, which the master's must equal (RFC 3768 §7.1). */
   advertIntervalCentiseconds: number;
   /** The configured priority: 255 makes this router the address owner. */
@@ -132,6 +144,9 @@ export function compilePolicy(policy: ReceivePolicy): CompiledPolicy {
   };
 }
 
+/** Unicast without check_unicast_src: any source, any TTL (keepalived checks neither then). */
+const UNCHECKED_PEER: UnicastPeer = { address: '' };
+
 function reject(reason: ReceiveReason, detail: string): ReceiveResult {
   return { ok: false, reason, detail };
 }
@@ -142,7 +157,8 @@ export function receiveAdvert(packet: ReceivedPacket, policy: CompiledPolicy): R
   let peer: UnicastPeer | undefined;
   if (policy.peers.size > 0) {
     peer = policy.peers.get(packet.source) ?? policy.peers.get(canonicalAddress(packet.source) ?? '');
-    if (!peer) return reject('unknown-peer', `source ${packet.source} is not a configured unicast_peer`);
+    if (policy.checkUnicastSource === false) peer = UNCHECKED_PEER;
+    else if (!peer) return reject('unknown-peer', `source ${packet.source} is not a configured unicast_peer`);
   }
   // 1. RFC 5798 §7.1: "MUST verify that the IPvX TTL/Hop Limit is 255".
   if (packet.ttl !== undefined) {
@@ -164,6 +180,17 @@ export function receiveAdvert(packet: ReceivedPacket, policy: CompiledPolicy): R
   });
   if (!decoded.ok) return decoded;
   const header = decoded.value;
+  const oldForm = policy.oldUnicastChecksum;
+  if (oldForm === 'never' && header.checksumMode === 'multicast-destination')
+    return reject('bad-checksum', 'a pre-1.3.6 unicast checksum (old_unicast_checksum never)');
+  if (
+    oldForm === 'always' &&
+    policy.family === 4 &&
+    header.checksumMode === 'pseudo-header' &&
+    policy.peers.size > 0 &&
+    packet.destination !== VRRP_GROUP_IPV4
+  )
+    return reject('bad-checksum', 'expected a pre-1.3.6 unicast checksum (old_unicast_checksum)');
   // 5. The VRID matched at the socket. A packet from this router's own address is its own advert, looped back.
   if (packet.source === policy.primaryAddress) {
     return reject('own-advert', `the source ${packet.source} is this router's own address`);

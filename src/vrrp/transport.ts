@@ -65,7 +65,7 @@ export function parseIPv4Packet(buffer: Uint8Array): Omit<ReceivedPacket, 'check
 
 /** How one family's packets go in and out; `VrrpSocket` does the rest (demultiplexing, counters). */
 interface Backend {
-  send(payload: Uint8Array, destination: string, source: string | undefined): Promise<void>;
+  send(payload: Uint8Array, destination: string, source: string | undefined, ttl?: number): Promise<void>;
   close(): void;
 }
 
@@ -76,6 +76,8 @@ interface PendingSend {
   payload: Uint8Array;
   destination: string;
   source: string | undefined;
+  /** keepalived `unicast_ttl`; 255 when absent. */
+  ttl: number | undefined;
   resolve: () => void;
   reject: (error: Error) => void;
 }
@@ -110,20 +112,27 @@ function addonBackend(
     );
   const sendOne = (send: PendingSend) => {
     try {
-      addon.sendVrrp(handle, send.payload, send.destination, send.source);
+      addon.sendVrrp(handle, send.payload, send.destination, send.source, send.ttl);
       send.resolve();
     } catch (error) {
       failure(send, String(error), error);
     }
   };
   const flush = () => {
-    const sends = queue;
+    let sends = queue;
     queue = [];
     if (closed) {
       for (const send of sends) failure(send, 'the socket is closed');
       return;
     }
     if (sends.length === 1) return sendOne(sends[0] as PendingSend);
+    // sendmmsg carries the default TTL only: a datagram with its own (unicast_ttl) leaves alone.
+    const own = sends.filter((send) => send.ttl !== undefined);
+    if (own.length > 0) {
+      for (const send of own) sendOne(send);
+      sends = sends.filter((send) => send.ttl === undefined);
+      if (sends.length === 0) return;
+    }
     let errnos: number[];
     try {
       errnos = addon.sendVrrpBatch(
@@ -145,9 +154,9 @@ function addonBackend(
     });
   };
   return {
-    send(payload, destination, source) {
+    send(payload, destination, source, ttl) {
       return new Promise((resolve, reject) => {
-        queue.push({ payload, destination, source, resolve, reject });
+        queue.push({ payload, destination, source, ttl, resolve, reject });
         if (queue.length === 1) queueMicrotask(flush);
       });
     },
@@ -173,11 +182,11 @@ function ipv4Backend(
     );
   });
   return {
-    send(payload, destination, source) {
+    send(payload, destination, source, ttl) {
       // The header is ours: without a source the kernel would fill in the routing's choice, not the
       // configured address.
       if (!source) return Promise.reject(new TransportError(`no IPv4 source address on ${interfaceName}`));
-      return backend.send(payload, destination, source);
+      return backend.send(payload, destination, source, ttl);
     },
     close: () => backend.close(),
   };
@@ -286,9 +295,14 @@ export class VrrpSocket implements VrrpTransport {
    * Sends one VRRP message from `source`. IPv4 needs it (tandem writes the header); for IPv6, without one the
    * kernel chooses, and it would choose a link-local VIP: always pass the instance's own address.
    */
-  async send(payload: Uint8Array, destination: string, source: string | undefined): Promise<void> {
+  async send(
+    payload: Uint8Array,
+    destination: string,
+    source: string | undefined,
+    ttl?: number,
+  ): Promise<void> {
     try {
-      await this.backend.send(payload, destination, source);
+      await this.backend.send(payload, destination, source, ttl);
     } catch (error) {
       this.counters.sendErrors++;
       throw error;

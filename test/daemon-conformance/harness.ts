@@ -152,6 +152,8 @@ function announcement(frame: Buffer): string {
 
 export class World {
   readonly clock = new ManualClock();
+  /** Interface sysctls as the agent set them, by path under /proc/sys. */
+  readonly sysctls = new Map<string, string>();
   readonly netlink: FakeNetlink;
   readonly sockets = new Map<string, RecordingSocket>();
   readonly directory = mkdtempSync(join(tmpdir(), 'tandem-conformance-'));
@@ -253,6 +255,11 @@ export class World {
       }),
       isRouter: () => false,
       lookup: () => undefined,
+      // In memory: a scenario never writes the host's /proc/sys.
+      sysctl: {
+        read: async (key) => this.sysctls.get(key.join('/')),
+        write: async (key, value) => void this.sysctls.set(key.join('/'), value),
+      },
     });
     let error: string | undefined;
     await this.until(
