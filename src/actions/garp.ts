@@ -215,6 +215,8 @@ export interface GarpSenderOptions {
 export class GarpSender {
   readonly #options: GarpSenderOptions;
   readonly #vips: { ip: string; family: 4 | 6 }[];
+  /** Frames sent since creation: gratuitous ARPs and unsolicited NAs (FRR's garpTx and neighborAdverTx). */
+  readonly sent = { garp: 0, neighbourAdvert: 0 };
 
   constructor(options: GarpSenderOptions) {
     this.#options = options;
@@ -236,6 +238,8 @@ export class GarpSender {
       try {
         socket.send(iface.index, frame);
         result.sent++;
+        if (family === 4) this.sent.garp++;
+        else this.sent.neighbourAdvert++;
       } catch (error) {
         // One failed frame (interface gone, queue full) must not stop the announcements of the others.
         result.failed.push({ ip, error: error as Error });

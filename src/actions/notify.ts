@@ -33,7 +33,34 @@ export interface HookRun {
   gid?: number;
   /** Its own timeout (a service's `timeout`); the queue's otherwise. */
   timeoutMs?: number;
+  /**
+   * The configured hook it comes from (`notify_master`, `notify`, `lvs_sync_daemon`, a service's name): a
+   * bounded set taken from the configuration, for events and metric labels.
+   */
+  hook?: string;
 }
+
+/** How one hook run ended, for its observer. */
+export interface HookRunEnd {
+  outcome: 'ok' | 'failed' | 'timeout';
+  exitCode: number | null;
+  signal: string | null;
+  durationMs: number;
+}
+
+/** Told when each hook process starts and ends (the agent's events and metrics); must not throw. */
+export interface HookObserver {
+  start(hook: string, event: HookEvent): void;
+  end(hook: string, event: HookEvent, end: HookRunEnd): void;
+}
+
+/** keepalived's keyword for each hook state's own script. */
+const NOTIFY_KEYWORD: Record<HookState, string> = {
+  MASTER: 'notify_master',
+  BACKUP: 'notify_backup',
+  FAULT: 'notify_fault',
+  STOP: 'notify_stop',
+};
 
 /** What one event runs, in order: notify scripts, or everything an instance runs (LVS, services, notify). */
 export type HookSource = NotifyCommands | ((event: HookEvent) => HookRun[]);
@@ -74,10 +101,11 @@ export function hookRuns(commands: NotifyCommands, event: HookEvent): HookRun[] 
     STOP: commands.stop,
   }[event.state];
   const runs: HookRun[] = [];
-  if (specific) runs.push(withIdentity(specific, [...specific.argv]));
+  if (specific)
+    runs.push({ ...withIdentity(specific, [...specific.argv]), hook: NOTIFY_KEYWORD[event.state] });
   if (commands.any) {
     const argv = [...commands.any.argv, event.kind, event.name, event.state, String(event.priority)];
-    runs.push(withIdentity(commands.any, argv));
+    runs.push({ ...withIdentity(commands.any, argv), hook: 'notify' });
   }
   return runs;
 }
@@ -110,6 +138,10 @@ export class HookQueue {
       after?: Promise<unknown>;
       /** How commands run (default: each in its own process group); the daemon harness records instead. */
       run?: CommandRunner;
+      /** Told of each run's start and end. */
+      observer?: HookObserver;
+      /** Milliseconds from a monotonic clock, for run durations (default: performance.now). */
+      now?: () => number;
     },
   ) {
     if (options.after)
@@ -137,14 +169,24 @@ export class HookQueue {
     if (runs.length === 0) return;
     this.pending++;
     const run = async () => {
-      for (const { argv, uid, gid, timeoutMs } of runs) {
+      for (const { argv, uid, gid, timeoutMs, hook = 'hook' } of runs) {
         if (this.terminated) break;
+        const { observer } = this.options;
+        const now = this.options.now ?? (() => performance.now());
+        const startedAt = now();
+        observer?.start(hook, event);
         const result = await (this.options.run ?? runInProcessGroup)(argv, {
           timeoutMs: timeoutMs ?? this.options.timeoutMs,
           ...(uid !== undefined ? { uid } : {}),
           ...(gid !== undefined ? { gid } : {}),
           onGroup: (pid) => (this.running = pid),
           ...(this.options.env ? { env: this.options.env(event) } : {}),
+        });
+        observer?.end(hook, event, {
+          outcome: result.timedOut ? 'timeout' : result.error || result.exitCode !== 0 ? 'failed' : 'ok',
+          exitCode: result.exitCode,
+          signal: result.signal,
+          durationMs: now() - startedAt,
         });
         if (result.timedOut)
           this.options.log.warn({ argv, state: event.state }, 'notify script killed at its timeout');

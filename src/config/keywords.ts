@@ -1051,7 +1051,7 @@ const globalSection: SectionSpec<GlobalDraft> = {
             ? { address: DEFAULT_METRICS_ADDRESS, port: DEFAULT_METRICS_PORT, family: 4 }
             : (parseListen(env.ctx, token) ?? g.metricsListen);
       },
-      { default: 'off', support: NOT_IMPLEMENTED_YET },
+      { default: 'off', reads: ['metricsListen'] },
     ),
     ownKeyword(
       'tandem_handover',

@@ -35,7 +35,12 @@ import type { EntryLookup } from '../watchers/identity.js';
 import { LinkWatcher } from '../watchers/link.js';
 import { TrackerRegistry } from '../watchers/registry.js';
 import { ControlServer } from './control.js';
-import { type FifoOpener, type FifoSink, drainWithin } from './hooks.js';
+import { EventBus } from './events.js';
+import { EVENTS_COMMAND, serveEvents } from './events-stream.js';
+import { MetricsLifecycle } from './metrics-endpoint.js';
+import type { TelemetrySnapshot } from './metrics-snapshot.js';
+import { TrackerFollower, vrrpInstanceTelemetry } from './telemetry.js';
+import { type FifoOpener, type FifoSink, drainWithin, notifyHookNames } from './hooks.js';
 import { filteredAddresses } from './instance-adapters.js';
 import { InstanceRuntime } from './instance-runtime.js';
 import type { DumpSource } from './dump.js';
@@ -130,6 +135,11 @@ export class Agent {
   private readonly run: CommandRunner;
   readonly runtimeDir: string;
   readonly controlSocketPath: string;
+  /** What happens, for `tandem events` and the hook metrics (docs/metrics.md, "Events"). */
+  readonly bus: EventBus;
+  private readonly trackerFollower: TrackerFollower;
+  /** The /metrics endpoint while `tandem_metrics_listen` is set. */
+  readonly metrics: MetricsLifecycle;
 
   constructor(
     private config: TandemConfig,
@@ -147,6 +157,13 @@ export class Agent {
       settings: acceptFilterSettings(config.global.nftables),
       log: options.log,
       run: this.run,
+    });
+    this.bus = new EventBus({ clock: this.clock });
+    this.trackerFollower = new TrackerFollower(this.links, this.bus);
+    this.metrics = new MetricsLifecycle({
+      snapshot: () => this.telemetry(),
+      bus: this.bus,
+      log: options.log,
     });
     ({ runtimeDir: this.runtimeDir, controlSocket: this.controlSocketPath } = runtimePaths(
       config.global,
@@ -179,8 +196,13 @@ export class Agent {
       this.config.instances.some((instance) => filteredAddresses(instance).length > 0),
     );
     const generation = await this.launch(this.config, this.config.instances);
-    this.control = new ControlServer(this.controlSocketPath, { status: () => this.status() });
+    this.control = new ControlServer(
+      this.controlSocketPath,
+      { status: () => this.status() },
+      { [EVENTS_COMMAND]: (connection, request) => serveEvents(connection, this.bus, request) },
+    );
     await this.control.listen();
+    await this.metrics.apply(this.config.global.metricsListen);
     const startupDelay = this.config.global.startupDelaySeconds;
     if (startupDelay > 0) {
       log.info({ seconds: startupDelay }, 'vrrp_startup_delay');
@@ -257,6 +279,7 @@ export class Agent {
         );
         for (const runtime of restored.runtimes) runtime.start();
       }
+      this.reloadRefused([error instanceof Error ? error.message : String(error)]);
       throw error;
     }
     this.reloads++;
@@ -266,6 +289,16 @@ export class Agent {
       started: arriving.map((instance) => instance.name),
     };
     log.info(result, 'configuration reloaded');
+    this.bus.publish({ type: 'reload', ok: true, ...result });
+    // The endpoint follows tandem_metrics_listen; an address that cannot be bound keeps the one there was.
+    await this.metrics
+      .apply(config.global.metricsListen)
+      .catch((error: unknown) =>
+        log.error(
+          { err: error },
+          'metrics endpoint: the new tandem_metrics_listen cannot be used; kept the old one',
+        ),
+      );
     return result;
   }
 
@@ -285,6 +318,7 @@ export class Agent {
     } catch (error) {
       // Undo what was built: VRIDs unregistered, trackers stopped, sockets nobody uses closed.
       await Promise.all(runtimes.map((runtime) => runtime.stop().catch(() => undefined)));
+      if (registry) this.trackerFollower.forget(registry);
       registry?.stop();
       this.generations = this.generations.filter((generation) => generation.registry !== registry);
       this.closeIdleSockets();
@@ -355,6 +389,7 @@ export class Agent {
             fifos: this.fifos,
             socketFor: (link, family) => this.socketFor(config, link, family),
             acceptFilter: this.acceptFilter,
+            bus: this.bus,
             ...(previous ? { previousHooks: previous } : {}),
             run,
             ...(isRouter ? { isRouter } : {}),
@@ -375,6 +410,7 @@ export class Agent {
     await registry.start();
     const generation: Generation = { config: scope, registry, runtimes, groups: [] };
     this.generations.push(generation);
+    this.trackerFollower.follow(registry, scope);
     for (const runtime of runtimes) {
       const name = runtime.config.interface as string;
       this.followInterface(name);
@@ -402,6 +438,7 @@ export class Agent {
     for (const [name, hooks] of this.retiredGroupHooks)
       if (hooks.queued === 0) this.retiredGroupHooks.delete(name);
     for (const generation of empty) {
+      this.trackerFollower.forget(generation.registry);
       generation.registry.stop();
       // The group's hooks finish on their own; the group that replaces it at this reload runs after them.
       for (const group of generation.groups) this.retiredGroupHooks.set(group.name, group.hooks);
@@ -453,6 +490,7 @@ export class Agent {
           config,
           fifos: this.fifos,
           log: this.options.log.child({ syncGroup: group.name }),
+          bus: this.bus,
           ...(previous ? { previousHooks: previous } : {}),
           run: this.run,
         }),
@@ -494,6 +532,9 @@ export class Agent {
     this.sockets.clear();
     this.packetSocket?.close();
     await this.control?.close();
+    await this.metrics.close().catch(() => undefined);
+    this.trackerFollower.close();
+    this.bus.close();
     this.netlink.close();
     log.info({}, 'tandem stopped');
   }
@@ -526,6 +567,41 @@ export class Agent {
         group: generation.config.syncGroups.find((group) => group.members.includes(runtime.config.name)),
       })),
     );
+  }
+
+  /** A reload refused (the configuration's errors, or instances that could not start): told to `tandem events`. */
+  reloadRefused(errors: readonly string[]): void {
+    this.bus.publish({
+      type: 'reload',
+      ok: false,
+      kept: [],
+      stopped: [],
+      started: [],
+      error: errors.join('; '),
+    });
+  }
+
+  /** What a scrape renders: copies of every instance's counters and state, the trackers, the FIFOs. */
+  telemetry(): TelemetrySnapshot {
+    const now = this.clock.nowMicroseconds();
+    const { trackers, scripts } = this.trackerFollower.list();
+    return {
+      instances: this.runtimes.map((runtime) => vrrpInstanceTelemetry(runtime, this.config, now)),
+      groupHooks: this.generations.flatMap((generation) =>
+        generation.groups.map((group) => ({
+          syncGroup: group.name,
+          hooks: notifyHookNames(group.config.notify),
+        })),
+      ),
+      scripts,
+      trackers,
+      fifos: this.fifos.map((fifo) => ({ path: fifo.path ?? '', dropped: fifo.dropped ?? 0 })),
+      agent: {
+        reloads: this.reloads,
+        controlBadRequests: this.control?.counters.badRequests ?? 0,
+        eventSubscribersDropped: this.bus.counters.subscribersDropped,
+      },
+    };
   }
 
   status(): AgentStatus {

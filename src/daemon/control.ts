@@ -21,6 +21,12 @@ export class ControlError extends TandemError {}
 
 export type ControlHandler = (command: string, request: Record<string, unknown>) => unknown;
 
+/**
+ * A command that answers with a stream rather than one line (`events`): it is handed the connection once the
+ * request line is read, and owns it from then on (events-stream.ts).
+ */
+export type StreamHandler = (connection: net.Socket, request: Record<string, unknown>) => void;
+
 export interface ControlCounters {
   requests: number;
   badRequests: number;
@@ -61,6 +67,7 @@ export class ControlServer {
   constructor(
     readonly path: string,
     private readonly commands: Record<string, ControlHandler>,
+    private readonly streams: Record<string, StreamHandler> = {},
   ) {}
 
   async listen(): Promise<void> {
@@ -139,7 +146,7 @@ export class ControlServer {
     const handler = typeof command === 'string' ? this.commands[command] : undefined;
     if (!handler || !Object.hasOwn(this.commands, command as string)) {
       this.counters.badRequests++;
-      const known = Object.keys(this.commands).join(', ');
+      const known = [...Object.keys(this.commands), ...Object.keys(this.streams)].join(', ');
       return errorResponse(
         'TANDEM_ECONTROL_COMMAND',
         `unknown command ${JSON.stringify(command)}; expected one of: ${known}`,
@@ -154,6 +161,20 @@ export class ControlServer {
       const code = error instanceof TandemError ? error.code : 'TANDEM_ECONTROL_FAILED';
       return errorResponse(code, error instanceof Error ? error.message : String(error));
     }
+  }
+
+  /** The stream command a request line asks for, if it is one; anything else goes to `handle`. */
+  private streamOf(line: string): { handler: StreamHandler; request: Record<string, unknown> } | undefined {
+    let request: unknown;
+    try {
+      request = JSON.parse(line);
+    } catch {
+      return undefined;
+    }
+    if (typeof request !== 'object' || request === null || Array.isArray(request)) return undefined;
+    const command = (request as { command?: unknown }).command;
+    if (typeof command !== 'string' || !Object.hasOwn(this.streams, command)) return undefined;
+    return { handler: this.streams[command] as StreamHandler, request: request as Record<string, unknown> };
   }
 
   private serve(connection: net.Socket): void {
@@ -175,7 +196,14 @@ export class ControlServer {
       const newline = buffered.indexOf('\n');
       if (newline === -1) return;
       connection.removeAllListeners('data');
-      connection.end(this.handle(buffered.slice(0, newline)));
+      const line = buffered.slice(0, newline);
+      const stream = this.streamOf(line);
+      if (stream) {
+        this.counters.requests++;
+        stream.handler(connection, stream.request);
+        return;
+      }
+      connection.end(this.handle(line));
     });
   }
 }

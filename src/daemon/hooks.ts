@@ -6,7 +6,14 @@
  */
 import type { FifoConfig, TandemConfig, VrrpInstanceConfig } from '../config/schema.js';
 import { lvsCommands } from '../actions/lvs.js';
-import { HookQueue, type HookEvent, type HookRun, type HookState, hookRuns } from '../actions/notify.js';
+import {
+  HookQueue,
+  type HookEvent,
+  type HookObserver,
+  type HookRun,
+  type HookState,
+  hookRuns,
+} from '../actions/notify.js';
 import { serviceHooks } from '../actions/proxy.js';
 import { hookCommand, hookEnvironment, notifyCommands } from '../actions/script-security.js';
 import { type Clock, within } from '../core/clock.js';
@@ -14,6 +21,7 @@ import type { Logger } from '../core/logger.js';
 import type { CommandRunner } from '../core/process-group.js';
 import { MICROSECONDS_PER_MILLISECOND, MILLISECONDS_PER_SECOND } from '../core/time.js';
 import type { VrrpState } from '../vrrp/fsm.js';
+import type { EventBus, HookOwner } from './events.js';
 
 /** The hook state of a VRRP state; INIT has none (keepalived reports nothing before the first decision). */
 export const HOOK_STATE: Partial<Record<VrrpState, HookState>> = {
@@ -26,6 +34,9 @@ export const HOOK_STATE: Partial<Record<VrrpState, HookState>> = {
 /** Where a transition's line goes at once (a non-blocking write): the notify FIFOs. */
 export interface FifoSink {
   writeEvent(event: HookEvent): void;
+  /** The FIFO's path and the lines it dropped (metrics); FifoWriter has both. */
+  readonly path?: string;
+  readonly dropped?: number;
   close(): Promise<void>;
   /** For an immediate exit: at once, remove a FIFO the agent made and kill its script (FifoWriter does). */
   abandon?(): void;
@@ -49,12 +60,16 @@ export function instanceHookSource(
   let previous: HookState | undefined;
   return (event) => {
     const lvsRuns = lvs
-      ? lvsCommands(lvs, event.state, previous, instance.vrid).map((argv) => ({ argv }))
+      ? lvsCommands(lvs, event.state, previous, instance.vrid).map((argv) => ({
+          argv,
+          hook: 'lvs_sync_daemon',
+        }))
       : [];
     previous = event.state;
     const serviceRuns = serviceHooks(config.services, instance.services, event.state).map((hook) => ({
       ...hookCommand(hook.command, config.global),
       timeoutMs: hook.timeoutMs,
+      hook: hook.service,
     }));
     return [...lvsRuns, ...serviceRuns, ...hookRuns(notify, event)];
   };
@@ -68,6 +83,8 @@ export interface HookQueueOptions {
   /** The queue of the same instance or group before a reload: the new one starts after it. */
   previous?: HookQueue;
   run?: CommandRunner;
+  /** Told of each hook run's start and end (the agent's events and metrics). */
+  observer?: HookObserver;
 }
 
 /** A hook queue for an instance (`source` from `instanceHookSource`) or a sync group (its notify commands). */
@@ -80,6 +97,7 @@ export function hookQueue(
     log: options.log,
     ...(options.previous ? { after: options.previous.drain() } : {}),
     ...(options.run ? { run: options.run } : {}),
+    ...(options.observer ? { observer: options.observer } : {}),
     env: (event) => hookEnvironment(event, options.vips),
   });
 }
@@ -96,4 +114,36 @@ export function groupHookQueue(
 export async function drainWithin(hooks: HookQueue, clock: Clock, timeoutMs: number): Promise<void> {
   await within(clock, hooks.drain(), timeoutMs * MICROSECONDS_PER_MILLISECOND);
   hooks.terminate();
+}
+
+/** Publishes each hook run's start and end on the agent's event bus (`tandem events`, the hook metrics). */
+export function busHookObserver(bus: EventBus, owner: HookOwner): HookObserver {
+  return {
+    start: (hook, event) => bus.publish({ type: 'hook-start', ...owner, hook, state: event.state }),
+    end: (hook, event, end) => bus.publish({ type: 'hook-end', ...owner, hook, state: event.state, ...end }),
+  };
+}
+
+/**
+ * The hooks an instance may run, by the names its runs carry (`HookRun.hook`): its notify keywords, the LVS
+ * sync daemon when it follows this instance, its services. The metrics list them from zero.
+ */
+export function configuredHooks(instance: VrrpInstanceConfig, config: TandemConfig): string[] {
+  const hooks = notifyHookNames(instance.notify);
+  if (config.global.lvsSyncDaemon?.instance === instance.name) hooks.push('lvs_sync_daemon');
+  return [...hooks, ...instance.services];
+}
+
+/** The hook names of a notify block (an instance's or a sync group's). */
+export function notifyHookNames(notify: VrrpInstanceConfig['notify']): string[] {
+  const names = {
+    master: 'notify_master',
+    backup: 'notify_backup',
+    fault: 'notify_fault',
+    stop: 'notify_stop',
+    any: 'notify',
+  } as const;
+  return (Object.keys(names) as (keyof typeof names)[])
+    .filter((key) => notify[key] !== undefined)
+    .map((key) => names[key]);
 }

@@ -29,7 +29,8 @@ import { VrrpInstance } from '../vrrp/instance.js';
 import type { LinkWatcher } from '../watchers/link.js';
 import type { TrackerRegistry } from '../watchers/registry.js';
 import { InstanceTracking } from '../watchers/tracking.js';
-import { HOOK_STATE, type FifoSink, hookQueue, instanceHookSource } from './hooks.js';
+import type { EventBus } from './events.js';
+import { HOOK_STATE, type FifoSink, busHookObserver, hookQueue, instanceHookSource } from './hooks.js';
 import {
   advertAuth,
   advertDestinations,
@@ -46,7 +47,7 @@ import {
   vipText,
 } from './instance-adapters.js';
 import { waitForSourceAddress } from './source-address.js';
-import { type InstanceStatus, seconds } from './status.js';
+import { type InstanceStatus, discardWarnings, frrFields, seconds } from './status.js';
 
 export type { InstanceStatus } from './status.js';
 
@@ -81,6 +82,8 @@ export interface RuntimeDependencies {
   acceptFilter?: AcceptFilter;
   /** The agent's promote_secondaries holder (keepalived `promote_secondaries`). */
   promoteSecondaries?: PromoteSecondaries;
+  /** The agent's event bus: transitions, hook runs and discards are published there. */
+  bus?: EventBus;
 }
 
 /** Why an instance cannot take part yet: its interface is missing, or has no address to send adverts from. */
@@ -102,6 +105,11 @@ export class InstanceRuntime {
   private stopped = false;
   /** The interface this instance set promote_secondaries on, to release at stop. */
   private promotedOn: string | undefined;
+  private garpSender: GarpSender | undefined;
+  /** Announcements sent by earlier senders (the interface was re-created): FRR's garpTx keeps counting. */
+  private readonly announcedBefore = { garp: 0, neighbourAdvert: 0 };
+  /** The last discard of each reason (status warns while adverts are being refused). */
+  private readonly lastDiscards = new Map<string, { at: number; source: string; detail: string }>();
 
   private constructor(
     readonly config: VrrpInstanceConfig & { interface: string },
@@ -128,6 +136,7 @@ export class InstanceRuntime {
       vips: allVips(config).map(vipText),
       ...(deps.previousHooks ? { previous: deps.previousHooks } : {}),
       ...(deps.run ? { run: deps.run } : {}),
+      ...(deps.bus ? { observer: busHookObserver(deps.bus, { instance: config.name }) } : {}),
     });
     const filtered = filteredAddresses(config);
     const filter = filtered.length > 0 ? deps.acceptFilter : undefined;
@@ -160,6 +169,23 @@ export class InstanceRuntime {
       },
       log,
     );
+    const { bus } = deps;
+    if (bus) {
+      this.instance.onTransition(({ from, to, reason }, state) =>
+        bus.publish({
+          type: 'transition',
+          instance: config.name,
+          vrid: config.vrid,
+          interface: config.interface,
+          family: config.family,
+          from,
+          to,
+          reason,
+          priority: state.effectivePriority,
+          ...(state.masterAddress !== undefined ? { master: state.masterAddress } : {}),
+        }),
+      );
+    }
   }
 
   /**
@@ -277,8 +303,18 @@ export class InstanceRuntime {
     return this.hooks;
   }
 
+  /** Gratuitous ARPs and unsolicited NAs sent since the instance started. */
+  get announcements(): { garp: number; neighbourAdvert: number } {
+    const now = this.garpSender?.sent ?? { garp: 0, neighbourAdvert: 0 };
+    return {
+      garp: this.announcedBefore.garp + now.garp,
+      neighbourAdvert: this.announcedBefore.neighbourAdvert + now.neighbourAdvert,
+    };
+  }
+
   status(): InstanceStatus {
     const snapshot = this.instance.snapshot();
+    const now = this.deps.clock.nowMicroseconds();
     return {
       name: this.config.name,
       interface: this.config.interface,
@@ -295,6 +331,13 @@ export class InstanceRuntime {
       lastTransition: snapshot.lastTransition ?? null,
       faults: snapshot.faults,
       counters: snapshotCounters(snapshot.counters),
+      ...frrFields(snapshot, this.announcements),
+      warnings: discardWarnings(
+        this.lastDiscards,
+        snapshot.counters,
+        now,
+        snapshot.masterDownIntervalMicroseconds,
+      ),
     };
   }
 
@@ -323,18 +366,24 @@ export class InstanceRuntime {
       clock: deps.clock,
       log: this.log,
       deliver: (advert, from) => this.instance.receive(advert, from),
+      onDiscard: (reason, from, detail) => this.discarded(reason, from, detail),
     });
     channel.open(socket);
     this.garpInterface.index = link.index;
     this.garpInterface.mac = link.mac;
+    if (this.garpSender) {
+      this.announcedBefore.garp += this.garpSender.sent.garp;
+      this.announcedBefore.neighbourAdvert += this.garpSender.sent.neighbourAdvert;
+    }
+    this.garpSender = new GarpSender({
+      socket: deps.packetSocket,
+      iface: this.garpInterface,
+      vips: announcedAddresses(config, link.name),
+      logger: this.log,
+      ...(deps.isRouter ? { isRouter: () => (deps.isRouter as (name: string) => boolean)(link.name) } : {}),
+    });
     this.garp = new GarpScheduler({
-      sender: new GarpSender({
-        socket: deps.packetSocket,
-        iface: this.garpInterface,
-        vips: announcedAddresses(config, link.name),
-        logger: this.log,
-        ...(deps.isRouter ? { isRouter: () => (deps.isRouter as (name: string) => boolean)(link.name) } : {}),
-      }),
+      sender: this.garpSender,
       clock: deps.clock,
       timing: garpTiming(config),
     });
@@ -345,6 +394,19 @@ export class InstanceRuntime {
       void deps.promoteSecondaries.acquire(link.name);
     }
     this.instance.setPrimaryAddress(source);
+  }
+
+  /** A packet the receive ladder refused (already counted): remembered for status, published (rate-limited). */
+  private discarded(reason: string, source: string, detail: string): void {
+    this.lastDiscards.set(reason, { at: this.deps.clock.nowMicroseconds(), source, detail });
+    this.deps.bus?.publishDiscard({
+      instance: this.config.name,
+      vrid: this.config.vrid,
+      reason,
+      source,
+      detail,
+      count: (this.instance.counters.discarded as Record<string, number>)[reason] ?? 0,
+    });
   }
 
   /** Holds the instance in FAULT for `why` (once), logging it. */

@@ -212,6 +212,7 @@ export interface MetricsEndpointOptions {
   listen: string | ListenAddress;
   snapshot: TelemetrySource;
   discardReasons: readonly string[];
+  eventCounters?: readonly string[];
   version: string;
   /** The hook families are observed from its hook-end events. */
   bus: EventBus;
@@ -230,6 +231,7 @@ export async function serveMetrics(options: MetricsEndpointOptions): Promise<Met
   const metrics = new TandemMetrics({
     snapshot: options.snapshot,
     discardReasons: options.discardReasons,
+    ...(options.eventCounters ? { eventCounters: options.eventCounters } : {}),
     version: options.version,
   });
   const stopListening = options.bus.listen((event) => metrics.observe(event));

@@ -49,6 +49,11 @@ export interface MetricsOptions {
   snapshot: TelemetrySource;
   /** Every discard reason the counter tables hold; each is rendered for each instance, at zero when unseen. */
   discardReasons: readonly string[];
+  /**
+   * Every event counter the counter tables hold (`vrrp/counters.ts` EVENT_COUNTERS), rendered whole in
+   * tandem_instance_events_total, so a counter added to the table is exported without a change here.
+   */
+  eventCounters?: readonly string[];
   /** tandem's version, for tandem_build_info. */
   version: string;
   /** prom-client's process and Node.js metrics (process_*, nodejs_*); on unless false. */
@@ -344,6 +349,19 @@ export class TandemMetrics {
           const labels = instanceLabels(instance);
           for (const reason of this.options.discardReasons)
             emit({ ...labels, reason }, instance.counters[reason] ?? 0);
+        }
+      },
+    );
+    this.family(
+      'counter',
+      'tandem_instance_events_total',
+      "The instance's event counters (tandem status counters), by name; every counter present from zero",
+      [...INSTANCE_LABELS, 'event'],
+      (emit) => {
+        for (const instance of this.snapshot().instances) {
+          const labels = instanceLabels(instance);
+          for (const event of this.options.eventCounters ?? [])
+            emit({ ...labels, event }, instance.counters[event] ?? 0);
         }
       },
     );

@@ -161,6 +161,7 @@ export const runCommand: CommandModule<object, RunArguments> = {
       const errors = problems.filter((diagnostic) => diagnostic.severity === 'error').map(formatDiagnostic);
       if (!reloaded.config || errors.length > 0) {
         log.error({ errors }, 'reload refused: the configuration has errors; the running one stays');
+        agent.reloadRefused(errors.length > 0 ? errors : ['the configuration could not be loaded']);
         return;
       }
       await agent

@@ -93,7 +93,15 @@ function formatTable(status: AgentStatus): string {
       .map(([name, value]) => `${name}=${value}`);
     return `${instance.name}: ${parts.join(' ')}${discards.length ? ` discarded: ${discards.join(' ')}` : ''}`;
   });
-  return [line(header), ...rows.map(line), '', ...counters].join('\n') + '\n';
+  // Older agents send no warnings.
+  const warnings = status.instances.flatMap((instance) =>
+    (instance.warnings ?? []).map((warning) => `${instance.name}: warning: ${warning.message}`),
+  );
+  return (
+    [line(header), ...rows.map(line), '', ...counters, ...(warnings.length ? ['', ...warnings] : [])].join(
+      '\n',
+    ) + '\n'
+  );
 }
 
 export const statusCommand: CommandModule<object, StatusArguments> = {

@@ -9,7 +9,8 @@ import type { HookQueue } from '../actions/notify.js';
 import type { SyncGroupConfig, TandemConfig } from '../config/schema.js';
 import type { CommandRunner } from '../core/process-group.js';
 import { SyncGroup } from '../vrrp/sync-group.js';
-import { type FifoSink, groupHookQueue } from './hooks.js';
+import type { EventBus } from './events.js';
+import { type FifoSink, busHookObserver, groupHookQueue } from './hooks.js';
 import type { InstanceRuntime } from './instance-runtime.js';
 
 export interface SyncGroupDependencies {
@@ -19,6 +20,8 @@ export interface SyncGroupDependencies {
   /** The queue of the group of the same name before a reload restarted it. */
   previousHooks?: HookQueue;
   run?: CommandRunner;
+  /** The agent's event bus: the group's hook runs are published there. */
+  bus?: EventBus;
 }
 
 export class SyncGroupRuntime {
@@ -37,6 +40,7 @@ export class SyncGroupRuntime {
       vips: [],
       ...(deps.previousHooks ? { previous: deps.previousHooks } : {}),
       ...(deps.run ? { run: deps.run } : {}),
+      ...(deps.bus ? { observer: busHookObserver(deps.bus, { syncGroup: config.name }) } : {}),
     });
     this.group = new SyncGroup(
       config.name,

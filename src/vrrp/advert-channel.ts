@@ -16,7 +16,7 @@ import { TandemError } from '../errors.js';
 import type { Logger } from '../core/logger.js';
 import { MICROSECONDS_PER_SECOND } from '../core/time.js';
 import type { Family } from './address.js';
-import type { InstanceCounters } from './counters.js';
+import type { InstanceCounters, ReceiveDiscardReason } from './counters.js';
 import type { PacketHandler } from './demux.js';
 import type { AdvertSummary } from './fsm.js';
 import { type VrrpAuth, type VrrpVersion, encode } from './packet.js';
@@ -57,6 +57,8 @@ export interface AdvertChannelOptions {
   log: Logger;
   /** An advert that passed the ladder, for the driver. */
   deliver(advert: AdvertSummary, source: string): void;
+  /** Told of each packet the ladder refused, after it was counted (events, status warnings). */
+  onDiscard?(reason: ReceiveDiscardReason, source: string, detail: string): void;
 }
 
 export class ChannelClosedError extends TandemError {
@@ -179,6 +181,7 @@ export class AdvertChannel {
       },
       'advert discarded',
     ]);
+    this.options.onDiscard?.(result.reason, packet.source, result.detail);
   }
 
   /** RFC 5798 §7.1 "SHOULD log the event (subject to rate-limiting)": once per key and interval. */

@@ -66,12 +66,19 @@ export interface FsmState {
   readonly faults: readonly string[];
   /** keepalived preempt_delay window: 'running' tolerates a lower-priority master, 'elapsed' preempts it. */
   readonly preemptDelay: 'idle' | 'running' | 'elapsed';
+  /**
+   * BACKUP heard the master's priority-0 advert and runs Master_Down_Timer at Skew_Time (RFC 5798 §6.4.2): its
+   * expiry is a handover (`priority-zero-received`), not a master that went silent (`master-down-expired`).
+   */
+  readonly masterLeft?: boolean;
 }
 
 export type TransitionReason =
   | 'startup'
   | 'startup-address-owner'
   | 'master-down-expired'
+  /** Master_Down_Timer expired after the master's priority-0 advert (a handover, not a crash). */
+  | 'priority-zero-received'
   | 'higher-priority-advert'
   | 'fault-raised'
   | 'fault-cleared'
@@ -248,6 +255,7 @@ function transition(
     masterAddress:
       to === 'MASTER' ? state.params.primaryAddress : (options.update?.masterAddress ?? undefined),
     preemptDelay: to === 'BACKUP' && hasPreemptDelay(state) ? 'running' : 'idle',
+    masterLeft: false,
   };
   const effects: Effect[] = [...(options.before ?? []), ...cancelTimersLeaving(from, to)];
   if (from === 'MASTER') {
@@ -304,7 +312,9 @@ function receiveAsBackup(state: FsmState, advert: AdvertSummary, source: string)
   if (advert.priority === PRIORITY_STOPPED) {
     // RFC 5798 §6.4.2: "If the Priority in the ADVERTISEMENT is zero, then: Set the Master_Down_Timer to
     // Skew_Time". The departing master hands over without the three-interval wait.
-    return stay(state, [{ type: 'arm-timer', timer: 'master-down', microseconds: skewTime(state) }]);
+    return stay({ ...state, masterLeft: true }, [
+      { type: 'arm-timer', timer: 'master-down', microseconds: skewTime(state) },
+    ]);
   }
   const tolerated = state.preemptDelay === 'running';
   if (!state.params.preempt || advert.priority >= state.effectivePriority || tolerated) {
@@ -316,6 +326,7 @@ function receiveAsBackup(state: FsmState, advert: AdvertSummary, source: string)
       ...state,
       masterAdverIntervalCentiseconds: learnedInterval(state, advert),
       masterAddress: source,
+      masterLeft: false,
       // A master at least as good as this router ends a spent preempt_delay window: the next lower-priority
       // master gets a fresh delay.
       preemptDelay:
@@ -331,6 +342,7 @@ function receiveAsBackup(state: FsmState, advert: AdvertSummary, source: string)
       ...state,
       masterAdverIntervalCentiseconds: learnedInterval(state, advert),
       masterAddress: source,
+      masterLeft: false,
       preemptDelay: 'running',
     };
     return stay(next, [
@@ -443,7 +455,8 @@ export function step(state: FsmState, input: Input): StepResult {
           { type: 'arm-timer', timer: 'master-down', microseconds: masterDownInterval(state) },
         ]);
       }
-      return transition(state, 'MASTER', 'master-down-expired');
+      // The reason tells a handover (the master's priority-0 advert shortened the timer) from a silent master.
+      return transition(state, 'MASTER', state.masterLeft ? 'priority-zero-received' : 'master-down-expired');
     case 'group-master':
       // keepalived vrrp_sync_group: the group goes MASTER together, with the RFC 5798 §6.4.2 entry actions.
       return state.state === 'BACKUP' ? transition(state, 'MASTER', 'sync-group') : stay(state);

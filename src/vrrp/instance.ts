@@ -23,9 +23,11 @@ import {
   type VrrpState,
   initialState,
   masterDownInterval,
+  skewTime,
   step,
 } from './fsm.js';
 import type { Clock } from '../core/clock.js';
+import { MICROSECONDS_PER_CENTISECOND } from '../core/time.js';
 import type { Logger } from '../core/logger.js';
 
 // The clock moved to src/core (docs/architecture.md, "Core"); modules that imported it from the driver keep
@@ -50,7 +52,22 @@ export interface InstanceSnapshot {
   lastTransition: Transition | undefined;
   faults: readonly string[];
   counters: InstanceCounters;
+  /** RFC 5798 §6.1 timers as they stand, in microseconds (FRR's `show vrrp` fields). */
+  masterAdverIntervalMicroseconds: number;
+  skewTimeMicroseconds: number;
+  masterDownIntervalMicroseconds: number;
+  /** When an advert of the current master was last accepted (BACKUP only). */
+  lastMasterAdvertAtMicroseconds: number | undefined;
+  /** Transitions since the instance started, by from, to and reason. */
+  transitionCounts: readonly TransitionCount[];
 }
+
+export interface TransitionCount extends Transition {
+  count: number;
+}
+
+/** Told of every transition, synchronously, after it is logged and before its effects run. */
+export type TransitionListener = (transition: Transition, state: FsmState) => void;
 
 interface ArmedTimer {
   handle: unknown;
@@ -82,6 +99,9 @@ export class VrrpInstance {
   onChange: ((transition: Transition | undefined) => void) | undefined;
   /** Asked when Master_Down_Timer expires: true keeps this member BACKUP (a sync group's hold rule). */
   masterDownHeld: (() => boolean) | undefined;
+  private readonly transitionListeners = new Set<TransitionListener>();
+  /** Transition counts by `from to reason` (a handful of keys: the metrics and status read them). */
+  private readonly transitionCounts = new Map<string, TransitionCount>();
   constructor(
     readonly name: string,
     params: InstanceParameters,
@@ -132,7 +152,22 @@ export class VrrpInstance {
       lastTransition: this.lastTransition,
       faults: this.fsm.faults,
       counters: this.counters,
+      masterAdverIntervalMicroseconds:
+        this.fsm.masterAdverIntervalCentiseconds * MICROSECONDS_PER_CENTISECOND,
+      skewTimeMicroseconds: skewTime(this.fsm),
+      masterDownIntervalMicroseconds: masterDownInterval(this.fsm),
+      lastMasterAdvertAtMicroseconds: this.lastMasterAdvertAt,
+      transitionCounts: [...this.transitionCounts.values()].map((count) => ({ ...count })),
     };
+  }
+
+  /**
+   * Adds a listener of transitions (events, metrics); returns the function that removes it. A listener that
+   * throws is logged and changes nothing.
+   */
+  onTransition(listener: TransitionListener): () => void {
+    this.transitionListeners.add(listener);
+    return () => this.transitionListeners.delete(listener);
   }
 
   start(): void {
@@ -230,6 +265,7 @@ export class VrrpInstance {
         { from, to, reason, priority: this.fsm.effectivePriority, master: this.fsm.masterAddress },
         `${from} -> ${to}`,
       );
+      this.countTransition(result.transition);
     } else if (previous.effectivePriority !== this.fsm.effectivePriority) {
       this.log.info(
         { from: previous.effectivePriority, to: this.fsm.effectivePriority },
@@ -239,6 +275,20 @@ export class VrrpInstance {
     this.noteMasterAdvert(input, result.effects);
     for (const effect of result.effects) await this.execute(effect);
     if (result.transition || previous.faults !== this.fsm.faults) this.onChange?.(result.transition);
+  }
+
+  private countTransition(transition: Transition): void {
+    const key = `${transition.from} ${transition.to} ${transition.reason}`;
+    const counted = this.transitionCounts.get(key);
+    if (counted) counted.count++;
+    else this.transitionCounts.set(key, { ...transition, count: 1 });
+    for (const listener of this.transitionListeners) {
+      try {
+        listener(transition, this.fsm);
+      } catch (error) {
+        this.log.error({ err: error }, 'a transition listener failed');
+      }
+    }
   }
 
   private noteMasterAdvert(input: Input, effects: readonly Effect[]): void {

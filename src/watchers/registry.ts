@@ -98,6 +98,13 @@ export class TrackerRegistry implements TrackerSource {
     return tracker;
   }
 
+  /** Every tracker, with its kind and name (metrics, events). */
+  list(): { kind: AnyTrackerKind; name: string; tracker: Tracker }[] {
+    return [...this.trackers].flatMap(([kind, trackers]) =>
+      [...trackers].map(([name, tracker]) => ({ kind, name, tracker })),
+    );
+  }
+
   /** The tracker of `kind` named `name`, with its own type (status output, tests). */
   get<T extends Tracker>(kind: AnyTrackerKind, name: string): T {
     return this.tracker(kind, name) as T;

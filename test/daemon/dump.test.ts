@@ -48,6 +48,11 @@ const STATUS: AgentStatus = {
       lastTransition: { from: 'INIT', to: 'BACKUP', reason: 'startup' },
       faults: [],
       counters: COUNTERS,
+      masterAdverInterval: 1000,
+      skewTime: 609,
+      masterDownInterval: 3609,
+      stats: { adverTx: 0, adverRx: 31, garpTx: 0, neighborAdverTx: 0, transitions: 1 },
+      warnings: [],
     },
   ],
   sockets: [
