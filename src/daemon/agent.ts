@@ -424,7 +424,7 @@ export class Agent {
   private async stopNow(): Promise<void> {
     const { log } = this.options;
     await this.reloading;
-    await Promise.all(this.runtimes.map((runtime) => runtime.stop()));
+    await Promise.all(this.runtimes.map((runtime) => runtime.stop({ planned: true })));
     for (const generation of this.generations) generation.registry.stop();
     // Every FIFO line is written by now: the FIFO scripts wind down while the hooks finish (docs/operations.md).
     const drain = (hooks: HookQueue) => drainWithin(hooks, this.clock, STOP_HOOK_BUDGET_MS);

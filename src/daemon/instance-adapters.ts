@@ -6,7 +6,13 @@
  */
 import type { GarpTiming } from '../actions/garp.js';
 import type { VipConfig, VirtualRouteConfig, VirtualRuleConfig } from '../actions/vip.js';
-import type { VirtualAddress, VirtualRoute, VirtualRule, VrrpInstanceConfig } from '../config/schema.js';
+import type {
+  HandoverMode,
+  VirtualAddress,
+  VirtualRoute,
+  VirtualRule,
+  VrrpInstanceConfig,
+} from '../config/schema.js';
 import { secondsToMicroseconds } from '../core/time.js';
 import { TandemError } from '../errors.js';
 import { canonicalAddress } from '../vrrp/address.js';
@@ -24,7 +30,11 @@ export function vipText(vip: Pick<VirtualAddress, 'address' | 'prefixLength'>): 
 }
 
 /** The state machine's parameters; `primaryAddress` is the advert source ('' until the interface has one). */
-export function instanceParameters(config: VrrpInstanceConfig, primaryAddress: string): InstanceParameters {
+export function instanceParameters(
+  config: VrrpInstanceConfig,
+  primaryAddress: string,
+  handover: HandoverMode = 'make-before-break',
+): InstanceParameters {
   return {
     version: config.version,
     family: config.family,
@@ -37,6 +47,7 @@ export function instanceParameters(config: VrrpInstanceConfig, primaryAddress: s
     acceptMode: config.acceptMode,
     lowerPriorityNoAdvert: config.lowerPrioNoAdvert,
     higherPrioritySendAdvert: config.higherPrioSendAdvert,
+    handover,
   };
 }
 

@@ -121,7 +121,7 @@ export class InstanceRuntime {
     });
     this.instance = new VrrpInstance(
       config.name,
-      instanceParameters(config, ''),
+      instanceParameters(config, '', deps.config.global.handover),
       deps.clock,
       {
         sendAdvert: (priority) =>
@@ -237,12 +237,16 @@ export class InstanceRuntime {
     this.instance.start();
   }
 
-  async stop(): Promise<void> {
+  /**
+   * Stops the instance; `planned` (SIGTERM) hands over make-before-break when `tandem_handover` says so: the VIPs
+   * stay until the new master is heard or the handover bound passes (docs/operations.md, "Planned maintenance").
+   */
+  async stop(options: { planned?: boolean } = {}): Promise<void> {
     this.stopped = true;
     this.waitingForAddress?.();
     this.waitingForAddress = undefined;
     this.tracking?.stop();
-    await this.instance.stop();
+    await this.instance.stop(options);
     this.vips.stop();
     this.garp?.stop();
     this.channel?.close();

@@ -299,7 +299,10 @@ export class World {
       );
       return this.collect(outcome);
     } else if (step.signal?.stop) {
-      await this.until(agent.stop());
+      // A planned stop of a MASTER waits for the new master (make-before-break): later steps bring it (an advert)
+      // or let the handover bound pass; `close` finishes what is left.
+      void agent.stop().catch(() => undefined);
+      await this.settle();
     } else {
       throw new Error(`a step needs an input: ${JSON.stringify(step)}`);
     }
