@@ -32,6 +32,7 @@ import type { EntryLookup } from '../watchers/identity.js';
 import { LinkWatcher } from '../watchers/link.js';
 import { TrackerRegistry } from '../watchers/registry.js';
 import { ControlServer } from './control.js';
+import { HandoverCommands } from './handover-commands.js';
 import { type FifoOpener, type FifoSink, drainWithin } from './hooks.js';
 import { InstanceRuntime } from './instance-runtime.js';
 import type { DumpSource } from './dump.js';
@@ -117,6 +118,8 @@ export class Agent {
   private retiredGroupHooks = new Map<string, HookQueue>();
   readonly runtimeDir: string;
   readonly controlSocketPath: string;
+  /** `tandem switchover`, `resume` and `maintenance` through the control socket. */
+  readonly handovers: HandoverCommands;
 
   constructor(
     private config: TandemConfig,
@@ -132,6 +135,13 @@ export class Agent {
       config.global,
       options.runtimeDir,
     ));
+    this.handovers = new HandoverCommands({
+      runtimes: () => this.runtimes,
+      groups: () =>
+        new Map(this.config.syncGroups.map((group) => [group.name, group.members] as [string, string[]])),
+      runtimeDir: this.runtimeDir,
+      log: options.log,
+    });
   }
 
   private get runtimes(): InstanceRuntime[] {
@@ -154,8 +164,15 @@ export class Agent {
       if (fifo) this.fifos.push(await openFifo(fifo, this.config, log));
     }
     await this.links.start();
+    await this.handovers.load();
     const generation = await this.launch(this.config, this.config.instances);
-    this.control = new ControlServer(this.controlSocketPath, { status: () => this.status() });
+    this.handovers.apply(generation.runtimes);
+    this.control = new ControlServer(this.controlSocketPath, {
+      status: () => this.status(),
+      switchover: (_command, request) => this.handovers.switchover(request),
+      resume: (_command, request) => this.handovers.resume(request),
+      maintenance: (_command, request) => this.handovers.maintenance(request),
+    });
     await this.control.listen();
     const startupDelay = this.config.global.startupDelaySeconds;
     if (startupDelay > 0) {
@@ -216,6 +233,7 @@ export class Agent {
         throw new TandemError('TANDEM_ESTOPPING', 'the agent began to stop during the reload');
       if (arriving.length > 0) {
         const generation = await this.launch(config, arriving, previousHooks);
+        this.handovers.apply(generation.runtimes);
         for (const runtime of generation.runtimes) runtime.start();
       }
     } catch (error) {
@@ -231,6 +249,7 @@ export class Agent {
           leaving.map((runtime) => runtime.config),
           hooks,
         );
+        this.handovers.apply(restored.runtimes);
         for (const runtime of restored.runtimes) runtime.start();
       }
       throw error;
@@ -438,6 +457,8 @@ export class Agent {
       ...[...this.retiredGroupHooks.values()].map(drain),
       ...this.fifos.map((fifo) => fifo.close()),
     ]);
+    // The maintenance list a command just changed is on disk before the agent goes.
+    await this.handovers.saved();
     for (const unsubscribe of this.followedInterfaces.values()) unsubscribe();
     this.followedInterfaces.clear();
     this.links.stop();

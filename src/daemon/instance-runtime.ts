@@ -280,6 +280,15 @@ export class InstanceRuntime {
       lastTransition: snapshot.lastTransition ?? null,
       faults: snapshot.faults,
       counters: snapshotCounters(snapshot.counters),
+      splitBrain: snapshot.splitBrain
+        ? {
+            peer: snapshot.splitBrain.address,
+            peerPriority: snapshot.splitBrain.priority,
+            sinceSeconds: seconds(this.deps.clock.nowMicroseconds() - snapshot.splitBrain.sinceMicroseconds),
+          }
+        : null,
+      handover: snapshot.handover ?? null,
+      yielded: snapshot.yielded,
     };
   }
 

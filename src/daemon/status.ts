@@ -25,6 +25,12 @@ export interface InstanceStatus {
   faults: readonly string[];
   /** The instance's counter table: every event and every discard reason, from zero (`vrrp/counters.ts`). */
   counters: InstanceCounters;
+  /** Another MASTER heard on this VRID (lower priority) while this one is MASTER, until it yields; else null. */
+  splitBrain?: { peer: string; peerPriority: number; sinceSeconds: number } | null;
+  /** A make-before-break handover in progress: where it goes (STOPPED, BACKUP, FAULT); else null. */
+  handover?: 'STOPPED' | 'BACKUP' | 'FAULT' | null;
+  /** After `tandem switchover`: BACKUP that does not preempt until `tandem switchover --resume`. */
+  yielded?: boolean;
 }
 
 export interface AgentStatus {
