@@ -34,6 +34,16 @@ export const COMMANDS: Readonly<Record<string, CommandEntry>> = {
     describe: "show the running agent's instances",
     load: async () => (await import('./daemon/status-command.js')).statusCommand as never,
   },
+  switchover: {
+    usage: 'switchover [instance]',
+    describe: 'hand MASTER instances over to a backup without losing traffic, and stay BACKUP',
+    load: async () => (await import('./daemon/switchover-command.js')).switchoverCommand as never,
+  },
+  maintenance: {
+    usage: 'maintenance <mode> [instance]',
+    describe: 'take instances out of service (hand over, then hold FAULT) or back in; kept across restarts',
+    load: async () => (await import('./daemon/switchover-command.js')).maintenanceCommand as never,
+  },
   lab: {
     usage: 'lab <command>',
     describe: 'network-namespace lab: failover drills measured from a client (root only)',
@@ -42,7 +52,7 @@ export const COMMANDS: Readonly<Record<string, CommandEntry>> = {
 };
 
 export const USAGE = '$0 <command> [options]\n\nVRRP/CARP high-availability failover agent for Linux.';
-export const NO_COMMAND = 'name a command: run, check, status or lab';
+export const NO_COMMAND = 'name a command: run, check, status, switchover, maintenance or lab';
 
 /** The top-level help, laid out as yargs lays it out. */
 export function topLevelHelp(columns = Math.min(80, process.stdout.columns ?? 80)): string {

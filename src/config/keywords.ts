@@ -1068,7 +1068,7 @@ const globalSection: SectionSpec<GlobalDraft> = {
             `tandem_handover must be make_before_break or break_before_make, found '${token.text}'`,
           );
       },
-      { default: 'make_before_break', support: NOT_IMPLEMENTED_YET },
+      { default: 'make_before_break', reads: ['handover'] },
     ),
     ...refusedKeywords<GlobalDraft>([
       ['tmp_config_directory', 'configuration copy directory'],

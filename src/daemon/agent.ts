@@ -42,6 +42,7 @@ import type { TelemetrySnapshot } from './metrics-snapshot.js';
 import { TrackerFollower, vrrpInstanceTelemetry } from './telemetry.js';
 import { type FifoOpener, type FifoSink, drainWithin, notifyHookNames } from './hooks.js';
 import { filteredAddresses } from './instance-adapters.js';
+import { HandoverCommands } from './handover-commands.js';
 import { InstanceRuntime } from './instance-runtime.js';
 import type { DumpSource } from './dump.js';
 import { ensureRuntimeDir, runtimePaths } from './runtime-dir.js';
@@ -140,6 +141,8 @@ export class Agent {
   private readonly trackerFollower: TrackerFollower;
   /** The /metrics endpoint while `tandem_metrics_listen` is set. */
   readonly metrics: MetricsLifecycle;
+  /** `tandem switchover`, `resume` and `maintenance` through the control socket. */
+  readonly handovers: HandoverCommands;
 
   constructor(
     private config: TandemConfig,
@@ -169,6 +172,13 @@ export class Agent {
       config.global,
       options.runtimeDir,
     ));
+    this.handovers = new HandoverCommands({
+      runtimes: () => this.runtimes,
+      groups: () =>
+        new Map(this.config.syncGroups.map((group) => [group.name, group.members] as [string, string[]])),
+      runtimeDir: this.runtimeDir,
+      log: options.log,
+    });
   }
 
   private get runtimes(): InstanceRuntime[] {
@@ -195,10 +205,17 @@ export class Agent {
     await this.acceptFilter.prepare(
       this.config.instances.some((instance) => filteredAddresses(instance).length > 0),
     );
+    await this.handovers.load();
     const generation = await this.launch(this.config, this.config.instances);
+    this.handovers.apply(generation.runtimes);
     this.control = new ControlServer(
       this.controlSocketPath,
-      { status: () => this.status() },
+      {
+        status: () => this.status(),
+        switchover: (_command, request) => this.handovers.switchover(request),
+        resume: (_command, request) => this.handovers.resume(request),
+        maintenance: (_command, request) => this.handovers.maintenance(request),
+      },
       { [EVENTS_COMMAND]: (connection, request) => serveEvents(connection, this.bus, request) },
     );
     await this.control.listen();
@@ -262,6 +279,7 @@ export class Agent {
         throw new TandemError('TANDEM_ESTOPPING', 'the agent began to stop during the reload');
       if (arriving.length > 0) {
         const generation = await this.launch(config, arriving, previousHooks);
+        this.handovers.apply(generation.runtimes);
         for (const runtime of generation.runtimes) runtime.start();
       }
     } catch (error) {
@@ -277,6 +295,7 @@ export class Agent {
           leaving.map((runtime) => runtime.config),
           hooks,
         );
+        this.handovers.apply(restored.runtimes);
         for (const runtime of restored.runtimes) runtime.start();
       }
       this.reloadRefused([error instanceof Error ? error.message : String(error)]);
@@ -507,7 +526,7 @@ export class Agent {
   private async stopNow(): Promise<void> {
     const { log } = this.options;
     await this.reloading;
-    await Promise.all(this.runtimes.map((runtime) => runtime.stop()));
+    await Promise.all(this.runtimes.map((runtime) => runtime.stop({ planned: true })));
     for (const generation of this.generations) generation.registry.stop();
     // Every VIP is released: the table goes, so nothing of tandem's stays in the firewall.
     await this.acceptFilter.close();
@@ -523,6 +542,8 @@ export class Agent {
       ...[...this.retiredGroupHooks.values()].map(drain),
       ...this.fifos.map((fifo) => fifo.close()),
     ]);
+    // The maintenance list a command just changed is on disk before the agent goes.
+    await this.handovers.saved();
     this.killLeftovers();
     for (const unsubscribe of this.followedInterfaces.values()) unsubscribe();
     this.followedInterfaces.clear();

@@ -158,6 +158,8 @@ export class ControlServer {
         '\n'
       );
     } catch (error) {
+      // A request its command refused (bad arguments, a switchover with nobody to take over) changed nothing.
+      this.counters.badRequests++;
       const code = error instanceof TandemError ? error.code : 'TANDEM_ECONTROL_FAILED';
       return errorResponse(code, error instanceof Error ? error.message : String(error));
     }

@@ -7,7 +7,13 @@
 import type { FilteredAddress } from '../actions/accept-filter.js';
 import type { GarpTiming } from '../actions/garp.js';
 import type { VipConfig, VirtualRouteConfig, VirtualRuleConfig } from '../actions/vip.js';
-import type { VirtualAddress, VirtualRoute, VirtualRule, VrrpInstanceConfig } from '../config/schema.js';
+import type {
+  HandoverMode,
+  VirtualAddress,
+  VirtualRoute,
+  VirtualRule,
+  VrrpInstanceConfig,
+} from '../config/schema.js';
 import { PRIORITY_OWNER } from '../core/protocol.js';
 import { secondsToMicroseconds } from '../core/time.js';
 import { TandemError } from '../errors.js';
@@ -26,7 +32,11 @@ export function vipText(vip: Pick<VirtualAddress, 'address' | 'prefixLength'>): 
 }
 
 /** The state machine's parameters; `primaryAddress` is the advert source ('' until the interface has one). */
-export function instanceParameters(config: VrrpInstanceConfig, primaryAddress: string): InstanceParameters {
+export function instanceParameters(
+  config: VrrpInstanceConfig,
+  primaryAddress: string,
+  handover: HandoverMode = 'make-before-break',
+): InstanceParameters {
   return {
     version: config.version,
     family: config.family,
@@ -40,6 +50,7 @@ export function instanceParameters(config: VrrpInstanceConfig, primaryAddress: s
     lowerPriorityNoAdvert: config.lowerPrioNoAdvert,
     higherPrioritySendAdvert: config.higherPrioSendAdvert,
     masterDownAdverts: config.downTimerAdverts,
+    handover,
   };
 }
 

@@ -142,7 +142,7 @@ export class InstanceRuntime {
     const filter = filtered.length > 0 ? deps.acceptFilter : undefined;
     this.instance = new VrrpInstance(
       config.name,
-      instanceParameters(config, ''),
+      instanceParameters(config, '', deps.config.global.handover),
       deps.clock,
       {
         sendAdvert: (priority) =>
@@ -280,12 +280,16 @@ export class InstanceRuntime {
     this.instance.start();
   }
 
-  async stop(): Promise<void> {
+  /**
+   * Stops the instance; `planned` (SIGTERM) hands over make-before-break when `tandem_handover` says so: the VIPs
+   * stay until the new master is heard or the handover bound passes (docs/operations.md, "Planned maintenance").
+   */
+  async stop(options: { planned?: boolean } = {}): Promise<void> {
     this.stopped = true;
     this.waitingForAddress?.();
     this.waitingForAddress = undefined;
     this.tracking?.stop();
-    await this.instance.stop();
+    await this.instance.stop(options);
     this.vips.stop();
     this.garp?.stop();
     this.channel?.close();
@@ -332,12 +336,33 @@ export class InstanceRuntime {
       faults: snapshot.faults,
       counters: snapshotCounters(snapshot.counters),
       ...frrFields(snapshot, this.announcements),
-      warnings: discardWarnings(
-        this.lastDiscards,
-        snapshot.counters,
-        now,
-        snapshot.masterDownIntervalMicroseconds,
-      ),
+      warnings: [
+        ...(snapshot.splitBrain
+          ? [
+              {
+                kind: 'split-brain',
+                message: `split brain: another MASTER ${snapshot.splitBrain.address} (priority ${snapshot.splitBrain.priority}) is advertising`,
+                peer: snapshot.splitBrain.address,
+                peerPriority: snapshot.splitBrain.priority,
+              },
+            ]
+          : []),
+        ...discardWarnings(
+          this.lastDiscards,
+          snapshot.counters,
+          now,
+          snapshot.masterDownIntervalMicroseconds,
+        ),
+      ],
+      splitBrain: snapshot.splitBrain
+        ? {
+            peer: snapshot.splitBrain.address,
+            peerPriority: snapshot.splitBrain.priority,
+            sinceSeconds: seconds(this.deps.clock.nowMicroseconds() - snapshot.splitBrain.sinceMicroseconds),
+          }
+        : null,
+      handover: snapshot.handover ?? null,
+      yielded: snapshot.yielded,
     };
   }
 

@@ -5,7 +5,7 @@
  * its namespace lock (lock.ts); the default /run/tandem/tandem.sock.
  */
 import { join } from 'node:path';
-import type { CommandModule } from 'yargs';
+import type { Argv, CommandModule } from 'yargs';
 import { DEFAULT_CONTROL_SOCKET } from '../config/defaults.js';
 import { formatDiagnostic } from '../config/diagnostics.js';
 import { loadConfig } from '../config/loader.js';
@@ -15,12 +15,29 @@ import { controlRequest } from './control.js';
 import { agentOfThisNamespace } from './lock.js';
 import { CONTROL_SOCKET_NAME, runtimePaths } from './runtime-dir.js';
 
-interface StatusArguments {
-  json: boolean;
+/** How a command finds the agent's control socket (see `controlSocketOf`). */
+export interface SocketArguments {
   'runtime-dir'?: string;
   socket?: string;
   file?: string;
   'config-id'?: string;
+}
+
+/** The options every command that talks to the agent takes to find its control socket. */
+export function withSocketOptions<T>(yargs: Argv<T>): Argv<T & SocketArguments> {
+  return yargs
+    .option('runtime-dir', { type: 'string', describe: 'the runtime directory the agent was started with' })
+    .option('socket', { type: 'string', describe: 'the control socket path' })
+    .option('file', {
+      alias: 'f',
+      type: 'string',
+      describe: "the agent's configuration file (its tandem_runtime_dir / tandem_control_socket)",
+    })
+    .option('config-id', { alias: 'i', type: 'string', describe: "as given to 'tandem run -i'" });
+}
+
+interface StatusArguments extends SocketArguments {
+  json: boolean;
 }
 
 class StatusConfigError extends TandemError {
@@ -30,7 +47,7 @@ class StatusConfigError extends TandemError {
 }
 
 /** The control socket `tandem status` asks (see the order above). */
-export async function controlSocketOf(argv: StatusArguments): Promise<string> {
+export async function controlSocketOf(argv: SocketArguments): Promise<string> {
   if (argv.socket !== undefined) return argv.socket;
   if (argv['runtime-dir'] !== undefined) return join(argv['runtime-dir'], CONTROL_SOCKET_NAME);
   if (argv.file !== undefined) {
@@ -97,10 +114,17 @@ function formatTable(status: AgentStatus): string {
   const warnings = status.instances.flatMap((instance) =>
     (instance.warnings ?? []).map((warning) => `${instance.name}: warning: ${warning.message}`),
   );
+  // What an operator must see at once besides: a handover under way, a switched-over instance.
+  const notes = status.instances.flatMap((instance) => [
+    ...(instance.handover ? [`${instance.name}: handing over (then ${instance.handover})`] : []),
+    ...(instance.yielded
+      ? [`${instance.name}: switched over; no preemption until 'tandem switchover --resume'`]
+      : []),
+  ]);
+  const extra = [...warnings, ...notes];
   return (
-    [line(header), ...rows.map(line), '', ...counters, ...(warnings.length ? ['', ...warnings] : [])].join(
-      '\n',
-    ) + '\n'
+    [line(header), ...rows.map(line), '', ...counters, ...(extra.length ? ['', ...extra] : [])].join('\n') +
+    '\n'
   );
 }
 
@@ -108,16 +132,9 @@ export const statusCommand: CommandModule<object, StatusArguments> = {
   command: 'status',
   describe: "show the running agent's instances",
   builder: (yargs) =>
-    yargs
-      .option('json', { type: 'boolean', default: false, describe: 'machine-readable output' })
-      .option('runtime-dir', { type: 'string', describe: 'the runtime directory the agent was started with' })
-      .option('socket', { type: 'string', describe: 'the control socket path' })
-      .option('file', {
-        alias: 'f',
-        type: 'string',
-        describe: "the agent's configuration file (its tandem_runtime_dir / tandem_control_socket)",
-      })
-      .option('config-id', { alias: 'i', type: 'string', describe: "as given to 'tandem run -i'" }),
+    withSocketOptions(
+      yargs.option('json', { type: 'boolean', default: false, describe: 'machine-readable output' }),
+    ),
   handler: async (argv) => {
     try {
       const path = await controlSocketOf(argv);

@@ -38,6 +38,12 @@ export interface InstanceStatus {
    * (`discarding-adverts` here; split brain from the switchover code).
    */
   warnings: StatusWarning[];
+  /** Another MASTER heard on this VRID (lower priority) while this one is MASTER, until it yields; else null. */
+  splitBrain?: { peer: string; peerPriority: number; sinceSeconds: number } | null;
+  /** A make-before-break handover in progress: where it goes (STOPPED, BACKUP, FAULT); else null. */
+  handover?: 'STOPPED' | 'BACKUP' | 'FAULT' | null;
+  /** After `tandem switchover`: BACKUP that does not preempt until `tandem switchover --resume`. */
+  yielded?: boolean;
 }
 
 /** FRR `show vrrp json` stats, named as FRR names them. */

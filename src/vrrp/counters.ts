@@ -60,6 +60,11 @@ export const EVENT_COUNTERS = [
    * counted, then processed (RFC 9568 §7.1 as corrected by erratum 8298).
    */
   'ownerConflicts',
+  /**
+   * Split brains seen: another MASTER heard advertising this VRID with a lower priority while this router was
+   * MASTER (tandem extension; logged once each as `event: "split-brain"`).
+   */
+  'splitBrains',
 ] as const;
 
 export type EventCounter = (typeof EVENT_COUNTERS)[number];

@@ -17,7 +17,33 @@ export { MICROSECONDS_PER_CENTISECOND, MICROSECONDS_PER_SECOND } from '../core/t
 
 export type VrrpState = 'INIT' | 'BACKUP' | 'MASTER' | 'FAULT' | 'STOPPED';
 
-export type TimerName = 'advert' | 'master-down' | 'preempt-delay';
+export type TimerName =
+  | 'advert'
+  | 'master-down'
+  | 'preempt-delay'
+  /** A planned handover's bound: the VIPs are released when it fires even if no new master was heard. */
+  | 'handover'
+  /** One more GARP / NA round a short while after a departing or rival master let go. */
+  | 'reannounce'
+  /** A lower-priority master (split brain) counts as gone when it has been silent this long. */
+  | 'rival';
+
+/** How a planned handover moves the VIPs (`tandem_handover`): keep them until the new master is heard, or not. */
+export type HandoverMode = 'make-before-break' | 'break-before-make';
+
+/** The fault cause of maintenance mode (`tandem maintenance on`): FAULT until the operator turns it off. */
+export const MAINTENANCE_FAULT = 'maintenance';
+
+/**
+ * tandem extension: how long after a departing master let go (its release notice, or a rival's silence) the
+ * new master announces the VIPs once more. Long enough for the old box's ARP replies given during the overlap
+ * to have been answered, short enough that a client that missed the first round is not left on the old MAC.
+ */
+export const REANNOUNCE_DELAY_MICROSECONDS = 200_000;
+/** tandem extension: a lower-priority master silent for this many of its advert intervals has yielded. */
+const RIVAL_SILENT_ADVERTS = 2;
+/** The lowest backup priority (RFC 5798 §5.2.4): its Master_Down_Interval is the longest any backup waits. */
+const LOWEST_BACKUP_PRIORITY = 1;
 
 /** RFC 3768 §6.1 / RFC 5798 §6.1: Skew_Time divides by 256. */
 const SKEW_DIVISOR = 256;
@@ -50,6 +76,25 @@ export interface InstanceParameters {
    * the operator asks for; absent means 3).
    */
   masterDownAdverts?: number;
+  /**
+   * `tandem_handover`: a planned handover keeps the VIPs until the new master is heard (make-before-break,
+   * tandem's default, set by the configuration) or releases them at once as RFC 5798 §6.4.3 and keepalived do
+   * (break-before-make, also when absent).
+   */
+  handover?: HandoverMode;
+}
+
+/** A planned handover in progress: priority 0 sent, the VIPs still held until the new master is heard. */
+export interface Handover {
+  /** Where the instance goes once it has let go: STOPPED (stop), BACKUP (switchover), FAULT (maintenance). */
+  readonly goal: 'STOPPED' | 'BACKUP' | 'FAULT';
+  readonly reason: TransitionReason;
+}
+
+/** Another master heard while MASTER with a lower priority: a split brain, until it yields. */
+export interface Rival {
+  readonly address: string;
+  readonly priority: number;
 }
 
 /** The whole state of one virtual router, in host values; a new object after every step. */
@@ -71,6 +116,12 @@ export interface FsmState {
    * expiry is a handover (`priority-zero-received`), not a master that went silent (`master-down-expired`).
    */
   readonly masterLeft?: boolean;
+  /** tandem extension: a make-before-break handover in progress (still MASTER). */
+  readonly handover?: Handover | undefined;
+  /** tandem extension: after a switchover, lower-priority masters are followed until the operator resumes. */
+  readonly yielded?: boolean;
+  /** tandem extension: the other master of a split brain, while it lasts. */
+  readonly rival?: Rival | undefined;
 }
 
 export type TransitionReason =
@@ -83,7 +134,11 @@ export type TransitionReason =
   | 'fault-raised'
   | 'fault-cleared'
   | 'sync-group'
-  | 'shutdown';
+  | 'shutdown'
+  /** tandem extension: the operator handed over (`tandem switchover`). */
+  | 'switchover'
+  /** tandem extension: the operator put the instance in maintenance (`tandem maintenance on`). */
+  | 'maintenance';
 
 /** Why the election discards an advert that passed the receive ladder (`vrrp/receive.ts`). */
 export type DiscardReason = ElectionDiscardReason;
@@ -101,7 +156,17 @@ export interface AdvertSummary {
 
 export type Input =
   | { type: 'startup' }
-  | { type: 'shutdown' }
+  /** `planned`: a stop the operator asked for (SIGTERM), which hands over make-before-break when configured. */
+  | { type: 'shutdown'; planned?: boolean }
+  /** tandem extension: hand over to a backup now and stay BACKUP (`tandem switchover`). */
+  | { type: 'switchover' }
+  /** tandem extension: enter (hand over, then FAULT) or leave maintenance (`tandem maintenance on|off`). */
+  | { type: 'maintenance'; on: boolean }
+  /** tandem extension: the operator lets a switched-over instance preempt again. */
+  | { type: 'resume' }
+  | { type: 'handover-expired' }
+  | { type: 'reannounce-due' }
+  | { type: 'rival-silent' }
   | { type: 'advert-received'; advert: AdvertSummary; source: string }
   /** `held`: a sync group keeps this member BACKUP because another member still hears a master. */
   | { type: 'master-down-expired'; held?: boolean }
@@ -125,7 +190,10 @@ export type Effect =
   | { type: 'release-vips' }
   | { type: 'garp' }
   | { type: 'notify'; state: VrrpState; priority: number; reason: TransitionReason }
-  | { type: 'discard'; reason: DiscardReason };
+  | { type: 'discard'; reason: DiscardReason }
+  /** tandem extension: another master heard while MASTER (a split brain), or its end. */
+  | { type: 'split-brain'; source: string; priority: number }
+  | { type: 'split-brain-resolved'; source: string; how: 'yielded' | 'silent' | 'left-master' };
 
 export interface Transition {
   from: VrrpState;
@@ -193,6 +261,23 @@ function isAddressOwner(state: FsmState): boolean {
   return state.params.priority === PRIORITY_OWNER;
 }
 
+function makesBeforeBreak(state: FsmState): boolean {
+  return state.params.handover === 'make-before-break';
+}
+
+/**
+ * tandem extension: the bound of a make-before-break handover, the Master_Down_Interval (RFC 5798 §6.1) of the
+ * lowest possible backup priority: the longest any backup waits before it takes over, even when every priority-0
+ * advert was lost.
+ */
+export function handoverBound(state: Pick<FsmState, 'params'>): number {
+  return masterDownInterval({
+    params: state.params,
+    effectivePriority: LOWEST_BACKUP_PRIORITY,
+    masterAdverIntervalCentiseconds: state.params.advertIntervalCentiseconds,
+  });
+}
+
 /** The timers each state runs; leaving a state cancels the ones the next state does not run (carp_setrun). */
 const TIMERS_OF: Record<VrrpState, readonly TimerName[]> = {
   INIT: [],
@@ -245,7 +330,12 @@ function transition(
   state: FsmState,
   to: VrrpState,
   reason: TransitionReason,
-  options: { before?: Effect[]; farewell?: boolean; update?: Partial<FsmState> } = {},
+  options: {
+    before?: Effect[];
+    farewell?: boolean;
+    releaseNotice?: boolean;
+    update?: Partial<FsmState>;
+  } = {},
 ): StepResult {
   const from = state.state;
   const next: FsmState = {
@@ -256,12 +346,27 @@ function transition(
       to === 'MASTER' ? state.params.primaryAddress : (options.update?.masterAddress ?? undefined),
     preemptDelay: to === 'BACKUP' && hasPreemptDelay(state) ? 'running' : 'idle',
     masterLeft: false,
+    handover: undefined,
+    rival: undefined,
+    yielded: to === 'MASTER' ? false : (options.update?.yielded ?? state.yielded ?? false),
   };
   const effects: Effect[] = [...(options.before ?? []), ...cancelTimersLeaving(from, to)];
+  // The tandem extension timers of a master run only while their state does (a late `reannounce-due` outside
+  // MASTER does nothing).
+  if (state.handover) effects.push({ type: 'cancel-timer', timer: 'handover' });
+  if (state.rival) effects.push({ type: 'cancel-timer', timer: 'rival' });
   if (from === 'MASTER') {
     // RFC 5798 §6.4.3 Shutdown: "Send an ADVERTISEMENT with Priority = 0" so a backup takes over after Skew_Time.
-    if (options.farewell) effects.push({ type: 'send-advert', priority: PRIORITY_STOPPED });
+    // A make-before-break handover sent it already, when it began.
+    if (options.farewell && !state.handover)
+      effects.push({ type: 'send-advert', priority: PRIORITY_STOPPED });
     effects.push({ type: 'release-vips' });
+    // tandem extension (make-before-break): once released, one more priority 0 tells the master that took over
+    // that this box let go, so it announces the VIPs once more (`receiveAsMaster`).
+    if (options.releaseNotice) effects.push({ type: 'send-advert', priority: PRIORITY_STOPPED });
+    if (state.rival) {
+      effects.push({ type: 'split-brain-resolved', source: state.rival.address, how: 'left-master' });
+    }
   }
   effects.push(...ENTER[to](next));
   // An instance stopped before it started has nothing to report.
@@ -272,6 +377,82 @@ function transition(
 
 function stay(state: FsmState, effects: Effect[] = []): StepResult {
   return { state, effects };
+}
+
+/**
+ * tandem extension (make-before-break, docs/operations.md "Planned maintenance"): a planned handover sends the
+ * priority-0 advert of RFC 5798 §6.4.3 but keeps the VIPs, so clients that have not yet followed the new
+ * master's GARP are still served; `completeHandover` lets go when the new master is heard or the bound passes.
+ */
+function beginHandover(state: FsmState, goal: Handover['goal'], reason: TransitionReason): StepResult {
+  if (state.handover) return stay({ ...state, handover: { goal, reason } });
+  return stay({ ...state, handover: { goal, reason } }, [
+    { type: 'send-advert', priority: PRIORITY_STOPPED },
+    { type: 'arm-timer', timer: 'advert', microseconds: advertInterval(state) },
+    { type: 'arm-timer', timer: 'handover', microseconds: handoverBound(state) },
+  ]);
+}
+
+/**
+ * tandem extension: the end of a planned handover, when the new master's first advert is heard (`heard`) or the
+ * bound passed: release the VIPs, then (when heard) one more priority 0 as the release notice, then the state
+ * the handover was for, with its hooks after the release.
+ */
+function completeHandover(state: FsmState, heard: Partial<FsmState> | undefined): StepResult {
+  const handover = state.handover ?? { goal: 'STOPPED', reason: 'shutdown' };
+  const options = { farewell: true, releaseNotice: heard !== undefined, update: heard ?? {} };
+  if (handover.goal === 'FAULT') {
+    const next = { ...state, faults: [...state.faults, MAINTENANCE_FAULT] };
+    return transition(next, 'FAULT', handover.reason, options);
+  }
+  if (handover.goal === 'BACKUP') {
+    // Back as BACKUP, without preempting the new master until preempt_delay allows or the operator resumes.
+    const update = { ...options.update, yielded: !hasPreemptDelay(state) };
+    return transition(state, 'BACKUP', handover.reason, { ...options, update });
+  }
+  return transition(state, 'STOPPED', handover.reason, options);
+}
+
+/** A planned move away from MASTER: make-before-break when configured, else at once (RFC 5798 §6.4.3). */
+function handOver(state: FsmState, goal: Handover['goal'], reason: TransitionReason): StepResult {
+  if (state.state === 'MASTER' && makesBeforeBreak(state)) return beginHandover(state, goal, reason);
+  if (goal === 'STOPPED') return transition(state, 'STOPPED', reason, { farewell: true });
+  if (goal === 'BACKUP') {
+    return state.state === 'MASTER'
+      ? transition(state, 'BACKUP', reason, { farewell: true, update: { yielded: !hasPreemptDelay(state) } })
+      : stay(state);
+  }
+  const next = { ...state, faults: [...state.faults, MAINTENANCE_FAULT] };
+  if (state.state === 'MASTER' || state.state === 'BACKUP') {
+    return transition(next, 'FAULT', reason, { farewell: true });
+  }
+  return stay(next);
+}
+
+/** `tandem maintenance on|off` (tandem extension): FAULT with the cause `maintenance` until turned off. */
+function maintenance(state: FsmState, on: boolean): StepResult {
+  if (!on) {
+    if (state.handover?.goal === 'FAULT') {
+      // Turned off before the handover ended: stay MASTER and say so at the own priority again.
+      return stay({ ...state, handover: undefined }, [
+        { type: 'cancel-timer', timer: 'handover' },
+        { type: 'send-advert', priority: state.effectivePriority },
+        { type: 'arm-timer', timer: 'advert', microseconds: advertInterval(state) },
+        { type: 'garp' },
+      ]);
+    }
+    return clearFault(state, MAINTENANCE_FAULT);
+  }
+  if (state.faults.includes(MAINTENANCE_FAULT) || state.handover?.goal === 'FAULT') return stay(state);
+  return handOver(state, 'FAULT', 'maintenance');
+}
+
+/** tandem extension: announce the VIPs now and once more after a short delay. */
+function reannounce(): Effect[] {
+  return [
+    { type: 'garp' },
+    { type: 'arm-timer', timer: 'reannounce', microseconds: REANNOUNCE_DELAY_MICROSECONDS },
+  ];
 }
 
 /** RFC 5798 §6.4.1: the owner becomes MASTER at once, every other router BACKUP. */
@@ -310,13 +491,17 @@ function learnedInterval(state: FsmState, advert: AdvertSummary): number {
 
 function receiveAsBackup(state: FsmState, advert: AdvertSummary, source: string): StepResult {
   if (advert.priority === PRIORITY_STOPPED) {
+    // tandem extension: a priority 0 from a router other than the master this backup follows is not that master
+    // leaving (it is the release notice of a make-before-break handover, sent after a new master took over).
+    if (state.masterAddress !== undefined && source !== state.masterAddress) return stay(state);
     // RFC 5798 §6.4.2: "If the Priority in the ADVERTISEMENT is zero, then: Set the Master_Down_Timer to
     // Skew_Time". The departing master hands over without the three-interval wait.
     return stay({ ...state, masterLeft: true }, [
       { type: 'arm-timer', timer: 'master-down', microseconds: skewTime(state) },
     ]);
   }
-  const tolerated = state.preemptDelay === 'running';
+  // tandem extension: after `tandem switchover` a lower-priority master is followed until the operator resumes.
+  const tolerated = state.preemptDelay === 'running' || state.yielded === true;
   if (!state.params.preempt || advert.priority >= state.effectivePriority || tolerated) {
     // RFC 9568 §6.4.2: "If Preempt_Mode is False, or if the Priority in the ADVERTISEMENT is greater than or
     // equal to the local Priority, then: Set Master_Adver_Interval to Max Adver Interval contained in the
@@ -356,12 +541,32 @@ function receiveAsBackup(state: FsmState, advert: AdvertSummary, source: string)
 }
 
 function receiveAsMaster(state: FsmState, advert: AdvertSummary, source: string): StepResult {
+  if (state.handover) {
+    // tandem extension (make-before-break): after this router's priority 0, the first advert of another router
+    // is the new master's: let go now. Another router's priority 0 (it leaves too) changes nothing.
+    if (advert.priority === PRIORITY_STOPPED) return stay(state);
+    return completeHandover(state, {
+      masterAdverIntervalCentiseconds: learnedInterval(state, advert),
+      masterAddress: source,
+    });
+  }
   if (advert.priority === PRIORITY_STOPPED) {
     // RFC 5798 §6.4.3: "If the Priority in the ADVERTISEMENT is zero, then: Send an ADVERTISEMENT, Reset the
-    // Adver_Timer to Advertisement_Interval".
-    return stay(state, [
+    // Adver_Timer to Advertisement_Interval". tandem extension: the sender let go of the VIPs (a make-before-break
+    // release notice, or a split-brain loser yielding): announce them again, now and a short while later, so no
+    // client stays on the sender's MAC.
+    const resolved: Effect[] =
+      state.rival?.address === source
+        ? [
+            { type: 'split-brain-resolved', source, how: 'yielded' },
+            { type: 'cancel-timer', timer: 'rival' },
+          ]
+        : [];
+    return stay(state.rival?.address === source ? { ...state, rival: undefined } : state, [
+      ...resolved,
       { type: 'send-advert', priority: state.effectivePriority },
       { type: 'arm-timer', timer: 'advert', microseconds: advertInterval(state) },
+      ...reannounce(),
     ]);
   }
   if (senderWins(state, advert.priority, source)) {
@@ -371,22 +576,37 @@ function receiveAsMaster(state: FsmState, advert: AdvertSummary, source: string)
     const before: Effect[] = state.params.higherPrioritySendAdvert
       ? [{ type: 'send-advert', priority: state.effectivePriority }]
       : [];
+    // tandem extension (make-before-break): the release notice tells the winner to announce once more.
     return transition(state, 'BACKUP', 'higher-priority-advert', {
       before,
+      releaseNotice: makesBeforeBreak(state),
       update: { masterAdverIntervalCentiseconds: learnedInterval(state, advert), masterAddress: source },
     });
   }
+  // tandem extension: a lower-priority advert heard as MASTER comes from another master, a split brain: said once
+  // per rival, and watched until the rival yields (its priority 0) or falls silent (`rival-silent`).
+  const rival: Rival = { address: source, priority: advert.priority };
+  const noticed: Effect[] =
+    state.rival?.address === source ? [] : [{ type: 'split-brain', source, priority: advert.priority }];
+  const watch: Effect = {
+    type: 'arm-timer',
+    timer: 'rival',
+    microseconds: RIVAL_SILENT_ADVERTS * learnedInterval(state, advert) * MICROSECONDS_PER_CENTISECOND,
+  };
+  const next: FsmState = { ...state, rival };
   if (state.params.lowerPriorityNoAdvert) {
     // RFC 3768 §6.4.3 (keepalived lower_prio_no_advert): "else: Discard the ADVERTISEMENT".
-    return stay(state, [{ type: 'discard', reason: 'lower-priority' }]);
+    return stay(next, [{ type: 'discard', reason: 'lower-priority' }, ...noticed, watch]);
   }
   // RFC 9568 §6.4.3: "Discard the ADVERTISEMENT, Send an ADVERTISEMENT immediately to assert the {Active} state
   // to the sending VRRP Router and to update any learning bridges with the correct Active VRRP Router path."
   // Two masters mean a healed split brain: announce the VIPs again as well.
-  return stay(state, [
+  return stay(next, [
     { type: 'discard', reason: 'lower-priority' },
+    ...noticed,
     { type: 'send-advert', priority: state.effectivePriority },
     { type: 'garp' },
+    watch,
   ]);
 }
 
@@ -396,8 +616,10 @@ function changePriority(state: FsmState, priority: number): StepResult {
   if (effectivePriority === state.effectivePriority) return stay(state);
   const next: FsmState = { ...state, effectivePriority };
   // A master tells its peers at once, so a backup that now outranks it can preempt without waiting for the
-  // next Adver_Timer; a backup's new Skew_Time applies from the next advert it hears.
-  if (state.state === 'MASTER') return stay(next, [{ type: 'send-advert', priority: effectivePriority }]);
+  // next Adver_Timer; a backup's new Skew_Time applies from the next advert it hears. A master handing over
+  // keeps saying priority 0.
+  if (state.state === 'MASTER' && !state.handover)
+    return stay(next, [{ type: 'send-advert', priority: effectivePriority }]);
   return stay(next);
 }
 
@@ -439,8 +661,28 @@ export function step(state: FsmState, input: Input): StepResult {
     case 'startup':
       return state.state === 'INIT' ? start(state, 'startup') : stay(state);
     case 'shutdown':
-      // RFC 5798 §6.4.2 / §6.4.3 Shutdown: cancel the timers; a master sends an advert with priority 0.
+      // RFC 5798 §6.4.2 / §6.4.3 Shutdown: cancel the timers; a master sends an advert with priority 0. A planned
+      // stop with make-before-break keeps the VIPs until the new master is heard (tandem extension).
+      if (input.planned) return handOver(state, 'STOPPED', 'shutdown');
       return transition(state, 'STOPPED', 'shutdown', { farewell: true });
+    case 'switchover':
+      return handOver(state, 'BACKUP', 'switchover');
+    case 'maintenance':
+      return maintenance(state, input.on);
+    case 'resume':
+      return state.yielded ? stay({ ...state, yielded: false }) : stay(state);
+    case 'handover-expired':
+      // tandem extension: nobody was heard within the bound: let go anyway (a stop must end).
+      return state.state === 'MASTER' && state.handover ? completeHandover(state, undefined) : stay(state);
+    case 'reannounce-due':
+      return state.state === 'MASTER' && !state.handover ? stay(state, [{ type: 'garp' }]) : stay(state);
+    case 'rival-silent':
+      // tandem extension: the lower-priority master stopped advertising: it yielded; announce the VIPs again.
+      if (state.state !== 'MASTER' || !state.rival) return stay(state);
+      return stay({ ...state, rival: undefined }, [
+        { type: 'split-brain-resolved', source: state.rival.address, how: 'silent' },
+        ...reannounce(),
+      ]);
     case 'advert-received':
       return receiveAdvert(state, input.advert, input.source);
     case 'master-down-expired':
@@ -465,10 +707,11 @@ export function step(state: FsmState, input: Input): StepResult {
       // (RFC 5798 §6.4.3), with Master_Down_Timer armed from this member's own view.
       return state.state === 'MASTER' ? transition(state, 'BACKUP', 'sync-group') : stay(state);
     case 'advert-due':
-      // RFC 5798 §6.4.3: "If the Adver_Timer fires, then: Send an ADVERTISEMENT, Reset the Adver_Timer".
+      // RFC 5798 §6.4.3: "If the Adver_Timer fires, then: Send an ADVERTISEMENT, Reset the Adver_Timer". During a
+      // make-before-break handover the advert says priority 0 again, in case the first was lost (tandem extension).
       return state.state === 'MASTER'
         ? stay(state, [
-            { type: 'send-advert', priority: state.effectivePriority },
+            { type: 'send-advert', priority: state.handover ? PRIORITY_STOPPED : state.effectivePriority },
             { type: 'arm-timer', timer: 'advert', microseconds: advertInterval(state) },
           ])
         : stay(state);

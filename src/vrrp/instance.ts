@@ -17,10 +17,12 @@ import {
   type FsmState,
   type Input,
   type InstanceParameters,
+  type Rival,
   type TimerName,
   type Transition,
   type TransitionReason,
   type VrrpState,
+  handoverBound,
   initialState,
   masterDownInterval,
   skewTime,
@@ -60,6 +62,12 @@ export interface InstanceSnapshot {
   lastMasterAdvertAtMicroseconds: number | undefined;
   /** Transitions since the instance started, by from, to and reason. */
   transitionCounts: readonly TransitionCount[];
+  /** A split brain in progress: the other master, as heard (tandem extension). */
+  splitBrain: (Rival & { sinceMicroseconds: number }) | undefined;
+  /** A make-before-break handover in progress, with where it goes. */
+  handover: 'STOPPED' | 'BACKUP' | 'FAULT' | undefined;
+  /** After a switchover: BACKUP that does not preempt until resumed. */
+  yielded: boolean;
 }
 
 export interface TransitionCount extends Transition {
@@ -79,6 +87,9 @@ const EXPIRY_INPUT: Record<TimerName, Input['type']> = {
   advert: 'advert-due',
   'master-down': 'master-down-expired',
   'preempt-delay': 'preempt-delay-expired',
+  handover: 'handover-expired',
+  reannounce: 'reannounce-due',
+  rival: 'rival-silent',
 };
 
 export class VrrpInstance {
@@ -92,6 +103,10 @@ export class VrrpInstance {
   private lastTransition: Transition | undefined;
   /** When an advert of a live master was last accepted in BACKUP; cleared by priority 0 and by leaving BACKUP. */
   private lastMasterAdvertAt: number | undefined;
+  /** The last other router heard on this VRID, whatever its state: who could take over at a switchover. */
+  private lastPeer: { address: string; atMicroseconds: number } | undefined;
+  private splitBrainSince = 0;
+  private stoppedWaiters: (() => void)[] = [];
   /**
    * Told after an input changed the state or the fault causes, with the transition if there was one, once its
    * effects ran (a sync group follows its members through this).
@@ -158,7 +173,30 @@ export class VrrpInstance {
       masterDownIntervalMicroseconds: masterDownInterval(this.fsm),
       lastMasterAdvertAtMicroseconds: this.lastMasterAdvertAt,
       transitionCounts: [...this.transitionCounts.values()].map((count) => ({ ...count })),
+      splitBrain: this.fsm.rival ? { ...this.fsm.rival, sinceMicroseconds: this.splitBrainSince } : undefined,
+      handover: this.fsm.handover?.goal,
+      yielded: this.fsm.yielded === true,
     };
+  }
+
+  /** The last other router heard on this VRID (any priority), or `undefined` if none since start. */
+  get peer(): { address: string; atMicroseconds: number } | undefined {
+    return this.lastPeer;
+  }
+
+  /** `tandem switchover`: hand over to a backup (make-before-break when configured) and stay BACKUP. */
+  switchover(): void {
+    this.enqueue({ input: { type: 'switchover' } });
+  }
+
+  /** `tandem maintenance on|off`: hand over and hold FAULT (cause `maintenance`), or leave it. */
+  maintenance(on: boolean): void {
+    this.enqueue({ input: { type: 'maintenance', on } });
+  }
+
+  /** Lets a switched-over instance preempt again. */
+  resume(): void {
+    this.enqueue({ input: { type: 'resume' } });
   }
 
   /**
@@ -174,10 +212,17 @@ export class VrrpInstance {
     this.enqueue({ input: { type: 'startup' } });
   }
 
-  /** Graceful stop: priority-0 advert and VIP release when MASTER; resolves when every effect has run. */
-  async stop(): Promise<void> {
-    this.enqueue({ input: { type: 'shutdown' } });
+  /**
+   * Graceful stop: priority-0 advert and VIP release when MASTER; resolves when the instance is STOPPED and every
+   * effect has run. `planned` (SIGTERM) hands over make-before-break when configured: the VIPs go when the new
+   * master is heard, or after the handover bound (`handoverBound`).
+   */
+  async stop(options: { planned?: boolean } = {}): Promise<void> {
+    this.enqueue({ input: options.planned ? { type: 'shutdown', planned: true } : { type: 'shutdown' } });
     await this.idle();
+    if (this.fsm.state !== 'STOPPED') {
+      await new Promise<void>((resolve) => this.stoppedWaiters.push(resolve));
+    }
     for (const timer of this.timers.values()) this.clock.clearTimer(timer.handle);
     this.timers.clear();
   }
@@ -186,6 +231,7 @@ export class VrrpInstance {
   receive(advert: AdvertSummary, source: string): void {
     this.counters.advertsReceived++;
     if (advert.priority === 0) this.counters.priorityZeroReceived++;
+    this.lastPeer = { address: source, atMicroseconds: this.clock.nowMicroseconds() };
     this.enqueue({ input: { type: 'advert-received', advert, source } });
   }
 
@@ -266,6 +312,15 @@ export class VrrpInstance {
         `${from} -> ${to}`,
       );
       this.countTransition(result.transition);
+    } else if (!previous.handover && this.fsm.handover) {
+      this.log.info(
+        {
+          goal: this.fsm.handover.goal,
+          reason: this.fsm.handover.reason,
+          boundMs: handoverBound(this.fsm) / 1000,
+        },
+        'planned handover: priority 0 sent, the VIPs stay until the new master is heard',
+      );
     } else if (previous.effectivePriority !== this.fsm.effectivePriority) {
       this.log.info(
         { from: previous.effectivePriority, to: this.fsm.effectivePriority },
@@ -275,6 +330,11 @@ export class VrrpInstance {
     this.noteMasterAdvert(input, result.effects);
     for (const effect of result.effects) await this.execute(effect);
     if (result.transition || previous.faults !== this.fsm.faults) this.onChange?.(result.transition);
+    if (this.fsm.state === 'STOPPED' && this.stoppedWaiters.length > 0) {
+      const waiters = this.stoppedWaiters;
+      this.stoppedWaiters = [];
+      for (const resolve of waiters) resolve();
+    }
   }
 
   private countTransition(transition: Transition): void {
@@ -334,6 +394,24 @@ export class VrrpInstance {
         return this.critical('release-vips', () => this.actions.releaseVips());
       case 'garp':
         return this.critical('garp', () => this.actions.announce());
+      case 'split-brain':
+        this.counters.splitBrains++;
+        this.splitBrainSince = this.clock.nowMicroseconds();
+        this.log.warn(
+          {
+            event: 'split-brain',
+            local: { address: this.fsm.params.primaryAddress, priority: this.fsm.effectivePriority },
+            remote: { address: effect.source, priority: effect.priority },
+          },
+          `split brain: another MASTER (${effect.source}, priority ${effect.priority}) advertises this VRID`,
+        );
+        return;
+      case 'split-brain-resolved':
+        this.log.info(
+          { event: 'split-brain-resolved', remote: { address: effect.source }, how: effect.how },
+          `split brain with ${effect.source} resolved (${effect.how})`,
+        );
+        return;
     }
   }
 

@@ -24,7 +24,7 @@ function check(result: StepResult, line: Line, where: string): void {
       `${where}: no log line contains ${JSON.stringify(message)} in ${JSON.stringify(result.logs)}`,
     );
   }
-  for (const key of ['reload', 'error', 'refused'] as const) {
+  for (const key of ['answer', 'reload', 'error', 'refused'] as const) {
     assert.deepEqual(result[key], line.expect[key], `${where}: ${key}`);
   }
   if (line.expect.status !== undefined) {
@@ -57,7 +57,7 @@ for (const file of files) {
         check(result, line, where);
       }
       // Issue 11: one rtnetlink subscription per process, whatever the instances, reloads and VIP defences.
-      assert.equal(world.netlink.subscriptions, 1, `${file}: netlink subscriptions opened`);
+      assert.equal(world.netlink.subscriptions, 1 + world.restarts, `${file}: netlink subscriptions opened`);
     } finally {
       await world.close();
     }

@@ -20,6 +20,7 @@ import { delay } from '../../src/core/clock.js';
 import { ManualClock } from '../../src/core/manual-clock.js';
 import type { CommandRunner, RunOptions } from '../../src/core/process-group.js';
 import { Agent, type AgentStatus } from '../../src/daemon/agent.js';
+import { controlRequest } from '../../src/daemon/control.js';
 import { formatAddress } from '../../src/vrrp/address.js';
 import {
   type PacketHandler,
@@ -75,10 +76,17 @@ export interface Step {
   exits?: Record<string, number>;
   /** The next `times` netlink calls of `operation` fail with `errno` (the kernel refuses). */
   fail?: { operation: Parameters<FakeNetlink['fail']>[0]; errno: string; times?: number };
-  /** The agent is told to reload (with the configuration NAME) or to stop. */
-  signal?: { reload?: string; stop?: true };
+  /**
+   * The agent is told to reload (with the configuration NAME) or to stop; `restart` stops it (letting time pass
+   * until it has) and starts a new agent with the start configuration on the same runtime directory.
+   */
+  signal?: { reload?: string; stop?: true; restart?: true };
+  /** A request to the control socket, as `tandem` sends it: `{"command": "switchover", "instance": "VI_1"}`. */
+  control?: Record<string, unknown>;
   expect: Partial<Outputs> & {
     status?: unknown;
+    /** The control socket's result (`control` steps), compared exactly; a refusal is `error` (its code). */
+    answer?: unknown;
     reload?: unknown;
     error?: string;
     refused?: string[];
@@ -87,6 +95,7 @@ export interface Step {
 
 export interface StepResult extends Outputs {
   status: AgentStatus;
+  answer?: unknown;
   reload?: unknown;
   error?: string;
   refused?: string[];
@@ -162,6 +171,8 @@ export class World {
   private readonly exits: Record<string, number>;
   private config: TandemConfig | undefined;
   agent: Agent | undefined;
+  /** Agents started after the first (`restart` steps): each opens its own netlink subscription. */
+  restarts = 0;
 
   constructor(
     private readonly header: Header,
@@ -314,8 +325,25 @@ export class World {
         ),
       );
       return this.collect(outcome);
+    } else if (step.control) {
+      let outcome: { answer?: unknown; error?: string } = {};
+      await this.until(
+        controlRequest(agent.controlSocketPath, step.control).then(
+          (answer) => (outcome = { answer }),
+          (caught: unknown) => (outcome = { error: (caught as { code?: string }).code ?? String(caught) }),
+        ),
+      );
+      await this.settle();
+      return this.collect(outcome);
+    } else if (step.signal?.restart) {
+      await this.stopAgent();
+      this.restarts++;
+      return this.start();
     } else if (step.signal?.stop) {
-      await this.until(agent.stop());
+      // A planned stop of a MASTER waits for the new master (make-before-break): later steps bring it (an advert)
+      // or let the handover bound pass; `close` finishes what is left.
+      void agent.stop().catch(() => undefined);
+      await this.settle();
     } else {
       throw new Error(`a step needs an input: ${JSON.stringify(step)}`);
     }
@@ -363,7 +391,12 @@ export class World {
     }
   }
 
-  private collect(extra: { reload?: unknown; error?: string; refused?: string[] }): StepResult {
+  private collect(extra: {
+    answer?: unknown;
+    reload?: unknown;
+    error?: string;
+    refused?: string[];
+  }): StepResult {
     const operations = this.netlink.operations.slice(this.netlinkSeen);
     this.netlinkSeen = this.netlink.operations.length;
     const result: StepResult = {
@@ -379,16 +412,23 @@ export class World {
     return result;
   }
 
-  /** Stops the agent, letting clock time pass so hooks still running meet their deadline. */
+  /**
+   * Stops the agent, letting clock time pass so that a handover reaches its bound and hooks still running meet
+   * their deadline.
+   */
+  private async stopAgent(): Promise<void> {
+    if (!this.agent) return;
+    let done = false;
+    void this.agent
+      .stop()
+      .catch(() => undefined)
+      .finally(() => (done = true));
+    for (let rounds = 0; !done && rounds < 100; rounds++) await this.advance(microseconds('100ms'));
+    this.agent = undefined;
+  }
+
   async close(): Promise<void> {
-    if (this.agent) {
-      let done = false;
-      void this.agent
-        .stop()
-        .catch(() => undefined)
-        .finally(() => (done = true));
-      for (let rounds = 0; !done && rounds < 100; rounds++) await this.advance(microseconds('100ms'));
-    }
+    await this.stopAgent();
     rmSync(this.directory, { recursive: true, force: true });
   }
 }

@@ -3,8 +3,7 @@ import assert from 'node:assert/strict';
 import { type InstanceActions, VrrpInstance } from '../../src/vrrp/instance.js';
 import { ManualClock } from '../helpers/manual-clock.js';
 import type { InstanceParameters } from '../../src/vrrp/fsm.js';
-import type { DecodedAdvertisement } from '../../src/vrrp/packet.js';
-import { DEFAULT_PARAMETERS } from '../helpers/parameters.js';
+import { DEFAULT_PARAMETERS, decodedAdvert } from '../helpers/parameters.js';
 
 const PARAMS: InstanceParameters = { ...DEFAULT_PARAMETERS, vrid: 9 };
 
@@ -23,19 +22,7 @@ function recorder(overrides: Partial<InstanceActions> = {}) {
 
 const silent = { info() {}, warn() {}, error() {} };
 
-function masterAdvert(priority = 200): DecodedAdvertisement {
-  return {
-    version: 3,
-    family: 4,
-    vrid: 9,
-    priority,
-    advertIntervalCentiseconds: 100,
-    addresses: ['192.0.2.100'],
-    auth: { type: 'none' },
-    checksum: 0,
-    checksumMode: 'pseudo-header',
-  };
-}
+const masterAdvert = (priority = 200) => decodedAdvert(9, priority);
 
 test('a backup with no master takes over after Master_Down_Interval and runs the effects in order', async () => {
   const clock = new ManualClock();

@@ -2,9 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { type InstanceActions, VrrpInstance } from '../../src/vrrp/instance.js';
 import { type GroupState, SyncGroup, groupFaultCause } from '../../src/vrrp/sync-group.js';
-import type { DecodedAdvertisement } from '../../src/vrrp/packet.js';
 import { ManualClock } from '../helpers/manual-clock.js';
-import { DEFAULT_PARAMETERS } from '../helpers/parameters.js';
+import { DEFAULT_PARAMETERS, decodedAdvert } from '../helpers/parameters.js';
 
 const silent = { info() {}, warn() {}, error() {} };
 const actions: InstanceActions = {
@@ -15,19 +14,7 @@ const actions: InstanceActions = {
   notify: () => {},
 };
 
-function advert(vrid: number, priority: number): DecodedAdvertisement {
-  return {
-    version: 3,
-    family: 4,
-    vrid,
-    priority,
-    advertIntervalCentiseconds: 100,
-    addresses: ['192.0.2.100'],
-    auth: { type: 'none' },
-    checksum: 0,
-    checksumMode: 'pseudo-header',
-  };
-}
+const advert = decodedAdvert;
 
 async function settle(clock: ManualClock, members: VrrpInstance[]) {
   for (let round = 0; round < 5; round++) {
