@@ -34,7 +34,8 @@ export { type Clock, systemClock } from '../core/clock.js';
 
 /** What the instance asks of the world. Critical operations are awaited; `notify` only queues a hook. */
 export interface InstanceActions {
-  sendAdvert(priority: number): Promise<void>;
+  /** CARP: `demote` is the counter the advert carries; priority 0 is the bow-out. */
+  sendAdvert(priority: number, demote?: number): Promise<void>;
   claimVips(acceptMode: boolean): Promise<void>;
   releaseVips(): Promise<void>;
   announce(): Promise<void>;
@@ -50,6 +51,8 @@ export interface InstanceSnapshot {
   lastTransition: Transition | undefined;
   faults: readonly string[];
   counters: InstanceCounters;
+  /** CARP: the demotion counter this router advertises. */
+  demote?: number;
 }
 
 interface ArmedTimer {
@@ -132,6 +135,7 @@ export class VrrpInstance {
       lastTransition: this.lastTransition,
       faults: this.fsm.faults,
       counters: this.counters,
+      ...(this.fsm.demote === undefined ? {} : { demote: this.fsm.demote }),
     };
   }
 
@@ -165,6 +169,11 @@ export class VrrpInstance {
 
   setEffectivePriority(priority: number): void {
     this.enqueue({ input: { type: 'priority-changed', priority } });
+  }
+
+  /** CARP: tracking moved the demotion counter carried in the adverts. */
+  setDemote(demote: number): void {
+    this.enqueue({ input: { type: 'demote-changed', demote } });
   }
 
   raiseFault(cause: string): void {
@@ -235,6 +244,8 @@ export class VrrpInstance {
         { from: previous.effectivePriority, to: this.fsm.effectivePriority },
         'effective priority changed',
       );
+    } else if (previous.demote !== this.fsm.demote) {
+      this.log.info({ from: previous.demote, to: this.fsm.demote }, 'demotion changed');
     }
     this.noteMasterAdvert(input, result.effects);
     for (const effect of result.effects) await this.execute(effect);
@@ -277,7 +288,7 @@ export class VrrpInstance {
       case 'send-advert':
         this.counters.advertsSent++;
         if (effect.priority === 0) this.counters.priorityZeroSent++;
-        return this.critical('send-advert', () => this.actions.sendAdvert(effect.priority));
+        return this.critical('send-advert', () => this.actions.sendAdvert(effect.priority, effect.demote));
       case 'claim-vips':
         return this.critical('claim-vips', () => this.actions.claimVips(effect.acceptMode));
       case 'release-vips':
