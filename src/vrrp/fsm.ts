@@ -600,7 +600,9 @@ function carpAsBackup(state: FsmState, advert: CarpAdvertView, source: string): 
     case 'follow': {
       // ip_carp.c / carp.c: "Otherwise, we reset the counter and wait for the next advertisement".
       const next: FsmState = { ...state, masterAddress: source };
-      return stay(next, [{ type: 'arm-timer', timer: 'master-down', microseconds: masterDownInterval(next) }]);
+      return stay(next, [
+        { type: 'arm-timer', timer: 'master-down', microseconds: masterDownInterval(next) },
+      ]);
     }
     case 'ignore':
       return stay(state, [{ type: 'discard', reason: 'lower-priority' }]);
@@ -643,6 +645,7 @@ function changeDemote(state: FsmState, demote: number): StepResult {
   const clamped = Math.min(CARP_DEMOTE_MAX, Math.max(0, Math.trunc(demote)));
   if (clamped === (state.demote ?? 0)) return stay(state);
   const next: FsmState = { ...state, demote: clamped };
-  if (state.state === 'MASTER') return stay(next, [{ type: 'send-advert', priority: state.effectivePriority }]);
+  if (state.state === 'MASTER')
+    return stay(next, [{ type: 'send-advert', priority: state.effectivePriority }]);
   return stay(next);
 }

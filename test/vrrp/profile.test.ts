@@ -377,7 +377,8 @@ test('CARP step: timers, elections as MASTER and as BACKUP are exactly the profi
             deadRatio: 3,
             primaryAddress: '192.0.2.2',
           };
-          const demoted = (state: FsmState): FsmState => step(state, { type: 'demote-changed', demote }).state;
+          const demoted = (state: FsmState): FsmState =>
+            step(state, { type: 'demote-changed', demote }).state;
           const backup = demoted(started(params, 'BACKUP'));
           const master = demoted(started(params, 'MASTER'));
           assert.equal(masterDownInterval(backup), carpProfile.masterDownInterval(view));
@@ -399,7 +400,8 @@ test('CARP step: timers, elections as MASTER and as BACKUP are exactly the profi
                   const asMaster = carpProfile.asMaster(view, carp, source);
                   const fromMaster = step(master, input);
                   assert.equal(fromMaster.state.state, asMaster.action === 'yield' ? 'BACKUP' : 'MASTER');
-                  if (asMaster.action === 'yield') assert.equal(fromMaster.transition?.reason, asMaster.reason);
+                  if (asMaster.action === 'yield')
+                    assert.equal(fromMaster.transition?.reason, asMaster.reason);
                   const asBackup = carpProfile.asBackup(view, carp, source);
                   const fromBackup = step(backup, input);
                   assert.equal(fromBackup.state.state, asBackup.action === 'take-over' ? 'MASTER' : 'BACKUP');
