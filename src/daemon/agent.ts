@@ -33,6 +33,7 @@ import { LinkWatcher } from '../watchers/link.js';
 import { TrackerRegistry } from '../watchers/registry.js';
 import { ControlServer } from './control.js';
 import { type FifoOpener, type FifoSink, drainWithin } from './hooks.js';
+import { runnableConfig } from './carp-instances.js';
 import { InstanceRuntime } from './instance-runtime.js';
 import type { DumpSource } from './dump.js';
 import { ensureRuntimeDir, runtimePaths } from './runtime-dir.js';
@@ -65,6 +66,8 @@ export interface AgentOptions {
   isRouter?: (interfaceName: string) => boolean;
   /** How script user and group names resolve (default: getent, then /etc/passwd and /etc/group). */
   lookup?: EntryLookup;
+  /** The 64-bit counter of each CARP advert (default: 64 random bits from node:crypto). */
+  carpCounter?: () => bigint;
 }
 
 export interface ReloadResult {
@@ -122,6 +125,8 @@ export class Agent {
     private config: TandemConfig,
     private readonly options: AgentOptions,
   ) {
+    // carp_instance blocks run through the same runtime as vrrp_instances (daemon/carp-instances.ts).
+    this.config = runnableConfig(config);
     this.netlink = options.netlink ?? NetlinkAdapter.open();
     // One timer heap behind one Node timer serves every instance (docs/performance.md).
     this.clock = options.clock ?? createTimerHeap();
@@ -182,8 +187,9 @@ export class Agent {
     return next;
   }
 
-  private async reloadNow(config: TandemConfig): Promise<ReloadResult> {
+  private async reloadNow(loaded: TandemConfig): Promise<ReloadResult> {
     const { log } = this.options;
+    const config = runnableConfig(loaded);
     const before = instanceSignatures(this.config);
     const after = instanceSignatures(config);
     const unchanged = (name: string) => before.has(name) && before.get(name) === after.get(name);
@@ -296,7 +302,7 @@ export class Agent {
     runtimes: InstanceRuntime[],
     onRegistry: (registry: TrackerRegistry) => void,
   ): Promise<Generation> {
-    const { log, run, isRouter, lookup } = this.options;
+    const { log, run, isRouter, lookup, carpCounter } = this.options;
     for (const instanceConfig of instances) {
       const previous = previousHooks.get(instanceConfig.name);
       runtimes.push(
@@ -314,6 +320,7 @@ export class Agent {
             ...(previous ? { previousHooks: previous } : {}),
             ...(run ? { run } : {}),
             ...(isRouter ? { isRouter } : {}),
+            ...(carpCounter ? { carpCounter } : {}),
           },
           log,
         ),
@@ -365,7 +372,7 @@ export class Agent {
 
   private closeIdleSockets(): void {
     for (const [key, socket] of this.sockets) {
-      if (socket.registeredVrids.length > 0) continue;
+      if (socket.registeredVrids.length > 0 || socket.registeredVhids.length > 0) continue;
       socket.close();
       this.sockets.delete(key);
     }
@@ -483,6 +490,7 @@ export class Agent {
         interface: socket.interfaceName,
         family: socket.family,
         vrids: socket.registeredVrids,
+        ...(socket.registeredVhids.length > 0 ? { vhids: socket.registeredVhids } : {}),
         counters: { ...socket.counters },
       })),
       control: this.control?.counters ?? { requests: 0, badRequests: 0 },

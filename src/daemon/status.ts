@@ -25,6 +25,9 @@ export interface InstanceStatus {
   faults: readonly string[];
   /** The instance's counter table: every event and every discard reason, from zero (`vrrp/counters.ts`). */
   counters: InstanceCounters;
+  /** A carp_instance (or `tandem carp`): 'carp'; absent for VRRP. `vrid` is then the vhid. */
+  protocol?: 'carp';
+  carp?: { vhid: number; advbase: number; advskew: number; demote: number; flavour: 'openbsd' | 'ucarp' };
 }
 
 export interface AgentStatus {
@@ -33,7 +36,14 @@ export interface AgentStatus {
   uptimeSeconds: number;
   reloads: number;
   instances: InstanceStatus[];
-  sockets: { interface: string; family: number; vrids: number[]; counters: SocketCounters }[];
+  sockets: {
+    interface: string;
+    family: number;
+    vrids: number[];
+    /** CARP instances' vhids on this socket (VRRP and CARP share protocol 112). */
+    vhids?: number[];
+    counters: SocketCounters;
+  }[];
   control: ControlCounters;
 }
 

@@ -120,6 +120,11 @@ export class VrrpInstance {
     return this.clock.nowMicroseconds() - this.lastMasterAdvertAt < masterDownInterval(this.fsm);
   }
 
+  /** Master_Down_Interval (CARP: master down) as the instance computes it now. */
+  masterDownMicroseconds(): number {
+    return masterDownInterval(this.fsm);
+  }
+
   /** Inputs from a sync group: follow another member to MASTER or BACKUP. */
   follow(direction: 'group-master' | 'group-backup'): void {
     this.enqueue({ input: { type: direction } });
