@@ -194,6 +194,17 @@ export async function buildConfig(
     return built === undefined ? [] : [built];
   });
   checkUniqueVhids(draft.carpInstances, carpInstances, sink);
+  // Instances share one namespace at run time (status, hooks, FIFO lines, reload), whatever their protocol.
+  const vrrpNames = new Map(draft.instances.map((d) => [d.name, d.at] as const));
+  for (const d of draft.carpInstances) {
+    const clash = vrrpNames.get(d.name);
+    if (clash !== undefined)
+      sink.error(
+        d.at,
+        DiagnosticCodes.conflict,
+        `carp_instance ${d.name} has the name of the vrrp_instance at ${positionText(clash)}; instance names are shared`,
+      );
+  }
   // Only on an otherwise valid file: after a misspelt reference, the error says it all.
   for (const service of sink.errorCount === 0 ? services : []) {
     const named = [...draft.instances, ...draft.carpInstances].some((i) =>

@@ -182,9 +182,6 @@ function notYet<T>(
  */
 const LVS_SYNC_DAEMON_WITHOUT_INSTANCE: Support = NOT_IMPLEMENTED_YET;
 
-/** A use its handler records itself (with a better place or label than the walk has). */
-const RECORDED_BY_HANDLER = (): boolean => false;
-
 /** A keepalived keyword tandem refuses without reading; `what` completes "tandem does not implement ...". */
 function refused<T>(name: string, what: string): KeywordSpec<T> {
   return {
@@ -1893,39 +1890,24 @@ const instanceSection: SectionSpec<InstanceDraft> = {
 
 // ---- carp_instance (tandem's own; issue 16) ----
 
-/**
- * Keywords of a block that is not implemented yet as a whole: the block's use is what is refused (once, at
- * its keyword), so its keywords are parsed and checked but record nothing of their own.
- */
-function inPendingBlock<T>(keywords: KeywordSpec<T>[]): KeywordSpec<T>[] {
-  return keywords.map((keyword) => {
-    const pending: KeywordSpec<T> = {
-      ...keyword,
-      support: NOT_IMPLEMENTED_YET,
-      refusedWhen: () => false,
-    };
-    delete pending.reads;
-    return pending;
-  });
-}
-
 const carpSection: SectionSpec<CarpDraft> = {
   id: 'carp_instance',
   title: 'carp_instance NAME',
-  keywords: inPendingBlock<CarpDraft>([
+  keywords: [
     interfaceKeyword<CarpDraft>(),
     ownKeyword<CarpDraft>(
       'vhid',
       `<${VRID_MIN}-${VRID_MAX}>`,
       'virtual host id (ucarp -v), unique per interface and address family among CARP instances',
       integerInto('vhid', VRID_MIN, VRID_MAX),
+      { reads: ['vhid'] },
     ),
     ownKeyword<CarpDraft>(
       'advbase',
       `<seconds ${CARP_ADVBASE_MIN}-${CARP_ADVBASE_MAX}>`,
       'advert base interval in whole seconds (ucarp -b)',
       integerInto('advbaseSeconds', CARP_ADVBASE_MIN, CARP_ADVBASE_MAX),
-      { default: String(DEFAULT_CARP_ADVBASE_SECONDS) },
+      { default: String(DEFAULT_CARP_ADVBASE_SECONDS), reads: ['advbaseSeconds'] },
     ),
     ownKeyword<CarpDraft>(
       'advskew',
@@ -1943,7 +1925,7 @@ const carpSection: SectionSpec<CarpDraft> = {
         }
         t.advskew = env.ctx.integer(token, 0, CARP_ADVSKEW_MAX, 'advskew') ?? t.advskew;
       },
-      { default: '0' },
+      { default: '0', reads: ['advskew'] },
     ),
     ownKeyword<CarpDraft>(
       'passphrase',
@@ -1962,6 +1944,7 @@ const carpSection: SectionSpec<CarpDraft> = {
         }
         t.passphrase = { value: token.text, at: token.at };
       },
+      { reads: ['passphrase'] },
     ),
     ownKeyword<CarpDraft>(
       'passphrase_file',
@@ -1974,6 +1957,7 @@ const carpSection: SectionSpec<CarpDraft> = {
           env.ctx.error(token.at, `passphrase_file must be an absolute path, found '${token.text}'`);
         else t.passphraseFile = { path: token.text, at: token.at };
       },
+      { reads: ['passphraseFile'] },
     ),
     virtualIpaddressKeyword<CarpDraft>('VIPs, all of one family (ucarp -a)'),
     ...preemptKeywords<CarpDraft>(
@@ -1984,6 +1968,7 @@ const carpSection: SectionSpec<CarpDraft> = {
     unicastSrcIpKeyword<CarpDraft>('source address of adverts (ucarp -s)'),
     implemented<CarpDraft>('mcast_src_ip', '<IPADDR>', 'as unicast_src_ip', instanceAddress('mcastSrcIp'), {
       default: 'the primary address of the interface',
+      reads: ['srcIp'],
     }),
     unicastPeerKeyword<CarpDraft>(),
     implemented<CarpDraft>(
@@ -1991,21 +1976,21 @@ const carpSection: SectionSpec<CarpDraft> = {
       '<multicast IPADDR>',
       'multicast group (ucarp -m)',
       instanceAddress('mcastDstIp'),
-      { default: '224.0.0.18 / ff02::12' },
+      { default: '224.0.0.18 / ff02::12', reads: ['mcastDstIp'] },
     ),
     ownKeyword<CarpDraft>(
       'deadratio',
       `<${CARP_DEADRATIO_MIN}-${CARP_DEADRATIO_MAX}>`,
       'adverts a backup misses before it takes the master for dead (ucarp -r)',
       integerInto('deadratio', CARP_DEADRATIO_MIN, CARP_DEADRATIO_MAX),
-      { default: String(DEFAULT_CARP_DEADRATIO) },
+      { default: String(DEFAULT_CARP_DEADRATIO), reads: ['deadratio'] },
     ),
     ownKeyword<CarpDraft>(
       'neutral',
       '',
       'do not run the backup scripts at startup when starting as backup (ucarp -n)',
       flagSets('neutral', true),
-      { default: 'off' },
+      { default: 'off', reads: ['neutral'] },
     ),
     dontTrackPrimaryKeyword<CarpDraft>(
       'dont_track_primary',
@@ -2025,7 +2010,7 @@ const carpSection: SectionSpec<CarpDraft> = {
     ),
     ...notifyKeywords<CarpDraft>(),
     serviceNamesKeyword<CarpDraft>(),
-  ]),
+  ],
 };
 
 // ---- vrrp_sync_group ----
@@ -2246,19 +2231,9 @@ const topSection: SectionSpec<ConfigDraft> = {
     ownKeyword(
       'carp_instance',
       'NAME { ... }',
-      'a CARP virtual host (carp(4), ucarp): the whole block is parsed and checked',
-      (s, d, env) => {
-        carpDefinition(s, d, env);
-        if (s.block !== undefined && s.args.length === 1)
-          env.ctx.recordUnimplemented(supportOf('top', 'carp_instance'), {
-            section: 'top',
-            keyword: 'carp_instance',
-            where: `carp_instance ${s.args[0]?.text ?? ''}`,
-            what: 'CARP virtual hosts',
-            source: s.keyword.at,
-          });
-      },
-      { repeatable: true, support: NOT_IMPLEMENTED_YET, refusedWhen: RECORDED_BY_HANDLER },
+      'a CARP virtual host (carp(4), ucarp), beside vrrp_instances on the same interfaces (docs/carp.md)',
+      carpDefinition,
+      { repeatable: true, reads: ['carpInstances'] },
     ),
     ...refusedKeywords<ConfigDraft>(unsupportedTopLevel),
   ],

@@ -43,6 +43,7 @@ import { TrackerFollower, vrrpInstanceTelemetry } from './telemetry.js';
 import { type FifoOpener, type FifoSink, drainWithin, notifyHookNames } from './hooks.js';
 import { filteredAddresses } from './instance-adapters.js';
 import { HandoverCommands } from './handover-commands.js';
+import { runnableConfig } from './carp-instances.js';
 import { InstanceRuntime } from './instance-runtime.js';
 import type { DumpSource } from './dump.js';
 import { ensureRuntimeDir, runtimePaths } from './runtime-dir.js';
@@ -77,6 +78,8 @@ export interface AgentOptions {
   lookup?: EntryLookup;
   /** Interface sysctls (promote_secondaries; default: /proc/sys of the agent's namespace). */
   sysctl?: Sysctl;
+  /** The 64-bit counter of each CARP advert (default: 64 random bits from node:crypto). */
+  carpCounter?: () => bigint;
 }
 
 export interface ReloadResult {
@@ -148,6 +151,8 @@ export class Agent {
     private config: TandemConfig,
     private readonly options: AgentOptions,
   ) {
+    // carp_instance blocks run through the same runtime as vrrp_instances (daemon/carp-instances.ts).
+    this.config = runnableConfig(config);
     this.netlink = options.netlink ?? NetlinkAdapter.open();
     // One timer heap behind one Node timer serves every instance (docs/performance.md).
     this.clock = options.clock ?? createTimerHeap();
@@ -245,8 +250,9 @@ export class Agent {
     return next;
   }
 
-  private async reloadNow(config: TandemConfig): Promise<ReloadResult> {
+  private async reloadNow(loaded: TandemConfig): Promise<ReloadResult> {
     const { log } = this.options;
+    const config = runnableConfig(loaded);
     const before = instanceSignatures(this.config);
     const after = instanceSignatures(config);
     const unchanged = (name: string) => before.has(name) && before.get(name) === after.get(name);
@@ -391,7 +397,7 @@ export class Agent {
     runtimes: InstanceRuntime[],
     onRegistry: (registry: TrackerRegistry) => void,
   ): Promise<Generation> {
-    const { log, isRouter, lookup } = this.options;
+    const { log, isRouter, lookup, carpCounter } = this.options;
     const run = this.run;
     for (const instanceConfig of instances) {
       const previous = previousHooks.get(instanceConfig.name);
@@ -413,6 +419,7 @@ export class Agent {
             run,
             ...(isRouter ? { isRouter } : {}),
             promoteSecondaries: this.promoteSecondaries,
+            ...(carpCounter ? { carpCounter } : {}),
           },
           log,
         ),
@@ -466,7 +473,7 @@ export class Agent {
 
   private closeIdleSockets(): void {
     for (const [key, socket] of this.sockets) {
-      if (socket.registeredVrids.length > 0) continue;
+      if (socket.registeredVrids.length > 0 || socket.registeredVhids.length > 0) continue;
       socket.close();
       this.sockets.delete(key);
     }
@@ -636,6 +643,7 @@ export class Agent {
         interface: socket.interfaceName,
         family: socket.family,
         vrids: socket.registeredVrids,
+        ...(socket.registeredVhids.length > 0 ? { vhids: socket.registeredVhids } : {}),
         counters: { ...socket.counters },
       })),
       control: this.control?.counters ?? { requests: 0, badRequests: 0 },

@@ -208,7 +208,7 @@ export function formatStats(status: AgentStatus, now: Date = new Date()): string
   for (const instance of status.instances) {
     lines.push(
       '',
-      `VRRP instance ${instance.name} (${instance.state})`,
+      `${instance.protocol === 'carp' ? 'CARP' : 'VRRP'} instance ${instance.name} (${instance.state})`,
       ...counterLines(instance.counters, '  '),
     );
   }

@@ -23,6 +23,8 @@ import type { Clock } from '../core/clock.js';
 import type { CommandRunner } from '../core/process-group.js';
 import { TandemError } from '../errors.js';
 import { AdvertChannel, ChannelClosedError } from '../vrrp/advert-channel.js';
+import { createCarpAuthenticator } from '../vrrp/carp-auth.js';
+import { CarpChannel } from '../vrrp/carp-channel.js';
 import { snapshotCounters } from '../vrrp/counters.js';
 import type { VrrpTransport } from '../vrrp/demux.js';
 import { VrrpInstance } from '../vrrp/instance.js';
@@ -46,6 +48,13 @@ import {
   toVipConfig,
   vipText,
 } from './instance-adapters.js';
+import {
+  type CarpSettings,
+  carpParameters,
+  carpSettingsOf,
+  demotionOf,
+  loadPassphrase,
+} from './carp-instances.js';
 import { waitForSourceAddress } from './source-address.js';
 import { type InstanceStatus, discardWarnings, frrFields, seconds } from './status.js';
 
@@ -84,6 +93,8 @@ export interface RuntimeDependencies {
   promoteSecondaries?: PromoteSecondaries;
   /** The agent's event bus: transitions, hook runs and discards are published there. */
   bus?: EventBus;
+  /** The counter of each CARP advert (default: random, carp-channel.ts). */
+  carpCounter?: () => bigint;
 }
 
 /** Why an instance cannot take part yet: its interface is missing, or has no address to send adverts from. */
@@ -95,7 +106,10 @@ export class InstanceRuntime {
   private readonly hooks: HookQueue;
   /** Where announcements go; updated in place when the interface is (re-)created. */
   private readonly garpInterface = { name: '', index: 0, mac: '' };
-  private channel: AdvertChannel | undefined;
+  private channel: AdvertChannel | CarpChannel | undefined;
+  /** A carp_instance (daemon/carp-instances.ts): its settings and its passphrase, read at creation. */
+  private readonly carp: CarpSettings | undefined;
+  private carpPassphrase: string | Uint8Array = '';
   private garp: GarpScheduler | undefined;
   private currentLink: LinkInfo | undefined;
   private detached: Detached | undefined;
@@ -117,6 +131,7 @@ export class InstanceRuntime {
     private readonly log: PinoLogger,
   ) {
     this.garpInterface.name = config.interface;
+    this.carp = carpSettingsOf(config);
     this.vips = new VipController(
       new VipManager({
         netlink: deps.netlink,
@@ -142,11 +157,15 @@ export class InstanceRuntime {
     const filter = filtered.length > 0 ? deps.acceptFilter : undefined;
     this.instance = new VrrpInstance(
       config.name,
-      instanceParameters(config, '', deps.config.global.handover),
+      this.carp
+        ? { ...instanceParameters(config, '', deps.config.global.handover), carp: carpParameters(this.carp) }
+        : instanceParameters(config, '', deps.config.global.handover),
       deps.clock,
       {
-        sendAdvert: (priority) =>
-          this.channel ? this.channel.send(priority) : Promise.reject(new ChannelClosedError(config.vrid)),
+        sendAdvert: (priority, demote) =>
+          this.channel
+            ? this.channel.send(priority, demote)
+            : Promise.reject(new ChannelClosedError(config.vrid)),
         claimVips: async () => {
           // RFC 5798 §6.4.3: the drop is in place before the first VIP appears, so none is accepted meanwhile.
           await filter?.drop(filtered);
@@ -200,13 +219,16 @@ export class InstanceRuntime {
   ): Promise<InstanceRuntime> {
     const { interface: name } = config;
     if (!name) throw new InstanceSetupError(config.name, 'an interface is required');
+    const carp = carpSettingsOf(config);
     const log = parentLog.child({
       instance: config.name,
       vrid: config.vrid,
       interface: name,
       family: config.family,
+      ...(carp ? { protocol: 'carp' } : {}),
     });
     const runtime = new InstanceRuntime({ ...config, interface: name }, deps, log);
+    if (carp) runtime.carpPassphrase = await loadPassphrase(config.name, carp);
     const link = deps.links.link(name);
     if (link === undefined) {
       runtime.detach({
@@ -266,7 +288,10 @@ export class InstanceRuntime {
       this.config,
       registry,
       {
-        onPriority: (priority) => this.instance.setEffectivePriority(priority),
+        onPriority: (priority) =>
+          this.carp
+            ? this.instance.setDemote(demotionOf(priority))
+            : this.instance.setEffectivePriority(priority),
         onFault: (cause) => this.instance.raiseFault(cause),
         onFaultCleared: (cause) => this.instance.clearFault(cause),
       },
@@ -363,13 +388,24 @@ export class InstanceRuntime {
         : null,
       handover: snapshot.handover ?? null,
       yielded: snapshot.yielded,
+      ...(this.carp
+        ? {
+            protocol: 'carp' as const,
+            carp: {
+              vhid: this.carp.vhid,
+              advbase: this.carp.advbase,
+              advskew: this.carp.advskew,
+              demote: snapshot.demote ?? 0,
+              flavour: this.carp.flavour,
+            },
+          }
+        : {}),
     };
   }
 
-  /** Opens the advert channel on the interface's shared socket and prepares the announcements. */
-  private open(link: LinkInfo, source: string): void {
+  /** The channel of a vrrp_instance: prebuilt adverts, the RFC 5798 §7.1 ladder. */
+  private vrrpChannel(socket: VrrpTransport, source: string): AdvertChannel {
     const { config, deps } = this;
-    const socket = deps.socketFor(link, config.family);
     const channel = new AdvertChannel({
       version: config.version,
       family: config.family,
@@ -394,6 +430,42 @@ export class InstanceRuntime {
       onDiscard: (reason, from, detail) => this.discarded(reason, from, detail),
     });
     channel.open(socket);
+    return channel;
+  }
+
+  /** The channel of a carp_instance: CARP adverts signed with its HMAC, the CARP ladder. */
+  private carpChannel(settings: CarpSettings, socket: VrrpTransport, source: string): CarpChannel {
+    const channel = new CarpChannel({
+      vhid: settings.vhid,
+      advbase: settings.advbase,
+      advskew: settings.advskew,
+      source,
+      destinations: advertDestinations(this.config),
+      unicastPeers: this.config.unicastPeers,
+      authenticator: createCarpAuthenticator({
+        variant: settings.hmac,
+        passphrase: this.carpPassphrase,
+        vhid: settings.vhid,
+        addresses: settings.hashedAddresses,
+      }),
+      forgetAfterMicroseconds: () => this.instance.masterDownMicroseconds(),
+      ...(this.deps.carpCounter ? { randomCounter: this.deps.carpCounter } : {}),
+      counters: this.instance.counters,
+      clock: this.deps.clock,
+      log: this.log,
+      deliver: (advert, from) => this.instance.receive(advert, from),
+    });
+    channel.open(socket);
+    return channel;
+  }
+
+  /** Opens the advert channel on the interface's shared socket and prepares the announcements. */
+  private open(link: LinkInfo, source: string): void {
+    const { config, deps } = this;
+    const socket = deps.socketFor(link, config.family);
+    const channel = this.carp
+      ? this.carpChannel(this.carp, socket, source)
+      : this.vrrpChannel(socket, source);
     this.garpInterface.index = link.index;
     this.garpInterface.mac = link.mac;
     if (this.garpSender) {

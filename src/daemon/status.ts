@@ -44,6 +44,9 @@ export interface InstanceStatus {
   handover?: 'STOPPED' | 'BACKUP' | 'FAULT' | null;
   /** After `tandem switchover`: BACKUP that does not preempt until `tandem switchover --resume`. */
   yielded?: boolean;
+  /** A carp_instance (or `tandem carp`): 'carp'; absent for VRRP. `vrid` is then the vhid. */
+  protocol?: 'carp';
+  carp?: { vhid: number; advbase: number; advskew: number; demote: number; flavour: 'openbsd' | 'ucarp' };
 }
 
 /** FRR `show vrrp json` stats, named as FRR names them. */
@@ -137,7 +140,14 @@ export interface AgentStatus {
   uptimeSeconds: number;
   reloads: number;
   instances: InstanceStatus[];
-  sockets: { interface: string; family: number; vrids: number[]; counters: SocketCounters }[];
+  sockets: {
+    interface: string;
+    family: number;
+    vrids: number[];
+    /** CARP instances' vhids on this socket (VRRP and CARP share protocol 112). */
+    vhids?: number[];
+    counters: SocketCounters;
+  }[];
   control: ControlCounters;
 }
 

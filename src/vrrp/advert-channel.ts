@@ -17,7 +17,7 @@ import type { Logger } from '../core/logger.js';
 import { MICROSECONDS_PER_SECOND } from '../core/time.js';
 import type { Family } from './address.js';
 import type { InstanceCounters, ReceiveDiscardReason } from './counters.js';
-import type { PacketHandler } from './demux.js';
+import type { PacketHandler, Protocol112Name } from './demux.js';
 import type { AdvertSummary } from './fsm.js';
 import { type VrrpAuth, type VrrpVersion, encode } from './packet.js';
 import { type ReceivePolicy, type ReceivedPacket, compilePolicy, receiveAdvert } from './receive.js';
@@ -28,8 +28,8 @@ export const DISCARD_LOG_INTERVAL_MICROSECONDS = 10 * MICROSECONDS_PER_SECOND;
 
 /** The part of a VRRP socket a channel uses. */
 export interface AdvertSocket {
-  register(vrid: number, handler: PacketHandler): void;
-  unregister(vrid: number): void;
+  register(vrid: number, handler: PacketHandler, protocol?: Protocol112Name): void;
+  unregister(vrid: number, protocol?: Protocol112Name): void;
   /** `ttl`: the TTL / hop limit (255 when absent, RFC 5798 §5.1.1.3). */
   send(payload: Uint8Array, destination: string, source: string | undefined, ttl?: number): Promise<void>;
 }

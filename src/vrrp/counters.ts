@@ -10,7 +10,9 @@
 /**
  * Why the receive ladder refused a packet, in the ladder's order (RFC 5798 §7.1 and RFC 3768 §7.1; see
  * `vrrp/receive.ts`): peer and TTL, version, completeness, checksum, own packet, authentication (v2), address
- * list, interval (v2). `bad-vrid` stays at zero on an instance: a packet without a valid VRID reaches none
+ * list, interval (v2). CARP's ladder (`vrrp/carp-receive.ts`) counts in the same table: its HMAC failures as
+ * `auth-mismatch`, a bad auth length as `count-mismatch` (byte 3 of both headers), a replayed counter as
+ * `replayed-counter`. `bad-vrid` stays at zero on an instance: a packet without a valid VRID reaches none
  * (the socket counts it as `unknownVrid`).
  */
 export const RECEIVE_DISCARD_REASONS = [
@@ -31,6 +33,8 @@ export const RECEIVE_DISCARD_REASONS = [
   'bad-auth-type',
   'auth-type-mismatch',
   'auth-mismatch',
+  /** CARP: a counter this sender already used (it changes it every advert), docs/carp.md "Counter and replays". */
+  'replayed-counter',
   'address-mismatch',
   'interval-mismatch',
 ] as const;

@@ -9,7 +9,11 @@
  */
 import type { Family } from './address.js';
 import type { Logger } from '../core/logger.js';
+import { classifyProtocol112 } from './protocol112.js';
 import type { ReceivedPacket } from './receive.js';
+
+/** The two protocols of IP protocol 112 (docs/carp.md, "VRRP and CARP on one segment"). */
+export type Protocol112Name = 'vrrp' | 'carp';
 
 /** Receives the packets carrying one VRID on this interface and family. */
 export type PacketHandler = (packet: ReceivedPacket) => void;
@@ -18,27 +22,51 @@ export type PacketHandler = (packet: ReceivedPacket) => void;
 export interface SocketCounters {
   received: number;
   unknownVrid: number;
+  /** CARP adverts whose vhid no CARP instance has on this interface and family. */
+  unknownVhid: number;
+  /**
+   * Payloads that are neither VRRP nor CARP (another version or type, `classifyProtocol112`); still handed to
+   * the VRRP instance of their byte 1, whose ladder names what is wrong.
+   */
+  neitherProtocol: number;
   malformedIp: number;
   sendErrors: number;
 }
 
 export class VridDemux {
   private readonly handlers = new Map<number, PacketHandler>();
-  readonly counters: SocketCounters = { received: 0, unknownVrid: 0, malformedIp: 0, sendErrors: 0 };
+  /** CARP instances by vhid: VRRP and CARP may use the same number on one interface (different protocols). */
+  private readonly carpHandlers = new Map<number, PacketHandler>();
+  readonly counters: SocketCounters = {
+    received: 0,
+    unknownVrid: 0,
+    unknownVhid: 0,
+    neitherProtocol: 0,
+    malformedIp: 0,
+    sendErrors: 0,
+  };
 
-  /** Returns false when `vrid` already has a handler. */
-  register(vrid: number, handler: PacketHandler): boolean {
-    if (this.handlers.has(vrid)) return false;
-    this.handlers.set(vrid, handler);
+  /** `family` tells VRRPv2 from CARP (VRRPv2 is IPv4 only, protocol112.ts). */
+  constructor(private readonly family: Family = 4) {}
+
+  /** Returns false when `vrid` already has a handler of `protocol`. */
+  register(vrid: number, handler: PacketHandler, protocol: Protocol112Name = 'vrrp'): boolean {
+    const handlers = protocol === 'carp' ? this.carpHandlers : this.handlers;
+    if (handlers.has(vrid)) return false;
+    handlers.set(vrid, handler);
     return true;
   }
 
-  unregister(vrid: number): void {
-    this.handlers.delete(vrid);
+  unregister(vrid: number, protocol: Protocol112Name = 'vrrp'): void {
+    (protocol === 'carp' ? this.carpHandlers : this.handlers).delete(vrid);
   }
 
   get registeredVrids(): number[] {
     return [...this.handlers.keys()];
+  }
+
+  get registeredVhids(): number[] {
+    return [...this.carpHandlers.keys()];
   }
 
   /** One packet as the socket read it; `undefined` for one that is not a well-formed IP datagram of VRRP. */
@@ -49,6 +77,18 @@ export class VridDemux {
       return;
     }
     const vrid = packet.payload.length >= 2 ? (packet.payload[1] as number) : -1;
+    // CARP and VRRP share protocol 112 and 224.0.0.18: the header says which one a payload speaks.
+    const kind = classifyProtocol112(packet.payload, this.family);
+    if (kind.protocol === 'carp') {
+      const carp = this.carpHandlers.get(vrid);
+      if (!carp) {
+        this.counters.unknownVhid++;
+        return;
+      }
+      carp(packet);
+      return;
+    }
+    if (kind.protocol === 'unknown') this.counters.neitherProtocol++;
     const handler = this.handlers.get(vrid);
     if (!handler) {
       this.counters.unknownVrid++;
@@ -68,9 +108,11 @@ export interface VrrpTransport {
   readonly groups: readonly string[];
   readonly counters: SocketCounters;
   readonly registeredVrids: number[];
-  /** Throws TransportError when `vrid` is already in use on this socket. */
-  register(vrid: number, handler: PacketHandler): void;
-  unregister(vrid: number): void;
+  /** The vhids of the CARP instances on this socket. */
+  readonly registeredVhids: number[];
+  /** Throws TransportError when `vrid` is already in use by `protocol` on this socket. */
+  register(vrid: number, handler: PacketHandler, protocol?: Protocol112Name): void;
+  unregister(vrid: number, protocol?: Protocol112Name): void;
   /** Sends one VRRP message from `source` (IPv4 needs it: tandem writes the header). */
   send(payload: Uint8Array, destination: string, source: string | undefined, ttl?: number): Promise<void>;
   /** Opens the socket again on a re-created interface, or to join the multicast group(s). */

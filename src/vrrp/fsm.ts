@@ -11,6 +11,14 @@ import { compareAddresses } from './address.js';
 import type { ElectionDiscardReason } from './counters.js';
 import type { VrrpVersion } from './packet.js';
 import { PRIORITY_OWNER, PRIORITY_STOPPED } from '../core/protocol.js';
+import {
+  type BackupResponse,
+  type CarpAdvertView,
+  type CarpElectionView,
+  type CarpFlavour,
+  type MasterResponse,
+  carpProfile,
+} from './profile.js';
 import { MICROSECONDS_PER_CENTISECOND, MICROSECONDS_PER_SECOND } from '../core/time.js';
 
 export { MICROSECONDS_PER_CENTISECOND, MICROSECONDS_PER_SECOND } from '../core/time.js';
@@ -82,6 +90,11 @@ export interface InstanceParameters {
    * (break-before-make, also when absent).
    */
   handover?: HandoverMode;
+  /**
+   * Present when the instance speaks CARP (docs/carp.md): the CARP profile (`profile.ts`) then decides the
+   * elections and the timers, `step` keeps everything else. `priority` is not compared (set it below 255).
+   */
+  carp?: CarpParameters;
 }
 
 /** A planned handover in progress: priority 0 sent, the VIPs still held until the new master is heard. */
@@ -95,6 +108,18 @@ export interface Handover {
 export interface Rival {
   readonly address: string;
   readonly priority: number;
+}
+
+/** What a CARP virtual host adds to the parameters (carp(4), ucarp(8)). */
+export interface CarpParameters {
+  /** Whose rules apply where OpenBSD and ucarp differ (ties, the master-down formula, reasserting). */
+  flavour: CarpFlavour;
+  /** Seconds, 0-255. */
+  advbase: number;
+  /** 1/256 s, 0-254. */
+  advskew: number;
+  /** ucarp `--deadratio`; 3 for carp(4). */
+  deadRatio: number;
 }
 
 /** The whole state of one virtual router, in host values; a new object after every step. */
@@ -122,6 +147,8 @@ export interface FsmState {
   readonly yielded?: boolean;
   /** tandem extension: the other master of a split brain, while it lasts. */
   readonly rival?: Rival | undefined;
+  /** CARP: the demotion counter carried in this router's adverts (tracking raises it); absent for VRRP. */
+  readonly demote?: number;
 }
 
 export type TransitionReason =
@@ -138,7 +165,13 @@ export type TransitionReason =
   /** tandem extension: the operator handed over (`tandem switchover`). */
   | 'switchover'
   /** tandem extension: the operator put the instance in maintenance (`tandem maintenance on`). */
-  | 'maintenance';
+  | 'maintenance'
+  | CarpTransitionReason;
+
+/** CARP's reasons (`profile.ts`): a BACKUP taking over at once, a MASTER yielding to a better master. */
+export type CarpTransitionReason =
+  | Exclude<Extract<BackupResponse, { action: 'take-over' }>['reason'], 'stop-notice'>
+  | Extract<MasterResponse, { action: 'yield' }>['reason'];
 
 /** Why the election discards an advert that passed the receive ladder (`vrrp/receive.ts`). */
 export type DiscardReason = ElectionDiscardReason;
@@ -152,6 +185,11 @@ export interface AdvertSummary {
   priority: number;
   /** v2: Adver Int in seconds x 100; v3: Max Adver Int as sent (centiseconds). */
   advertIntervalCentiseconds: number;
+  /**
+   * CARP: the advert's advbase, advskew and demote, which the CARP profile compares. `priority` is then only
+   * what the driver counts: 0 for a bow-out, non-zero otherwise.
+   */
+  carp?: CarpAdvertView;
 }
 
 export type Input =
@@ -177,13 +215,16 @@ export type Input =
   | { type: 'advert-due' }
   | { type: 'preempt-delay-expired' }
   | { type: 'priority-changed'; priority: number }
+  /** CARP: the demotion counter changed (tracking). */
+  | { type: 'demote-changed'; demote: number }
   | { type: 'fault-raised'; cause: string }
   | { type: 'fault-cleared'; cause: string }
   /** The interface's primary address (the advert source) was chosen or changed. */
   | { type: 'primary-address'; address: string };
 
 export type Effect =
-  | { type: 'send-advert'; priority: number }
+  /** CARP: priority 0 is the bow-out; `demote` is the counter the advert carries. */
+  | { type: 'send-advert'; priority: number; demote?: number }
   | { type: 'arm-timer'; timer: TimerName; microseconds: number }
   | { type: 'cancel-timer'; timer: TimerName }
   | { type: 'claim-vips'; acceptMode: boolean }
@@ -216,6 +257,7 @@ export function initialState(params: InstanceParameters): FsmState {
     masterAddress: undefined,
     faults: [],
     preemptDelay: 'idle',
+    ...(params.carp ? { demote: 0 } : {}),
   };
 }
 
@@ -241,6 +283,7 @@ export function skewTime(
 export function masterDownInterval(
   state: Pick<FsmState, 'params' | 'effectivePriority' | 'masterAdverIntervalCentiseconds'>,
 ): number {
+  if (state.params.carp) return carpProfile.masterDownInterval(carpView(state));
   const interval =
     state.params.version === 2
       ? state.params.advertIntervalCentiseconds
@@ -250,6 +293,7 @@ export function masterDownInterval(
 }
 
 function advertInterval(state: FsmState): number {
+  if (state.params.carp) return carpProfile.advertInterval(carpView(state));
   return state.params.advertIntervalCentiseconds * MICROSECONDS_PER_CENTISECOND;
 }
 
@@ -258,7 +302,8 @@ function hasPreemptDelay(state: FsmState): boolean {
 }
 
 function isAddressOwner(state: FsmState): boolean {
-  return state.params.priority === PRIORITY_OWNER;
+  // CARP has no address owner (ip_carp.c carp_setrun: INIT always goes to BACKUP).
+  return state.params.priority === PRIORITY_OWNER && !state.params.carp;
 }
 
 function makesBeforeBreak(state: FsmState): boolean {
@@ -656,6 +701,12 @@ function changePrimaryAddress(state: FsmState, address: string): StepResult {
 }
 
 export function step(state: FsmState, input: Input): StepResult {
+  if (state.params.carp) return carpStep(state, input);
+  return commonStep(state, input);
+}
+
+/** The rules VRRP and CARP share (states, faults, timers as inputs); elections and timers ask the profile. */
+function commonStep(state: FsmState, input: Input): StepResult {
   if (state.state === 'STOPPED') return stay(state);
   switch (input.type) {
     case 'startup':
@@ -727,5 +778,136 @@ export function step(state: FsmState, input: Input): StepResult {
       return clearFault(state, input.cause);
     case 'primary-address':
       return changePrimaryAddress(state, input.address);
+    case 'demote-changed':
+      // Demotion is CARP's (carpStep); a VRRP router's tracking moves its priority instead.
+      return stay(state);
   }
+}
+
+// CARP (docs/carp.md): the same states, effects and timers as inputs; the CARP profile (`profile.ts`) decides
+// who wins and how long each timer runs, citing ip_carp.c and ucarp's carp.c.
+
+/** ip_carp.h: the demotion counter is one octet; a bow-out carries the highest (docs/carp.md, "Bow-out"). */
+export const CARP_DEMOTE_MAX = 255;
+
+function carpView(
+  state: Pick<FsmState, 'params'> & { readonly demote?: number | undefined },
+): CarpElectionView {
+  const carp = state.params.carp as CarpParameters;
+  return {
+    flavour: carp.flavour,
+    advbase: carp.advbase,
+    advskew: carp.advskew,
+    deadRatio: carp.deadRatio,
+    demote: state.demote ?? 0,
+    preempt: state.params.preempt,
+    primaryAddress: state.params.primaryAddress,
+  };
+}
+
+function carpStep(state: FsmState, input: Input): StepResult {
+  if (state.state === 'STOPPED') return stay(state);
+  switch (input.type) {
+    case 'advert-received':
+      return carpAdverts(carpReceive(state, input.advert, input.source));
+    case 'demote-changed':
+      return carpAdverts(changeDemote(state, input.demote));
+    case 'priority-changed':
+      // CARP carries no priority: tracking moves the demotion counter (`demote-changed`).
+      return stay(state);
+    default:
+      return carpAdverts(commonStep(state, input));
+  }
+}
+
+/**
+ * Every CARP advert carries the demotion counter (ip_carp.c carp_send_ad: `ch.carp_demote = carp_demote`). The
+ * leaving master's advert (priority 0 in the shared effects: shutdown, FAULT) is the bow-out, sent with the
+ * highest demotion as well as advbase/advskew 255, so that an OpenBSD backup takes over through its demotion
+ * rule and ucarp through "going to time out", each at once and with or without preemption.
+ */
+function carpAdverts(result: StepResult): StepResult {
+  if (!result.effects.some((effect) => effect.type === 'send-advert')) return result;
+  const demote = result.state.demote ?? 0;
+  return {
+    ...result,
+    effects: result.effects.map((effect) =>
+      effect.type === 'send-advert'
+        ? { ...effect, demote: effect.priority === PRIORITY_STOPPED ? CARP_DEMOTE_MAX : demote }
+        : effect,
+    ),
+  };
+}
+
+function carpReceive(state: FsmState, advert: AdvertSummary, source: string): StepResult {
+  // A CARP instance is only ever handed CARP adverts (the socket demultiplexes by header, protocol112.ts).
+  if (!advert.carp) return stay(state);
+  if (state.state === 'BACKUP') return carpAsBackup(state, advert.carp, source);
+  if (state.state === 'MASTER') return carpAsMaster(state, advert.carp, source);
+  // INIT, FAULT and STOPPED do not take part in the election (ip_carp.c carp_proto_input_c: INIT ignores).
+  return stay(state);
+}
+
+function carpAsBackup(state: FsmState, advert: CarpAdvertView, source: string): StepResult {
+  const response = carpProfile.asBackup(carpView(state), advert, source);
+  switch (response.action) {
+    case 'take-over':
+      // ip_carp.c carp_proto_input_c, BACKUP: preempting a slower master, a demoted one, one that will time out,
+      // or a bow-out: carp_master_down() at once (afterMicroseconds 0), else after the given delay.
+      if (response.afterMicroseconds > 0)
+        return stay(state, [
+          { type: 'arm-timer', timer: 'master-down', microseconds: response.afterMicroseconds },
+        ]);
+      return transition(state, 'MASTER', response.reason === 'stop-notice' ? 'bow-out' : response.reason);
+    case 'follow': {
+      // ip_carp.c / carp.c: "Otherwise, we reset the counter and wait for the next advertisement".
+      const next: FsmState = { ...state, masterAddress: source };
+      return stay(next, [
+        { type: 'arm-timer', timer: 'master-down', microseconds: masterDownInterval(next) },
+      ]);
+    }
+    case 'ignore':
+      return stay(state, [{ type: 'discard', reason: 'lower-priority' }]);
+  }
+}
+
+function carpAsMaster(state: FsmState, advert: CarpAdvertView, source: string): StepResult {
+  const response = carpProfile.asMaster(carpView(state), advert, source);
+  switch (response.action) {
+    case 'yield': {
+      // ip_carp.c carp_proto_input_c, MASTER: a more frequent master whose demotion is not higher, or one whose
+      // demotion is lower: carp_set_state(BACKUP), carp_setrun (master down armed by ENTER.BACKUP). ucarp sends
+      // one more advert first ("to be really sure the new master knows that it has to reassert control").
+      const before: Effect[] = response.announceFirst
+        ? [{ type: 'send-advert', priority: state.effectivePriority }]
+        : [];
+      return transition(state, 'BACKUP', response.reason, { before, update: { masterAddress: source } });
+    }
+    case 'hold':
+      // ip_carp.c: a slower or more demoted master is ignored; ucarp's carp.c sends a gratuitous ARP to win the
+      // segment back. Counted as an election discard, as VRRP's lower-priority master.
+      return stay(state, [
+        { type: 'discard', reason: 'lower-priority' },
+        ...(response.reassert ? [{ type: 'garp' } as const] : []),
+      ]);
+    case 'answer-stop':
+      return stay(state, [
+        { type: 'send-advert', priority: state.effectivePriority },
+        { type: 'arm-timer', timer: 'advert', microseconds: advertInterval(state) },
+      ]);
+  }
+}
+
+/**
+ * Tracking moved the demotion counter (OpenBSD carp_group_demote_adj). A MASTER advertises at once, so that a
+ * less demoted backup takes over ("Take over masters advertising with a higher demote count, regardless of
+ * CARPCTL_PREEMPT") without waiting for the next interval.
+ */
+function changeDemote(state: FsmState, demote: number): StepResult {
+  const clamped = Math.min(CARP_DEMOTE_MAX, Math.max(0, Math.trunc(demote)));
+  if (clamped === (state.demote ?? 0)) return stay(state);
+  const next: FsmState = { ...state, demote: clamped };
+  if (state.state === 'MASTER')
+    return stay(next, [{ type: 'send-advert', priority: state.effectivePriority }]);
+  return stay(next);
 }

@@ -38,7 +38,8 @@ export { type Clock, systemClock } from '../core/clock.js';
 
 /** What the instance asks of the world. Critical operations are awaited; `notify` only queues a hook. */
 export interface InstanceActions {
-  sendAdvert(priority: number): Promise<void>;
+  /** CARP: `demote` is the counter the advert carries; priority 0 is the bow-out. */
+  sendAdvert(priority: number, demote?: number): Promise<void>;
   claimVips(acceptMode: boolean): Promise<void>;
   releaseVips(): Promise<void>;
   announce(): Promise<void>;
@@ -68,6 +69,8 @@ export interface InstanceSnapshot {
   handover: 'STOPPED' | 'BACKUP' | 'FAULT' | undefined;
   /** After a switchover: BACKUP that does not preempt until resumed. */
   yielded: boolean;
+  /** CARP: the demotion counter this router advertises. */
+  demote?: number;
 }
 
 export interface TransitionCount extends Transition {
@@ -152,6 +155,11 @@ export class VrrpInstance {
     return this.clock.nowMicroseconds() - this.lastMasterAdvertAt < masterDownInterval(this.fsm);
   }
 
+  /** Master_Down_Interval (CARP: master down) as the instance computes it now. */
+  masterDownMicroseconds(): number {
+    return masterDownInterval(this.fsm);
+  }
+
   /** Inputs from a sync group: follow another member to MASTER or BACKUP. */
   follow(direction: 'group-master' | 'group-backup'): void {
     this.enqueue({ input: { type: direction } });
@@ -176,6 +184,7 @@ export class VrrpInstance {
       splitBrain: this.fsm.rival ? { ...this.fsm.rival, sinceMicroseconds: this.splitBrainSince } : undefined,
       handover: this.fsm.handover?.goal,
       yielded: this.fsm.yielded === true,
+      ...(this.fsm.demote === undefined ? {} : { demote: this.fsm.demote }),
     };
   }
 
@@ -246,6 +255,11 @@ export class VrrpInstance {
 
   setEffectivePriority(priority: number): void {
     this.enqueue({ input: { type: 'priority-changed', priority } });
+  }
+
+  /** CARP: tracking moved the demotion counter carried in the adverts. */
+  setDemote(demote: number): void {
+    this.enqueue({ input: { type: 'demote-changed', demote } });
   }
 
   raiseFault(cause: string): void {
@@ -326,6 +340,8 @@ export class VrrpInstance {
         { from: previous.effectivePriority, to: this.fsm.effectivePriority },
         'effective priority changed',
       );
+    } else if (previous.demote !== this.fsm.demote) {
+      this.log.info({ from: previous.demote, to: this.fsm.demote }, 'demotion changed');
     }
     this.noteMasterAdvert(input, result.effects);
     for (const effect of result.effects) await this.execute(effect);
@@ -387,7 +403,7 @@ export class VrrpInstance {
       case 'send-advert':
         this.counters.advertsSent++;
         if (effect.priority === 0) this.counters.priorityZeroSent++;
-        return this.critical('send-advert', () => this.actions.sendAdvert(effect.priority));
+        return this.critical('send-advert', () => this.actions.sendAdvert(effect.priority, effect.demote));
       case 'claim-vips':
         return this.critical('claim-vips', () => this.actions.claimVips(effect.acceptMode));
       case 'release-vips':

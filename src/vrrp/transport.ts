@@ -22,7 +22,13 @@ import { getSystemErrorName } from 'node:util';
 import { type Family, formatIPv4, formatIPv6 } from './address.js';
 import { VRRP_PROTOCOL } from './packet.js';
 import type { ReceivedPacket } from './receive.js';
-import { type PacketHandler, type SocketCounters, VridDemux, type VrrpTransport } from './demux.js';
+import {
+  type PacketHandler,
+  type Protocol112Name,
+  type SocketCounters,
+  VridDemux,
+  type VrrpTransport,
+} from './demux.js';
 import type { Logger } from '../core/logger.js';
 import { VRRP_GROUP_IPV4, VRRP_GROUP_IPV6 } from '../core/protocol.js';
 import { TandemError } from '../errors.js';
@@ -218,7 +224,7 @@ function ipv6Backend(
 
 /** One VRRP socket on one interface for one family, shared by every instance there. */
 export class VrrpSocket implements VrrpTransport {
-  private readonly demux = new VridDemux();
+  private readonly demux: VridDemux;
   private backend: Backend;
   private currentIfindex: number;
 
@@ -228,6 +234,7 @@ export class VrrpSocket implements VrrpTransport {
     readonly family: Family,
     private options: { multicast: boolean; groups?: readonly string[]; log: TransportLogger },
   ) {
+    this.demux = new VridDemux(family);
     this.currentIfindex = ifindex;
     this.backend = this.open(ifindex);
   }
@@ -277,18 +284,25 @@ export class VrrpSocket implements VrrpTransport {
     return this.demux.counters;
   }
 
-  register(vrid: number, handler: PacketHandler): void {
-    if (!this.demux.register(vrid, handler)) {
-      throw new TransportError(`VRID ${vrid} is already in use on ${this.interfaceName} (IPv${this.family})`);
+  register(vrid: number, handler: PacketHandler, protocol: Protocol112Name = 'vrrp'): void {
+    if (!this.demux.register(vrid, handler, protocol)) {
+      const what = protocol === 'carp' ? 'CARP vhid' : 'VRID';
+      throw new TransportError(
+        `${what} ${vrid} is already in use on ${this.interfaceName} (IPv${this.family})`,
+      );
     }
   }
 
-  unregister(vrid: number): void {
-    this.demux.unregister(vrid);
+  unregister(vrid: number, protocol: Protocol112Name = 'vrrp'): void {
+    this.demux.unregister(vrid, protocol);
   }
 
   get registeredVrids(): number[] {
     return this.demux.registeredVrids;
+  }
+
+  get registeredVhids(): number[] {
+    return this.demux.registeredVhids;
   }
 
   /**

@@ -55,11 +55,8 @@ test('a carp_instance is read with ucarp defaults: advbase 1, advskew 0, deadrat
       services: [],
     },
   ]);
-  // Not run yet: recorded once, at the block, for check and run to refuse.
-  assert.deepEqual(
-    result.config?.unimplemented.map((u) => [u.keyword, u.where, u.source.line]),
-    [['carp_instance', 'carp_instance web', 1]],
-  );
+  // Implemented: nothing for check and run to refuse.
+  assert.deepEqual(result.config?.unimplemented, []);
 });
 
 test('every carp_instance keyword lands in the schema; what it shares with vrrp_instance reads the same', async () => {
@@ -217,5 +214,21 @@ test('vhids are unique per interface and family among CARP instances, not agains
   assert.deepEqual(
     await diagnosticsOf(carp() + instance().replace('virtual_router_id 51', 'virtual_router_id 10')),
     [],
+  );
+});
+
+test('a carp_instance may not take the name of a vrrp_instance (status, hooks and FIFO lines name instances)', async () => {
+  const result = await loadText(`vrrp_instance web {
+  interface eth0
+  virtual_router_id 51
+  priority 100
+  virtual_ipaddress {
+    192.0.2.100/24
+  }
+}
+${carp()}`);
+  assert.deepEqual(
+    result.diagnostics.map((d) => [d.line, d.message]),
+    [[9, 'carp_instance web has the name of the vrrp_instance at test.conf:1:15; instance names are shared']],
   );
 });

@@ -48,7 +48,10 @@ function readersOutsideConfig(): { file: string; text: string }[] {
   };
   walk(path.join(root, 'src'));
   // not-yet-enforced.ts refuses what is not implemented: mentioning a field there is not acting on it.
-  return files.filter((f) => f.file !== 'src/daemon/not-yet-enforced.ts');
+  // carp-entry-defaults.ts writes the vrrp_instance fields a carp_instance leaves off: writing is not reading.
+  return files.filter(
+    (f) => f.file !== 'src/daemon/not-yet-enforced.ts' && f.file !== 'src/daemon/carp-entry-defaults.ts',
+  );
 }
 
 test('every keyword marked implemented sets schema fields read outside src/config', () => {

@@ -52,7 +52,8 @@ for (const file of files) {
   const [headerLine, ...lines] = readFileSync(join(CASES, file), 'utf8').trim().split('\n');
   const header = JSON.parse(headerLine as string) as Header;
   test(`${file.replace('.jsonl', '')}: ${header.rfc}: ${header.rule}`, () => {
-    assert.match(header.rfc, /RFC \d+ §[\d.]+|keepalived/);
+    // VRRP cases cite an RFC section or keepalived; CARP cases ip_carp.c (OpenBSD) or ucarp's carp.c.
+    assert.match(header.rfc, /RFC \d+ §[\d.]+|keepalived|ip_carp\.c|ucarp carp\.c/);
     const params = { ...DEFAULT_PARAMETERS, ...header.params };
     let state = initialState(params);
     lines.forEach((text, index) => {

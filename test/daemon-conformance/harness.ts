@@ -26,6 +26,7 @@ import {
   type PacketHandler,
   type SocketCounters,
   VridDemux,
+  type Protocol112Name,
   type VrrpSocketFactory,
   type VrrpTransport,
 } from '../../src/vrrp/demux.js';
@@ -116,7 +117,7 @@ function hex(bytes: Uint8Array): string {
 
 /** A VRRP socket that records sends and takes packets from the scenario, demultiplexed as the real one. */
 class RecordingSocket implements VrrpTransport {
-  private readonly demux = new VridDemux();
+  private readonly demux: VridDemux;
   constructor(
     readonly interfaceName: string,
     public ifindex: number,
@@ -124,18 +125,24 @@ class RecordingSocket implements VrrpTransport {
     public multicast: boolean,
     private readonly sent: string[],
     public groups: readonly string[] = [],
-  ) {}
+  ) {
+    this.demux = new VridDemux(family);
+  }
   get counters(): SocketCounters {
     return this.demux.counters;
   }
   get registeredVrids(): number[] {
     return this.demux.registeredVrids;
   }
-  register(vrid: number, handler: PacketHandler): void {
-    if (!this.demux.register(vrid, handler)) throw new Error(`VRID ${vrid} is already in use`);
+  get registeredVhids(): number[] {
+    return this.demux.registeredVhids;
   }
-  unregister(vrid: number): void {
-    this.demux.unregister(vrid);
+  register(vrid: number, handler: PacketHandler, protocol: Protocol112Name = 'vrrp'): void {
+    if (!this.demux.register(vrid, handler, protocol))
+      throw new Error(`${protocol} ${vrid} is already in use`);
+  }
+  unregister(vrid: number, protocol: Protocol112Name = 'vrrp'): void {
+    this.demux.unregister(vrid, protocol);
   }
   async send(payload: Uint8Array, destination: string, source: string | undefined): Promise<void> {
     this.sent.push(`${this.interfaceName} ${source ?? '-'} > ${destination} ${hex(payload)}`);
@@ -238,6 +245,8 @@ export class World {
     return { ...(result.config ? { config: result.config } : {}), errors };
   }
 
+  private carpCounter = 0;
+
   /** Starts the agent with the header's configuration; returns what came out of the start. */
   async start(): Promise<StepResult> {
     const { config, errors } = await this.load(this.header.start);
@@ -271,6 +280,8 @@ export class World {
         read: async (key) => this.sysctls.get(key.join('/')),
         write: async (key, value) => void this.sysctls.set(key.join('/'), value),
       },
+      // CARP adverts carry a counter: 1, 2, 3... so that the bytes sent are known.
+      carpCounter: () => BigInt(++this.carpCounter),
     });
     let error: string | undefined;
     await this.until(

@@ -345,3 +345,75 @@ test('CARP: of two ucarp-flavour masters that hear each other exactly one yields
     { numRuns: 3000 },
   );
 });
+
+// CARP through `step`: the instance parameters' `carp` makes step ask the CARP profile.
+
+function carpParameters(view: Partial<CarpElectionView>): InstanceParameters {
+  return parameters({
+    priority: 100,
+    preempt: view.preempt ?? false,
+    primaryAddress: view.primaryAddress ?? '192.0.2.2',
+    carp: {
+      flavour: view.flavour ?? 'openbsd',
+      advbase: view.advbase ?? 1,
+      advskew: view.advskew ?? 0,
+      deadRatio: view.deadRatio ?? 3,
+    },
+  });
+}
+
+test('CARP step: timers, elections as MASTER and as BACKUP are exactly the profile’s, over flavours and adverts', () => {
+  let compared = 0;
+  for (const flavour of ['openbsd', 'ucarp'] as const) {
+    for (const preempt of [false, true]) {
+      for (const advskew of [0, 100, 254]) {
+        for (const demote of [0, 2]) {
+          const params = carpParameters({ flavour, preempt, advskew });
+          const view: CarpElectionView = {
+            flavour,
+            preempt,
+            advbase: 1,
+            advskew,
+            demote,
+            deadRatio: 3,
+            primaryAddress: '192.0.2.2',
+          };
+          const demoted = (state: FsmState): FsmState =>
+            step(state, { type: 'demote-changed', demote }).state;
+          const backup = demoted(started(params, 'BACKUP'));
+          const master = demoted(started(params, 'MASTER'));
+          assert.equal(masterDownInterval(backup), carpProfile.masterDownInterval(view));
+          const due = step(master, { type: 'advert-due' }).effects;
+          assert.deepEqual(due, [
+            { type: 'send-advert', priority: 100, demote },
+            { type: 'arm-timer', timer: 'advert', microseconds: carpProfile.advertInterval(view) },
+          ]);
+          for (const advbase of [1, 2, 4, 255]) {
+            for (const theirSkew of [0, 50, 100, 255]) {
+              for (const theirDemote of [0, 1, 2, 3]) {
+                for (const source of [LOWER, HIGHER, '203.0.113.1']) {
+                  const carp = { advbase, advskew: theirSkew, demote: theirDemote };
+                  const input = {
+                    type: 'advert-received' as const,
+                    source,
+                    advert: { priority: 1, advertIntervalCentiseconds: 100, carp },
+                  };
+                  const asMaster = carpProfile.asMaster(view, carp, source);
+                  const fromMaster = step(master, input);
+                  assert.equal(fromMaster.state.state, asMaster.action === 'yield' ? 'BACKUP' : 'MASTER');
+                  if (asMaster.action === 'yield')
+                    assert.equal(fromMaster.transition?.reason, asMaster.reason);
+                  const asBackup = carpProfile.asBackup(view, carp, source);
+                  const fromBackup = step(backup, input);
+                  assert.equal(fromBackup.state.state, asBackup.action === 'take-over' ? 'MASTER' : 'BACKUP');
+                  compared++;
+                }
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+  assert.equal(compared, 2 * 2 * 3 * 2 * 4 * 4 * 4 * 3);
+});
