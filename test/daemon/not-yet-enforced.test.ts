@@ -88,7 +88,7 @@ test('check reports exactly what run refuses, for every keyword not implemented 
   assert.deepEqual(check.stderr.trimEnd().split('\n'), run);
   assert.deepEqual(
     config.unimplemented.map((use) => use.keyword),
-    ['vrrp_garp_extra_if', 'log_unknown_vrids', 'use_vmac', 'track_src_ip', 'carp_instance'],
+    ['vrrp_garp_extra_if', 'log_unknown_vrids', 'use_vmac', 'track_src_ip'],
   );
   // With --lenient both let it through, as warnings.
   const lenient = await runCheck('t.conf', { files, lenient: true });
