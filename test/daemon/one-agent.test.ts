@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { type AgentProcess, startAgent } from '../helpers/agents.js';
 import { startKeepalived } from '../helpers/keepalived.js';
-import { type Lab, requireRoot, withLab } from '../helpers/netns.js';
+import { type Lab, requireRoot, waitFor, withLab } from '../helpers/netns.js';
 import { LONE_VIP, loneHost, loneMasterConfig, ownStderrLines, runToExit } from '../helpers/tandem-run.js';
 import { startTandem } from '../../netns-lab/daemons.js';
 import { addressesOn } from '../../netns-lab/netns.js';
@@ -125,7 +125,12 @@ test('tandem refuses to start beside a keepalived in its namespace', async () =>
   requireRoot();
   await withLab(async (lab) => {
     const a = await loneHost(lab, 'a', '192.0.2.1');
-    const keepalived = await startKeepalived(lab, a, CONFIG.replace('61', '62').replace('.100', '.101'), 'k');
+    // keepalived holds the very VIP tandem's configuration names: tandem's stale-VIP clean-up must not take it.
+    const keepalived = await startKeepalived(lab, a, CONFIG.replace('61', '62'), 'k');
+    await waitFor(async () => (await addressesOn(lab, a, 'eth0')).includes(VIP), {
+      timeoutMs: 30_000,
+      message: 'keepalived holds the VIP',
+    });
     const directory = scratch(lab);
     writeFileSync(join(directory, 'tandem.conf'), CONFIG);
     const result = await runToExit(lab, a, [
@@ -142,7 +147,7 @@ test('tandem refuses to start beside a keepalived in its namespace', async () =>
       ),
       'keepalived in the namespace',
     );
-    assert.equal((await addressesOn(lab, a, 'eth0')).includes(VIP), false, 'tandem claimed nothing');
+    assert.ok((await addressesOn(lab, a, 'eth0')).includes(VIP), "keepalived's VIP was not cleaned up");
     assert.equal(await keepalived.stop(), 0);
   });
 });

@@ -11,8 +11,11 @@ import assert from 'node:assert/strict';
 import { type Lab, requireRoot, waitFor, withLab } from '../helpers/netns.js';
 import { type AgentProcess, startAgent } from '../helpers/agents.js';
 
-/** Master_Down_Interval of the priority-100 backup at advert_int 1: 3 s + Skew_Time (RFC 5798 §6.1). */
-const MASTER_DOWN_INTERVAL_MS = 3000 + ((256 - 100) / 256) * 1000;
+/**
+ * Adverts every instance of the master sends in more than the backup's Master_Down_Interval (3 intervals +
+ * Skew_Time, RFC 5798 §6.1): how long the backup stays stopped, counted on the wire rather than slept.
+ */
+const ADVERTS_PAST_MASTER_DOWN = 5;
 
 function config(priority: number, count: number): string {
   const instances = Array.from(
@@ -37,6 +40,7 @@ interface Summary {
   transitions: number;
   staleExpiries: number[];
   advertsReceived: number[];
+  advertsSent: number[];
 }
 
 async function summary(agent: AgentProcess): Promise<Summary> {
@@ -48,6 +52,7 @@ async function summary(agent: AgentProcess): Promise<Summary> {
     transitions: instances.reduce((sum, instance) => sum + (instance.counters.transitions as number), 0),
     staleExpiries: instances.map((instance) => instance.counters.staleTimerExpiries as number),
     advertsReceived: instances.map((instance) => instance.counters.advertsReceived as number),
+    advertsSent: instances.map((instance) => instance.counters.advertsSent as number),
   };
 }
 
@@ -73,8 +78,19 @@ async function stalledBackup(lab: Lab, count: number): Promise<void> {
   const before = await allIn(backup, 'BACKUP', count);
 
   // Stopped for longer than Master_Down_Interval, so every instance's timer is surely due when it wakes.
+  const sentBefore = (await summary(master)).advertsSent;
   backup.signal('SIGSTOP');
-  await new Promise((resolve) => setTimeout(resolve, MASTER_DOWN_INTERVAL_MS + 900));
+  await waitFor(
+    async () =>
+      (await summary(master)).advertsSent.every(
+        (sent, index) => sent >= (sentBefore[index] as number) + ADVERTS_PAST_MASTER_DOWN,
+      ),
+    {
+      timeoutMs: 60_000,
+      intervalMs: 200,
+      message: `a sent ${ADVERTS_PAST_MASTER_DOWN} adverts per instance`,
+    },
+  );
   backup.signal('SIGCONT');
   // The first answer after the resume: the adverts queued during the stall are read by then.
   const resumed = await summary(backup);
