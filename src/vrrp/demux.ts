@@ -48,7 +48,15 @@ export class VridDemux {
       this.counters.malformedIp++;
       return;
     }
-    const vrid = packet.payload.length >= 2 ? (packet.payload[1] as number) : -1;
+    // The VRID is the payload's second byte, read in place when the packet is a view of a socket buffer.
+    const bytes = packet.bytes;
+    const vrid = bytes
+      ? bytes.payloadEnd - bytes.payloadStart >= 2
+        ? (bytes.buffer[bytes.payloadStart + 1] as number)
+        : -1
+      : packet.payload.length >= 2
+        ? (packet.payload[1] as number)
+        : -1;
     const handler = this.handlers.get(vrid);
     if (!handler) {
       this.counters.unknownVrid++;
