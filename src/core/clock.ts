@@ -16,10 +16,22 @@ export interface Clock {
    * expired timer's decision is deferred so adverts read during a stall are processed first.
    */
   defer(callback: () => void): void;
+  /**
+   * Moves a timer that has not fired yet to `microseconds` from now, keeping its callback; false when it fired
+   * or was cleared (then nothing changed, and the caller sets a new one). Optional: a clock without it is asked
+   * for a new timer each time.
+   */
+  reschedule?(handle: unknown, microseconds: number): boolean;
 }
 
+/**
+ * Monotonic microseconds. performance.now() is process.hrtime's clock as a plain number: no BigInt to allocate,
+ * and the driver reads the time on every received advert (issue 11).
+ */
+export const monotonicMicroseconds = (): number => Math.trunc(performance.now() * 1000);
+
 export const systemClock: Clock = {
-  nowMicroseconds: () => Number(process.hrtime.bigint() / 1000n),
+  nowMicroseconds: monotonicMicroseconds,
   setTimer: (callback, microseconds) =>
     setTimeout(callback, Math.max(0, Math.ceil(microseconds / MICROSECONDS_PER_MILLISECOND))),
   clearTimer: (handle) => clearTimeout(handle as NodeJS.Timeout),

@@ -4,7 +4,7 @@
  * is thousands of Node timer objects re-created per advert interval. Here a timer is one small entry in an array,
  * and Node's timer is touched only when the earliest deadline moves earlier or fires.
  *
- * Time is monotonic (process.hrtime) in microseconds, and deadlines are exact in microseconds: the Node timer is
+ * Time is monotonic (process.hrtime's clock, read as performance.now()) in microseconds, and deadlines are exact in microseconds: the Node timer is
  * armed for the whole milliseconds up to the earliest deadline, and when it fires (libuv computes timeouts from a
  * cached loop time, so it can fire a little early) nothing runs before its deadline: the rest is re-armed.
  * Timers due at the same microsecond fire in the order they were set.
@@ -16,7 +16,7 @@
  * A callback that throws does not starve the others: every due callback runs, then the first error is thrown
  * again, as a throwing setTimeout callback would be.
  */
-import type { Clock } from './clock.js';
+import { type Clock, monotonicMicroseconds } from './clock.js';
 
 /** What the heap needs from the runtime; tests pass a manual one. */
 export interface TimerHost {
@@ -27,7 +27,7 @@ export interface TimerHost {
 }
 
 export const systemTimerHost: TimerHost = {
-  nowMicroseconds: () => Number(process.hrtime.bigint() / 1000n),
+  nowMicroseconds: monotonicMicroseconds,
   setTimeout: (callback, milliseconds) => setTimeout(callback, milliseconds),
   clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
   setImmediate: (callback) => void setImmediate(callback),
@@ -42,8 +42,8 @@ const MAX_TIMEOUT_MILLISECONDS = 2 ** 31 - 1;
 /** A timer handle: its place in the heap, -1 once fired or cleared. */
 class TimerEntry {
   constructor(
-    readonly deadline: number,
-    readonly sequence: number,
+    public deadline: number,
+    public sequence: number,
     public callback: (() => void) | undefined,
     public index: number,
   ) {}
@@ -185,6 +185,19 @@ export function createTimerHeap(host: TimerHost = systemTimerHost): TimerHeap {
       siftUp(entry.index);
       if (entry.index === 0) schedule(now);
       return entry;
+    },
+    reschedule(handle, microseconds) {
+      if (!(handle instanceof TimerEntry) || handle.index < 0 || heap[handle.index] !== handle) return false;
+      const now = host.nowMicroseconds();
+      const delay = Number.isFinite(microseconds) && microseconds > 0 ? microseconds : 0;
+      // As a timer set now: it sorts after every timer already due at the same microsecond.
+      handle.deadline = now + delay;
+      handle.sequence = ++sequence;
+      const index = handle.index;
+      if (index > 0 && earlier(handle, heap[(index - 1) >> 1] as TimerEntry)) siftUp(index);
+      else siftDown(index);
+      if (handle.index === 0) schedule(now);
+      return true;
     },
     clearTimer(handle) {
       if (!(handle instanceof TimerEntry) || handle.index < 0 || heap[handle.index] !== handle) return;

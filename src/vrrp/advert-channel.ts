@@ -9,7 +9,11 @@
  * packet.
  *
  * Receiving: `receiveAdvert` (the RFC 5798 §7.1 ladder); an accepted advert goes to the driver, a refused one
- * is counted in the instance's one table and logged at most once per reason and interval.
+ * is counted in the instance's one table and logged at most once per reason and interval. The ladder's verdict
+ * depends only on the packet's bytes (payload, source, destination), its TTL and this channel's fixed policy,
+ * so an exact repeat of the last advert accepted, what a backup hears from its master at every interval, is
+ * accepted again by comparing those bytes, with the same summary and source as before: no string, view or
+ * result is built for it (issue 11, docs/performance.md).
  */
 import type { Clock } from '../core/clock.js';
 import { TandemError } from '../errors.js';
@@ -21,7 +25,7 @@ import type { PacketHandler, Protocol112Name } from './demux.js';
 import type { AdvertSummary } from './fsm.js';
 import { type VrrpAuth, type VrrpVersion, encode } from './packet.js';
 import { type ReceivePolicy, type ReceivedPacket, compilePolicy, receiveAdvert } from './receive.js';
-import type { CompiledPolicy } from './receive.js';
+import type { CompiledPolicy, PacketBytes } from './receive.js';
 
 /** At most one log line per discard reason and instance in this window (docs/architecture.md, "Logs"). */
 export const DISCARD_LOG_INTERVAL_MICROSECONDS = 10 * MICROSECONDS_PER_SECOND;
@@ -81,6 +85,14 @@ export class AdvertChannel {
    * 224.0.0.18): `old_unicast_checksum`, or learned from a peer that sends that form (keepalived does the same).
    */
   private oldChecksum: boolean;
+  /** The last advert accepted from a socket buffer: its payload, source and destination bytes, back to back. */
+  private lastBytes = new Uint8Array(0);
+  private lastLength = 0;
+  private lastTtl: number | undefined;
+  private lastChecksumVerified: boolean | undefined;
+  /** What the ladder made of it; undefined until an advert was accepted. */
+  private lastAdvert: AdvertSummary | undefined;
+  private lastSource = '';
 
   constructor(private readonly options: AdvertChannelOptions) {
     this.policy = compilePolicy({
@@ -149,6 +161,11 @@ export class AdvertChannel {
   }
 
   private onPacket(packet: ReceivedPacket): void {
+    const bytes = packet.bytes;
+    if (bytes && this.lastAdvert && this.repeatsLast(bytes, packet.ttl, packet.checksumVerified)) {
+      this.options.deliver(this.lastAdvert, this.lastSource);
+      return;
+    }
     const result = receiveAdvert(packet, this.policy);
     const { counters } = this.options;
     if (result.ok) {
@@ -161,6 +178,8 @@ export class AdvertChannel {
           'peer uses the pre-1.3.6 unicast VRRPv3 checksum; sending that form from now on',
         );
       }
+      // An owner conflict is counted and logged per packet: never taken by the repeat comparison.
+      if (bytes && !result.ownerConflict) this.remember(bytes, packet, result.advert);
       if (result.ownerConflict) {
         counters.ownerConflicts++;
         this.logLimited('owner-conflict', () => [
@@ -182,6 +201,47 @@ export class AdvertChannel {
       'advert discarded',
     ]);
     this.options.onDiscard?.(result.reason, packet.source, result.detail);
+  }
+
+  private addressLength(): number {
+    return this.options.family === 4 ? 4 : 16;
+  }
+
+  /** Whether `bytes` hold exactly the payload, source and destination of the advert accepted last. */
+  private repeatsLast(
+    bytes: PacketBytes,
+    ttl: number | undefined,
+    checksumVerified: boolean | undefined,
+  ): boolean {
+    if (ttl !== this.lastTtl || checksumVerified !== this.lastChecksumVerified) return false;
+    const { buffer, payloadStart, payloadEnd, sourceStart, destinationStart } = bytes;
+    const payloadLength = payloadEnd - payloadStart;
+    const size = this.addressLength();
+    if (payloadLength + 2 * size !== this.lastLength) return false;
+    const last = this.lastBytes;
+    for (let index = 0; index < payloadLength; index++)
+      if (buffer[payloadStart + index] !== last[index]) return false;
+    for (let index = 0; index < size; index++) {
+      if (buffer[sourceStart + index] !== last[payloadLength + index]) return false;
+      if (buffer[destinationStart + index] !== last[payloadLength + size + index]) return false;
+    }
+    return true;
+  }
+
+  private remember(bytes: PacketBytes, packet: ReceivedPacket, advert: AdvertSummary): void {
+    const { buffer, payloadStart, payloadEnd, sourceStart, destinationStart } = bytes;
+    const payloadLength = payloadEnd - payloadStart;
+    const size = this.addressLength();
+    const length = payloadLength + 2 * size;
+    if (this.lastBytes.length < length) this.lastBytes = new Uint8Array(length);
+    this.lastBytes.set(buffer.subarray(payloadStart, payloadEnd), 0);
+    this.lastBytes.set(buffer.subarray(sourceStart, sourceStart + size), payloadLength);
+    this.lastBytes.set(buffer.subarray(destinationStart, destinationStart + size), payloadLength + size);
+    this.lastLength = length;
+    this.lastTtl = packet.ttl;
+    this.lastChecksumVerified = packet.checksumVerified;
+    this.lastAdvert = advert;
+    this.lastSource = packet.source;
   }
 
   /** RFC 5798 §7.1 "SHOULD log the event (subject to rate-limiting)": once per key and interval. */

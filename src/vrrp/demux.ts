@@ -76,9 +76,19 @@ export class VridDemux {
       this.counters.malformedIp++;
       return;
     }
-    const vrid = packet.payload.length >= 2 ? (packet.payload[1] as number) : -1;
+    // The VRID is the payload's second byte, read in place when the packet is a view of a socket buffer.
+    const bytes = packet.bytes;
+    const vrid = bytes
+      ? bytes.payloadEnd - bytes.payloadStart >= 2
+        ? (bytes.buffer[bytes.payloadStart + 1] as number)
+        : -1
+      : packet.payload.length >= 2
+        ? (packet.payload[1] as number)
+        : -1;
     // CARP and VRRP share protocol 112 and 224.0.0.18: the header says which one a payload speaks.
-    const kind = classifyProtocol112(packet.payload, this.family);
+    const kind = bytes
+      ? classifyProtocol112(bytes.buffer, this.family, bytes.payloadStart, bytes.payloadEnd)
+      : classifyProtocol112(packet.payload, this.family);
     if (kind.protocol === 'carp') {
       const carp = this.carpHandlers.get(vrid);
       if (!carp) {

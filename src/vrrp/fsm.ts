@@ -552,18 +552,27 @@ function receiveAsBackup(state: FsmState, advert: AdvertSummary, source: string)
     // equal to the local Priority, then: Set Master_Adver_Interval to Max Adver Interval contained in the
     // ADVERTISEMENT, Recompute the Skew_Time, Recompute the Master_Down_Interval, Set the Master_Down_Timer".
     // keepalived preempt_delay: a lower-priority master is also followed while the delay window runs.
-    const next: FsmState = {
-      ...state,
-      masterAdverIntervalCentiseconds: learnedInterval(state, advert),
-      masterAddress: source,
-      masterLeft: false,
-      // A master at least as good as this router ends a spent preempt_delay window: the next lower-priority
-      // master gets a fresh delay.
-      preemptDelay:
-        state.preemptDelay === 'elapsed' && advert.priority >= state.effectivePriority
-          ? 'idle'
-          : state.preemptDelay,
-    };
+    const masterAdverIntervalCentiseconds = learnedInterval(state, advert);
+    // A master at least as good as this router ends a spent preempt_delay window: the next lower-priority
+    // master gets a fresh delay.
+    const preemptDelay =
+      state.preemptDelay === 'elapsed' && advert.priority >= state.effectivePriority
+        ? 'idle'
+        : state.preemptDelay;
+    // The same master again (every interval): the state itself, unchanged, so the driver can tell (instance.ts).
+    const next: FsmState =
+      state.masterAdverIntervalCentiseconds === masterAdverIntervalCentiseconds &&
+      state.masterAddress === source &&
+      state.preemptDelay === preemptDelay &&
+      state.masterLeft !== true
+        ? state
+        : {
+            ...state,
+            masterAdverIntervalCentiseconds,
+            masterAddress: source,
+            preemptDelay,
+            masterLeft: false,
+          };
     return stay(next, [{ type: 'arm-timer', timer: 'master-down', microseconds: masterDownInterval(next) }]);
   }
   if (state.preemptDelay === 'idle' && hasPreemptDelay(state)) {

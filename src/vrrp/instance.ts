@@ -18,6 +18,7 @@ import {
   type Input,
   type InstanceParameters,
   type Rival,
+  type StepResult,
   type TimerName,
   type Transition,
   type TransitionReason,
@@ -86,6 +87,25 @@ interface ArmedTimer {
   deadline: number;
 }
 
+interface RearmOnly {
+  state: FsmState;
+  advert: AdvertSummary;
+  source: string;
+  microseconds: number;
+}
+
+/**
+ * The advert input whose result only re-armed Master_Down_Timer and kept the state, if `input` is one. Not
+ * priority 0: the master leaving is not a live master heard (`noteMasterAdvert`).
+ */
+function rearmOnly(input: Input, previous: FsmState, result: StepResult): RearmOnly | undefined {
+  if (input.type !== 'advert-received' || input.advert.priority === 0) return undefined;
+  if (result.state !== previous || result.transition) return undefined;
+  const [effect, ...others] = result.effects;
+  if (others.length > 0 || effect?.type !== 'arm-timer' || effect.timer !== 'master-down') return undefined;
+  return { state: previous, advert: input.advert, source: input.source, microseconds: effect.microseconds };
+}
+
 const EXPIRY_INPUT: Record<TimerName, Input['type']> = {
   advert: 'advert-due',
   'master-down': 'master-down-expired',
@@ -107,9 +127,16 @@ export class VrrpInstance {
   /** When an advert of a live master was last accepted in BACKUP; cleared by priority 0 and by leaving BACKUP. */
   private lastMasterAdvertAt: number | undefined;
   /** The last other router heard on this VRID, whatever its state: who could take over at a switchover. */
-  private lastPeer: { address: string; atMicroseconds: number } | undefined;
+  /** The last other router heard (switchover's "peer heard" check); updated in place, nothing per advert. */
+  private lastPeerAddress: string | undefined;
+  private lastPeerAt = 0;
   private splitBrainSince = 0;
   private stoppedWaiters: (() => void)[] = [];
+  /**
+   * The last advert whose `step` left the state as it was and only re-armed Master_Down_Timer (a backup hearing
+   * its master), with the state it was taken in; see `repeatsLastAdvert`.
+   */
+  private rearmOnly: RearmOnly | undefined;
   /**
    * Told after an input changed the state or the fault causes, with the transition if there was one, once its
    * effects ran (a sync group follows its members through this).
@@ -190,7 +217,9 @@ export class VrrpInstance {
 
   /** The last other router heard on this VRID (any priority), or `undefined` if none since start. */
   get peer(): { address: string; atMicroseconds: number } | undefined {
-    return this.lastPeer;
+    return this.lastPeerAddress === undefined
+      ? undefined
+      : { address: this.lastPeerAddress, atMicroseconds: this.lastPeerAt };
   }
 
   /** `tandem switchover`: hand over to a backup (make-before-break when configured) and stay BACKUP. */
@@ -240,8 +269,30 @@ export class VrrpInstance {
   receive(advert: AdvertSummary, source: string): void {
     this.counters.advertsReceived++;
     if (advert.priority === 0) this.counters.priorityZeroReceived++;
-    this.lastPeer = { address: source, atMicroseconds: this.clock.nowMicroseconds() };
+    this.lastPeerAddress = source;
+    this.lastPeerAt = this.clock.nowMicroseconds();
+    if (this.repeatsLastAdvert(advert, source)) return;
     this.enqueue({ input: { type: 'advert-received', advert, source } });
+  }
+
+  /**
+   * RFC 5798 §6.4.2 for the advert a backup hears at every interval: the same master's same advert (the advert
+   * channel hands the same summary object for a byte-identical repeat) in the same state as last time, when that
+   * `step` changed nothing but re-arming Master_Down_Timer. `step` is pure, so the same state and input give the
+   * same result: it is executed again without being built again, the timer moved in place (issue 11,
+   * docs/performance.md). Only with nothing queued or running, so the order of inputs is kept, and only when the
+   * timer has not fired: a fired one may have an expiry waiting, which needs a new generation (`arm`).
+   */
+  private repeatsLastAdvert(advert: AdvertSummary, source: string): boolean {
+    const last = this.rearmOnly;
+    if (last === undefined || this.running || this.queue.length > 0) return false;
+    if (last.state !== this.fsm || last.advert !== advert || last.source !== source) return false;
+    const armed = this.timers.get('master-down');
+    if (armed === undefined || !this.clock.reschedule?.(armed.handle, last.microseconds)) return false;
+    const now = this.clock.nowMicroseconds();
+    armed.deadline = now + last.microseconds;
+    this.lastMasterAdvertAt = now;
+    return true;
   }
 
   /** The interface's primary address was chosen or changed (the interface appeared or was re-created). */
@@ -316,6 +367,7 @@ export class VrrpInstance {
     const result = step(this.fsm, input);
     const previous = this.fsm;
     this.fsm = result.state;
+    this.rearmOnly = rearmOnly(input, previous, result);
     if (result.transition) {
       this.counters.transitions++;
       this.lastTransition = result.transition;

@@ -27,8 +27,21 @@ export type Protocol112 =
 /** Byte 3: CARP's Auth Len, VRRPv2's Count IP Addrs. */
 const AUTHLEN_OR_COUNT_OFFSET = 3;
 
-export function classifyProtocol112(payload: Uint8Array, family: Family): Protocol112 {
-  const first = payload[0];
+const VRRP3: Protocol112 = Object.freeze({ protocol: 'vrrp', version: 3 } as const);
+const VRRP2: Protocol112 = Object.freeze({ protocol: 'vrrp', version: 2 } as const);
+const CARP: Protocol112 = Object.freeze({ protocol: 'carp' } as const);
+
+/**
+ * Which protocol the payload in `buffer[start, end)` speaks (the whole buffer by default). The common answers
+ * are shared constants, so a packet that the receive path recognises as a repeat allocates nothing here.
+ */
+export function classifyProtocol112(
+  buffer: Uint8Array,
+  family: Family,
+  start = 0,
+  end = buffer.length,
+): Protocol112 {
+  const first = end > start ? buffer[start] : undefined;
   if (first === undefined) return { protocol: 'unknown', reason: 'truncated', detail: 'empty payload' };
   const version = first >> 4;
   const type = first & 0x0f;
@@ -39,7 +52,7 @@ export function classifyProtocol112(payload: Uint8Array, family: Family): Protoc
       detail: `type ${type} is neither VRRP's nor CARP's`,
     };
   }
-  if (version === 3) return { protocol: 'vrrp', version: 3 };
+  if (version === 3) return VRRP3;
   if (version !== CARP_VERSION) {
     return {
       protocol: 'unknown',
@@ -47,8 +60,8 @@ export function classifyProtocol112(payload: Uint8Array, family: Family): Protoc
       detail: `version ${version} is neither VRRP (2, 3) nor CARP (2)`,
     };
   }
-  if (family === 6) return { protocol: 'carp' };
-  if (payload.length === CARP_HEADER_LENGTH && payload[AUTHLEN_OR_COUNT_OFFSET] === CARP_AUTHLEN)
-    return { protocol: 'carp' };
-  return { protocol: 'vrrp', version: 2 };
+  if (family === 6) return CARP;
+  if (end - start === CARP_HEADER_LENGTH && buffer[start + AUTHLEN_OR_COUNT_OFFSET] === CARP_AUTHLEN)
+    return CARP;
+  return VRRP2;
 }

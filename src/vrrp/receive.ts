@@ -98,6 +98,21 @@ export interface ReceivedPacket {
   /** TTL / hop limit as received; `undefined` when the socket cannot tell. */
   ttl: number | undefined;
   checksumVerified?: boolean;
+  /** Where the packet sits in the buffer the socket read, when it came from one (see `PacketBytes`). */
+  readonly bytes?: PacketBytes;
+}
+
+/**
+ * A received packet as offsets into the buffer the socket filled: the payload and the source and destination
+ * addresses (4 or 16 bytes by family), so that a repeat of an accepted advert is recognised by comparing bytes,
+ * before any string or view is built (vrrp/advert-channel.ts).
+ */
+export interface PacketBytes {
+  readonly buffer: Uint8Array;
+  readonly payloadStart: number;
+  readonly payloadEnd: number;
+  readonly sourceStart: number;
+  readonly destinationStart: number;
 }
 
 /** What the election needs of an accepted advert (RFC 5798 §6.4.2, §6.4.3). */

@@ -19,9 +19,9 @@
  * verifies the IPv6 checksum over the real pseudo-header (IPV6_CHECKSUM, RFC 3542 §3.1).
  */
 import { getSystemErrorName } from 'node:util';
-import { type Family, formatIPv4, formatIPv6 } from './address.js';
+import { type Family, formatAddress } from './address.js';
 import { VRRP_PROTOCOL } from './packet.js';
-import type { ReceivedPacket } from './receive.js';
+import type { PacketBytes, ReceivedPacket } from './receive.js';
 import {
   type PacketHandler,
   type Protocol112Name,
@@ -48,25 +48,90 @@ export type TransportLogger = Pick<Logger, 'warn'>;
 export type { PacketHandler, SocketCounters } from './demux.js';
 
 /**
- * Reads an IPv4 datagram as a raw socket delivers it (header first, RFC 791 §3.1); `undefined` when it is not a
- * well-formed VRRP packet: too short, not version 4, a header length under 5 words or past the data, another
- * protocol, or a total length that disagrees with the header or with what arrived.
+ * One received datagram as a view into the buffer the addon filled: offsets, with the payload view and the
+ * address strings built only when something asks for them. The advert channel recognises a repeat of the advert
+ * it accepted last by comparing the bytes at these offsets (vrrp/advert-channel.ts), so the common advert, the
+ * current master's, builds none of them (issue 11). A socket reuses one view for every record of a batch: a
+ * handler must not keep it past its call.
  */
-export function parseIPv4Packet(buffer: Uint8Array): Omit<ReceivedPacket, 'checksumVerified'> | undefined {
-  if (buffer.length < IPV4_HEADER_LENGTH || (buffer[0] as number) >> 4 !== 4) return undefined;
-  const headerLength = ((buffer[0] as number) & 0x0f) * 4;
-  if (headerLength < IPV4_HEADER_LENGTH || buffer.length < headerLength) return undefined;
-  if (buffer[9] !== VRRP_PROTOCOL) return undefined;
-  const totalLength = ((buffer[2] as number) << 8) | (buffer[3] as number);
+export class PacketView implements ReceivedPacket, PacketBytes {
+  buffer: Uint8Array = new Uint8Array(0);
+  payloadStart = 0;
+  payloadEnd = 0;
+  sourceStart = 0;
+  destinationStart = 0;
+  ttl: number | undefined = undefined;
+  /** The kernel verifies the IPv6 checksum (IPV6_CHECKSUM); an IPv4 one is the ladder's to verify. */
+  readonly checksumVerified: boolean;
+  #payload: Uint8Array | undefined;
+  #source: string | undefined;
+  #destination: string | undefined;
+
+  constructor(readonly family: Family) {
+    this.checksumVerified = family === 6;
+  }
+
+  get bytes(): PacketBytes {
+    return this;
+  }
+
+  get payload(): Uint8Array {
+    return (this.#payload ??= this.buffer.subarray(this.payloadStart, this.payloadEnd));
+  }
+
+  get source(): string {
+    return (this.#source ??= formatAddress(this.family, this.buffer, this.sourceStart));
+  }
+
+  get destination(): string {
+    return (this.#destination ??= formatAddress(this.family, this.buffer, this.destinationStart));
+  }
+
+  /** Points the view at another datagram. */
+  place(
+    buffer: Uint8Array,
+    payloadStart: number,
+    payloadEnd: number,
+    sourceStart: number,
+    destinationStart: number,
+    ttl: number | undefined,
+  ): this {
+    this.buffer = buffer;
+    this.payloadStart = payloadStart;
+    this.payloadEnd = payloadEnd;
+    this.sourceStart = sourceStart;
+    this.destinationStart = destinationStart;
+    this.ttl = ttl;
+    this.#payload = undefined;
+    this.#source = undefined;
+    this.#destination = undefined;
+    return this;
+  }
+}
+
+/**
+ * Places `view` on the IPv4 datagram in `buffer[start, end)` as a raw socket delivers it (header first, RFC 791
+ * §3.1); false when it is not a well-formed VRRP packet: too short, not version 4, a header length under 5 words
+ * or past the data, another protocol, or a total length that disagrees with the header or with what arrived.
+ */
+function placeIPv4(view: PacketView, buffer: Uint8Array, start: number, end: number): boolean {
+  const length = end - start;
+  if (length < IPV4_HEADER_LENGTH || (buffer[start] as number) >> 4 !== 4) return false;
+  const headerLength = ((buffer[start] as number) & 0x0f) * 4;
+  if (headerLength < IPV4_HEADER_LENGTH || length < headerLength) return false;
+  if (buffer[start + 9] !== VRRP_PROTOCOL) return false;
+  const totalLength = ((buffer[start + 2] as number) << 8) | (buffer[start + 3] as number);
   // Linux trims a received datagram to its total length (ip_rcv), so the two agree; a header that claims
   // less than itself or more than arrived is not one the kernel produced.
-  if (totalLength < headerLength || totalLength > buffer.length) return undefined;
-  return {
-    payload: buffer.subarray(headerLength, totalLength),
-    ttl: buffer[8] as number,
-    source: formatIPv4(buffer, 12),
-    destination: formatIPv4(buffer, 16),
-  };
+  if (totalLength < headerLength || totalLength > length) return false;
+  view.place(buffer, start + headerLength, start + totalLength, start + 12, start + 16, buffer[start + 8]);
+  return true;
+}
+
+/** Reads one IPv4 datagram (see `placeIPv4`) into a view of its own; `undefined` when it is not VRRP. */
+export function parseIPv4Packet(buffer: Uint8Array): PacketView | undefined {
+  const view = new PacketView(4);
+  return placeIPv4(view, buffer, 0, buffer.length) ? view : undefined;
 }
 
 /** How one family's packets go in and out; `VrrpSocket` does the rest (demultiplexing, counters). */
@@ -76,7 +141,7 @@ interface Backend {
 }
 
 /** One received packet, or `undefined` for one that is not a well-formed IP datagram carrying VRRP. */
-type Deliver = (packet: ReceivedPacket | undefined) => void;
+export type Deliver = (packet: ReceivedPacket | undefined) => void;
 
 interface PendingSend {
   payload: Uint8Array;
@@ -173,6 +238,13 @@ function addonBackend(
   };
 }
 
+/** Hands every IPv4 datagram of one batch the addon read (`readVrrpRecords` format) to `deliver`, in `view`. */
+export function readIPv4Batch(batch: Buffer, count: number, view: PacketView, deliver: Deliver): void {
+  forEachVrrpRecord(batch, count, (record) =>
+    deliver(!record.truncated && placeIPv4(view, batch, record.dataStart, record.dataEnd) ? view : undefined),
+  );
+}
+
 /** IPv4: the datagram arrives with its header, parsed here for the TTL and the addresses. */
 function ipv4Backend(
   interfaceName: string,
@@ -180,13 +252,10 @@ function ipv4Backend(
   groups: readonly string[],
   deliver: Deliver,
 ): Backend {
-  const backend = addonBackend(4, interfaceName, ifindex, groups, (batch, count) => {
-    forEachVrrpRecord(batch, count, (record) =>
-      deliver(
-        record.truncated ? undefined : parseIPv4Packet(batch.subarray(record.dataStart, record.dataEnd)),
-      ),
-    );
-  });
+  const view = new PacketView(4);
+  const backend = addonBackend(4, interfaceName, ifindex, groups, (batch, count) =>
+    readIPv4Batch(batch, count, view, deliver),
+  );
   return {
     send(payload, destination, source, ttl) {
       // The header is ours: without a source the kernel would fill in the routing's choice, not the
@@ -205,18 +274,20 @@ function ipv6Backend(
   groups: readonly string[],
   deliver: Deliver,
 ): Backend {
+  const view = new PacketView(6);
   return addonBackend(6, interfaceName, ifindex, groups, (batch, count) => {
     forEachVrrpRecord(batch, count, (record) =>
       deliver(
         record.truncated
           ? undefined
-          : {
-              payload: batch.subarray(record.dataStart, record.dataEnd),
-              source: formatIPv6(batch, record.sourceOffset),
-              destination: formatIPv6(batch, record.destinationOffset),
-              ttl: record.hopLimit,
-              checksumVerified: true,
-            },
+          : view.place(
+              batch,
+              record.dataStart,
+              record.dataEnd,
+              record.sourceOffset,
+              record.destinationOffset,
+              record.hopLimit,
+            ),
       ),
     );
   });

@@ -325,3 +325,93 @@ test('100 instances on the heap keep the stall rule: adverts read before the one
     );
   }
 });
+
+test('reschedule: a pending timer moves to its new deadline, as if set now; a fired, cleared or foreign one does not', () => {
+  const { host, heap, fired, set } = setup();
+  const moved = set('moved', 1000);
+  set('other', 3000);
+  host.advanceTo(500);
+  assert.equal(heap.reschedule?.(moved, 2500), true, 'later: 500 + 2500 = 3000, after "other" set earlier');
+  host.advanceTo(2999);
+  assert.deepEqual(fired, []);
+  host.advanceTo(3000);
+  assert.deepEqual(fired, [
+    { name: 'other', at: 3000 },
+    { name: 'moved', at: 3000 },
+  ]);
+  const early = set('early', 10_000);
+  assert.equal(heap.reschedule?.(early, 2000), true, 'earlier: the host timer is armed earlier');
+  host.advanceTo(5000);
+  assert.deepEqual(fired.at(-1), { name: 'early', at: 5000 });
+  assert.equal(heap.reschedule?.(early, 100), false, 'fired');
+  const cleared = set('cleared', 100);
+  heap.clearTimer(cleared);
+  assert.equal(heap.reschedule?.(cleared, 100), false, 'cleared');
+  assert.equal(heap.reschedule?.({}, 100), false, 'not a handle of this heap');
+  host.advanceTo(10_000);
+  assert.equal(fired.length, 3);
+  assert.equal(heap.size, 0);
+});
+
+test('a backup hearing the same advert re-arms Master_Down_Timer in place, exactly, and keeps the stall rule', async () => {
+  const host = new ManualHost();
+  const heap = createTimerHeap(host);
+  const silent = { info() {}, warn() {}, error() {} };
+  const actions = {
+    sendAdvert: async () => undefined,
+    claimVips: async () => undefined,
+    releaseVips: async () => undefined,
+    announce: async () => undefined,
+    notify: () => undefined,
+  };
+  const instance = new VrrpInstance('VI_1', DEFAULT_PARAMETERS, heap, actions, silent);
+  instance.start();
+  await instance.idle();
+  // The advert channel hands the same summary object for every byte-identical repeat (advert-channel.ts).
+  const advert = { priority: 200, advertIntervalCentiseconds: 100 };
+  // RFC 5798 §6.1: Master_Down_Interval = 3 * 1 s + (256 - 100) * 1 s / 256.
+  const masterDown = 3_000_000 + Math.floor((156 * 1_000_000) / 256);
+  const hostTimers: number[] = [];
+  for (let second = 1; second <= 10; second++) {
+    host.advanceTo(second * 1_000_000);
+    instance.receive(advert, '192.0.2.1');
+    await instance.idle();
+    hostTimers.push(host.timersSet);
+  }
+  assert.equal(instance.state, 'BACKUP');
+  assert.equal(heap.size, 1, 'one Master_Down_Timer');
+  // The full path clears and sets the timer, and with it the host timer, once per advert. In place, the timer
+  // only moves later: the host timer armed for the earlier deadline fires early, runs nothing and re-arms,
+  // about once per Master_Down_Interval.
+  const repeats = hostTimers.length - 3;
+  assert.ok(
+    (hostTimers.at(-1) as number) - (hostTimers[2] as number) < repeats / 2,
+    `fewer host timers than adverts: ${hostTimers.join(' ')}`,
+  );
+  assert.equal(
+    heap.nextDeadline(),
+    10_000_000 + masterDown,
+    'armed from the last advert, to the microsecond',
+  );
+  host.advanceTo(10_000_000 + masterDown - 1);
+  host.runImmediates();
+  await instance.idle();
+  assert.equal(instance.state, 'BACKUP');
+
+  // A stall: the timer fires and its expiry is deferred; the same advert, read first, arms a new generation.
+  host.advanceTo(30_000_000);
+  assert.equal(host.immediates.length, 1, 'the expiry waits for the I/O already pending');
+  instance.receive(advert, '192.0.2.1');
+  host.runImmediates();
+  await instance.idle();
+  assert.equal(instance.state, 'BACKUP', 'the stall rule holds on the in-place path');
+  assert.equal(instance.snapshot().counters.staleTimerExpiries, 1);
+  assert.equal(heap.nextDeadline(), 30_000_000 + masterDown);
+  // And without adverts the master-down timer expires: BACKUP -> MASTER.
+  // (The host timer counts whole milliseconds, up to the deadline.)
+  host.advanceTo(30_000_000 + masterDown + 1000);
+  host.runImmediates();
+  await instance.idle();
+  assert.equal(instance.state, 'MASTER');
+  await instance.stop();
+});

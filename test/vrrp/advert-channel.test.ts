@@ -10,8 +10,12 @@ import { AdvertChannel, ChannelClosedError } from '../../src/vrrp/advert-channel
 import { DISCARD_REASONS, newInstanceCounters } from '../../src/vrrp/counters.js';
 import type { PacketHandler } from '../../src/vrrp/demux.js';
 import { encode } from '../../src/vrrp/packet.js';
+import { parseIPv4Packet } from '../../src/vrrp/transport.js';
 
-function setup(destinations = ['224.0.0.18']) {
+function setup(
+  destinations = ['224.0.0.18'],
+  onDeliver?: (advert: { priority: number }, source: string) => void,
+) {
   const sent: { payload: Uint8Array; destination: string; source: string | undefined }[] = [];
   let handler: PacketHandler | undefined;
   const socket = {
@@ -37,7 +41,10 @@ function setup(destinations = ['224.0.0.18']) {
     counters,
     clock,
     log: { info: () => undefined, warn: (_, message) => void warnings.push(message), error: () => undefined },
-    deliver: (advert, source) => void delivered.push(`${source} ${advert.priority}`),
+    deliver: (advert, source) => {
+      delivered.push(`${source} ${advert.priority}`);
+      onDeliver?.(advert, source);
+    },
   });
   return {
     channel,
@@ -107,4 +114,76 @@ test('accepted adverts go to the driver; refused ones are counted from zero and 
   assert.equal(counters.discarded['bad-ttl'], 3);
   assert.equal(counters.discarded['address-mismatch'], 1);
   assert.deepEqual(warnings, ['advert discarded', 'advert discarded', 'advert discarded']);
+});
+
+/** The IPv4 datagram of `payload` from `source` to 224.0.0.18, as the socket reads it, as a view. */
+function datagramView(payload: Uint8Array, source = '192.0.2.2', ttl = 255) {
+  const packet = Buffer.alloc(20 + payload.length);
+  packet[0] = 0x45;
+  packet.writeUInt16BE(packet.length, 2);
+  packet[8] = ttl;
+  packet[9] = 112;
+  packet.set(source.split('.').map(Number), 12);
+  packet.set([224, 0, 0, 18], 16);
+  packet.set(payload, 20);
+  const view = parseIPv4Packet(packet);
+  assert.ok(view);
+  return view;
+}
+
+test('a repeat of the accepted advert is accepted by its bytes, with the same summary; any change runs the ladder', () => {
+  const got: { advert: object; source: string }[] = [];
+  const { channel, socket, counters } = setup(
+    ['224.0.0.18'],
+    (advert, source) => void got.push({ advert, source }),
+  );
+  let handler: PacketHandler | undefined;
+  channel.open({ ...socket, register: (_vrid, registered) => void (handler = registered) });
+  const advert = (priority: number, source = '192.0.2.2') =>
+    encode(
+      {
+        version: 3,
+        family: 4,
+        vrid: 51,
+        priority,
+        advertIntervalCentiseconds: 100,
+        addresses: ['192.0.2.100', '192.0.2.101'],
+        auth: { type: 'none' },
+      },
+      { pseudoHeader: { source, destination: '224.0.0.18' } },
+    );
+  const first = datagramView(advert(150));
+  handler?.(first);
+  handler?.(datagramView(advert(150)));
+  handler?.(datagramView(advert(150)));
+  assert.equal(got.length, 3);
+  assert.equal(got[1]?.advert, got[0]?.advert, 'the repeat delivers the summary the ladder made');
+  assert.equal(got[2]?.advert, got[0]?.advert);
+  assert.deepEqual(got[0], {
+    advert: { priority: 150, advertIntervalCentiseconds: 100 },
+    source: '192.0.2.2',
+  });
+
+  // A new priority, a new source, a new TTL: each runs the ladder again.
+  handler?.(datagramView(advert(160)));
+  assert.deepEqual(got[3], {
+    advert: { priority: 160, advertIntervalCentiseconds: 100 },
+    source: '192.0.2.2',
+  });
+  handler?.(datagramView(advert(160, '192.0.2.3'), '192.0.2.3'));
+  assert.equal(got[4]?.source, '192.0.2.3');
+  const before = counters.discarded['bad-ttl'];
+  handler?.(datagramView(advert(160, '192.0.2.3'), '192.0.2.3', 254));
+  assert.equal(counters.discarded['bad-ttl'], before + 1, 'the same payload with TTL 254 is refused');
+  // The accepted bytes with one bit flipped in the checksum: refused, every time.
+  const corrupt = advert(160, '192.0.2.3');
+  corrupt[7] = (corrupt[7] as number) ^ 1;
+  handler?.(datagramView(corrupt, '192.0.2.3'));
+  handler?.(datagramView(corrupt, '192.0.2.3'));
+  assert.equal(counters.discarded['bad-checksum'], 2);
+  // Its own advert, looped back, is refused on every repeat too.
+  handler?.(datagramView(advert(100, '192.0.2.1'), '192.0.2.1'));
+  handler?.(datagramView(advert(100, '192.0.2.1'), '192.0.2.1'));
+  assert.equal(counters.discarded['own-advert'], 2);
+  assert.equal(got.length, 5);
 });

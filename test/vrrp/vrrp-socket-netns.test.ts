@@ -55,7 +55,9 @@ async function listen(lab: Lab, ns: string, family: 4 | 6): Promise<Listener> {
 function ipv4(packet: Packet) {
   const parsed = parseIPv4Packet(Buffer.from(packet.data, 'hex'));
   assert.ok(parsed, `a well-formed IPv4 VRRP datagram: ${packet.data}`);
-  return { ...parsed, tos: Buffer.from(packet.data, 'hex')[1] };
+  // The parsed packet is a view with getters (transport.ts, PacketView): copy the fields, not the view.
+  const { payload, ttl, source, destination } = parsed;
+  return { payload, ttl, source, destination, tos: Buffer.from(packet.data, 'hex')[1] };
 }
 
 /** Datagrams the namespace's IP layer delivered to a local socket other than ICMP: the VRRP ones here. */
