@@ -177,12 +177,6 @@ function notYet<T>(
   return { name, origin: 'keepalived', support: NOT_IMPLEMENTED_YET, syntax, description, apply, ...more };
 }
 
-/**
- * lvs_sync_daemon is implemented when it follows an instance; without one (keepalived's checker runs both sync
- * daemons), it is not implemented yet. Set to 'implemented' when that lands.
- */
-const LVS_SYNC_DAEMON_WITHOUT_INSTANCE: Support = NOT_IMPLEMENTED_YET;
-
 /** A use its handler records itself (with a better place or label than the walk has). */
 const RECORDED_BY_HANDLER = (): boolean => false;
 
@@ -859,19 +853,8 @@ const globalSection: SectionSpec<GlobalDraft> = {
     implemented(
       'lvs_sync_daemon',
       '<INTERFACE> [[inst] <VRRP_INSTANCE>] [id <0-255>] [maxlen <1-65507>] [port <1-65535>] [ttl <1-255>] [group <IP>]',
-      'IPVS connection sync daemon whose master/backup role follows an instance (without one: not implemented yet, keepalived runs both daemons from its checker)',
-      (s, g, env) => {
-        parseLvsSyncDaemon(s, g, env);
-        // keepalived's checker runs both sync daemons when no instance is named; tandem has no checker.
-        if (g.lvsSyncDaemon !== undefined && g.lvsSyncDaemon.instance === undefined)
-          env.ctx.recordUnimplemented(LVS_SYNC_DAEMON_WITHOUT_INSTANCE, {
-            section: 'global_defs',
-            keyword: 'lvs_sync_daemon',
-            where: env.label,
-            what: 'a sync daemon that follows no vrrp_instance',
-            source: s.keyword.at,
-          });
-      },
+      "IPVS connection sync daemon: its master/backup role follows the instance; without one, both run for the agent's life (as keepalived's checker runs them)",
+      parseLvsSyncDaemon,
       { reads: ['lvsSyncDaemon'] },
     ),
     implemented(

@@ -37,6 +37,7 @@ import { ControlServer } from './control.js';
 import { type FifoOpener, type FifoSink, drainWithin } from './hooks.js';
 import { filteredAddresses } from './instance-adapters.js';
 import { InstanceRuntime } from './instance-runtime.js';
+import { LvsStandalone } from './lvs-standalone.js';
 import type { DumpSource } from './dump.js';
 import { ensureRuntimeDir, runtimePaths } from './runtime-dir.js';
 import { instanceSignatures } from './signatures.js';
@@ -116,6 +117,8 @@ export class Agent {
   private readonly fifos: FifoSink[] = [];
   /** The no_accept filter: one nftables table for the agent's life (its name and shape change with a restart). */
   private readonly acceptFilter: AcceptFilter;
+  /** lvs_sync_daemon without an instance: both sync daemons for the agent's life. */
+  private readonly lvsStandalone: LvsStandalone;
   /** Instances a reload stopped whose hooks may still run; a stop waits for (or ends) them too. */
   private retired: InstanceRuntime[] = [];
   /** Hook queues of sync groups a reload stopped, by group name, for the group that replaces them. */
@@ -133,6 +136,10 @@ export class Agent {
     this.events = new NetlinkEvents(this.netlink, options.log);
     this.links = new LinkWatcher(this.netlink, this.events, options.log);
     this.startedAt = this.clock.nowMicroseconds();
+    this.lvsStandalone = new LvsStandalone({
+      log: options.log,
+      ...(options.run ? { run: options.run } : {}),
+    });
     this.acceptFilter = new AcceptFilter({
       settings: acceptFilterSettings(config.global.nftables),
       log: options.log,
@@ -169,6 +176,7 @@ export class Agent {
       this.config.instances.some((instance) => filteredAddresses(instance).length > 0),
     );
     const generation = await this.launch(this.config, this.config.instances);
+    await this.lvsStandalone.apply(this.config);
     this.control = new ControlServer(this.controlSocketPath, { status: () => this.status() });
     await this.control.listen();
     const startupDelay = this.config.global.startupDelaySeconds;
@@ -249,6 +257,7 @@ export class Agent {
       }
       throw error;
     }
+    await this.lvsStandalone.apply(config);
     this.reloads++;
     const result = {
       kept: config.instances.filter((instance) => unchanged(instance.name)).map((instance) => instance.name),
@@ -460,7 +469,7 @@ export class Agent {
     await Promise.all(this.runtimes.map((runtime) => runtime.stop()));
     for (const generation of this.generations) generation.registry.stop();
     // Every VIP is released: the table goes, so nothing of tandem's stays in the firewall.
-    await this.acceptFilter.close();
+    await Promise.all([this.acceptFilter.close(), this.lvsStandalone.stop()]);
     // Every FIFO line is written by now: the FIFO scripts wind down while the hooks finish (docs/operations.md).
     const drain = (hooks: HookQueue) => drainWithin(hooks, this.clock, STOP_HOOK_BUDGET_MS);
     await Promise.all([
