@@ -1700,10 +1700,10 @@ const instanceSection: SectionSpec<InstanceDraft> = {
       flagSets('trackSrcIp', true),
       { default: 'off' },
     ),
-    notYet(
+    implemented(
       'use_vmac',
       '[<VMAC_NAME>] [<MAC>]',
-      'run on a macvlan with the virtual router MAC (RFC 5798 §7.3)',
+      'VIPs, adverts and gratuitous ARPs on a macvlan (private mode) with the virtual router MAC (RFC 5798 §7.3)',
       (s, t, env) => {
         if (!env.ctx.noBlock(s) || !env.ctx.args(s, 0, 2, 'use_vmac [VMAC_NAME] [MAC]')) return;
         const vmac: { name?: string; mac?: string } = {};
@@ -1717,7 +1717,7 @@ const instanceSection: SectionSpec<InstanceDraft> = {
         }
         t.useVmac = vmac;
       },
-      { default: 'off; name vrrp.VRID' },
+      { default: 'off; name vrrp.VRID', reads: ['useVmac'] },
     ),
     notYet(
       'use_vmac_addr',
@@ -1726,12 +1726,12 @@ const instanceSection: SectionSpec<InstanceDraft> = {
       flagSets('useVmacAddr', true),
       { default: 'off' },
     ),
-    notYet(
+    implemented(
       'vmac_xmit_base',
       '',
       'with use_vmac, send and receive adverts on the base interface',
       flagSets('vmacXmitBase', true),
-      { default: 'off' },
+      { default: 'off', reads: ['vmacXmitBase'] },
     ),
     dontTrackPrimaryKeyword<InstanceDraft>(
       'dont_track_primary',

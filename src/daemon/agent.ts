@@ -20,6 +20,7 @@ import { FifoWriter, fifoWriterOptions } from '../actions/fifo.js';
 import { type PacketSocket, openPacketSocket } from '../actions/garp.js';
 import { type LinkInfo, NetlinkAdapter, type RtNetlink } from '../actions/netlink.js';
 import { NetlinkEvents } from '../actions/netlink-events.js';
+import { VmacManager } from '../actions/vmac.js';
 import type { HookQueue } from '../actions/notify.js';
 import type { TandemConfig, VrrpInstanceConfig } from '../config/schema.js';
 import { type Clock, delay } from '../core/clock.js';
@@ -35,7 +36,7 @@ import { LinkWatcher } from '../watchers/link.js';
 import { TrackerRegistry } from '../watchers/registry.js';
 import { ControlServer } from './control.js';
 import { type FifoOpener, type FifoSink, drainWithin } from './hooks.js';
-import { filteredAddresses } from './instance-adapters.js';
+import { advertInterface, filteredAddresses } from './instance-adapters.js';
 import { InstanceRuntime } from './instance-runtime.js';
 import { LvsStandalone } from './lvs-standalone.js';
 import type { DumpSource } from './dump.js';
@@ -119,6 +120,8 @@ export class Agent {
   private readonly acceptFilter: AcceptFilter;
   /** lvs_sync_daemon without an instance: both sync daemons for the agent's life. */
   private readonly lvsStandalone: LvsStandalone;
+  /** use_vmac: the VMACs of the instances (and the parents' ARP settings they change). */
+  private readonly vmacs: VmacManager;
   /** Instances a reload stopped whose hooks may still run; a stop waits for (or ends) them too. */
   private retired: InstanceRuntime[] = [];
   /** Hook queues of sync groups a reload stopped, by group name, for the group that replaces them. */
@@ -136,6 +139,7 @@ export class Agent {
     this.events = new NetlinkEvents(this.netlink, options.log);
     this.links = new LinkWatcher(this.netlink, this.events, options.log);
     this.startedAt = this.clock.nowMicroseconds();
+    this.vmacs = new VmacManager(this.netlink, options.log);
     this.lvsStandalone = new LvsStandalone({
       log: options.log,
       ...(options.run ? { run: options.run } : {}),
@@ -302,7 +306,7 @@ export class Agent {
       .filter(
         (instance) =>
           instance.unicastPeers.length === 0 &&
-          instance.interface === link.name &&
+          advertInterface(instance) === link.name &&
           instance.family === family,
       )
       // One spelling per group: joining a group twice on one socket fails (EADDRINUSE).
@@ -353,6 +357,7 @@ export class Agent {
             fifos: this.fifos,
             socketFor: (link, family) => this.socketFor(config, link, family),
             acceptFilter: this.acceptFilter,
+            vmacs: this.vmacs,
             ...(previous ? { previousHooks: previous } : {}),
             ...(run ? { run } : {}),
             ...(isRouter ? { isRouter } : {}),

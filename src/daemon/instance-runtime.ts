@@ -17,6 +17,7 @@ import type { NetlinkEvents } from '../actions/netlink-events.js';
 import type { HookQueue } from '../actions/notify.js';
 import { VipManager } from '../actions/vip.js';
 import { VipController } from '../actions/vip-controller.js';
+import type { VmacManager } from '../actions/vmac.js';
 import type { TandemConfig, TrackLists, VrrpInstanceConfig } from '../config/schema.js';
 import type { Clock } from '../core/clock.js';
 import type { CommandRunner } from '../core/process-group.js';
@@ -42,6 +43,7 @@ import {
   toRuleConfig,
   toVipConfig,
   vipText,
+  vmacOf,
 } from './instance-adapters.js';
 import { waitForSourceAddress } from './source-address.js';
 import { type InstanceStatus, seconds } from './status.js';
@@ -77,6 +79,8 @@ export interface RuntimeDependencies {
   isRouter?: (interfaceName: string) => boolean;
   /** The agent's no_accept filter (nftables): the VIPs of an instance without accept mode, while MASTER. */
   acceptFilter?: AcceptFilter;
+  /** Creates and removes VMACs (use_vmac). */
+  vmacs?: VmacManager;
 }
 
 /** Why an instance cannot take part yet: its interface is missing, or has no address to send adverts from. */
@@ -96,18 +100,23 @@ export class InstanceRuntime {
   private waitingForAddress: (() => void) | undefined;
   private tracking: InstanceTracking | undefined;
   private stopped = false;
+  /** use_vmac: the VMAC's name and MAC, and its link once created (on attaching to the interface). */
+  private readonly vmac: { name: string; mac: string } | undefined;
+  private vmacLink: LinkInfo | undefined;
 
   private constructor(
     readonly config: VrrpInstanceConfig & { interface: string },
     private readonly deps: RuntimeDependencies,
     private readonly log: PinoLogger,
   ) {
-    this.garpInterface.name = config.interface;
+    this.vmac = vmacOf(config);
+    this.garpInterface.name = this.vmac?.name ?? config.interface;
     this.vips = new VipController(
       new VipManager({
         netlink: deps.netlink,
         events: deps.events,
-        interface: config.interface,
+        // use_vmac: the VIPs (and routes) without a `dev` of their own live on the VMAC.
+        interface: this.vmac?.name ?? config.interface,
         vips: allVips(config).map(toVipConfig),
         routes: config.routes.map(toRouteConfig),
         rules: config.rules.map(toRuleConfig),
@@ -188,6 +197,7 @@ export class InstanceRuntime {
       runtime.waitForAddress(link);
       return runtime;
     }
+    await runtime.createVmac(link);
     runtime.open(link, source);
     return runtime;
   }
@@ -213,8 +223,10 @@ export class InstanceRuntime {
     }
     if (this.currentLink && this.currentLink.index !== link.index) {
       this.currentLink = link;
-      this.garpInterface.index = link.index;
-      this.garpInterface.mac = link.mac;
+      if (this.vmac === undefined) {
+        this.garpInterface.index = link.index;
+        this.garpInterface.mac = link.mac;
+      }
       this.log.warn({ ifindex: link.index }, 'interface re-created; socket and announcements moved to it');
     }
   }
@@ -257,6 +269,25 @@ export class InstanceRuntime {
     this.vips.stop();
     this.garp?.stop();
     this.channel?.close();
+    // The VIPs are released: the VMAC goes (the parent's ARP settings come back with the last one on it).
+    if (this.vmacLink !== undefined && this.deps.vmacs !== undefined) {
+      const link = this.vmacLink;
+      this.vmacLink = undefined;
+      await this.deps.vmacs.remove(link, this.config.interface, this.config.family);
+    }
+  }
+
+  /** use_vmac: creates the VMAC on `parent` (once); its link is where VIPs, GARPs and adverts go. */
+  private async createVmac(parent: LinkInfo): Promise<void> {
+    if (this.vmac === undefined || this.vmacLink !== undefined) return;
+    if (this.deps.vmacs === undefined)
+      throw new InstanceSetupError(this.config.name, 'use_vmac needs the VMAC manager');
+    this.vmacLink = await this.deps.vmacs.create({
+      ...this.vmac,
+      parent,
+      family: this.config.family,
+      sendsAdverts: !this.config.vmacXmitBase,
+    });
   }
 
   /** Hooks queued or running. */
@@ -293,7 +324,9 @@ export class InstanceRuntime {
   /** Opens the advert channel on the interface's shared socket and prepares the announcements. */
   private open(link: LinkInfo, source: string): void {
     const { config, deps } = this;
-    const socket = deps.socketFor(link, config.family);
+    // use_vmac: adverts leave (and arrive) on the VMAC with the virtual MAC, unless vmac_xmit_base.
+    const announceLink = this.vmacLink ?? link;
+    const socket = deps.socketFor(config.vmacXmitBase ? link : announceLink, config.family);
     const channel = new AdvertChannel({
       version: config.version,
       family: config.family,
@@ -314,15 +347,17 @@ export class InstanceRuntime {
       deliver: (advert, from) => this.instance.receive(advert, from),
     });
     channel.open(socket);
-    this.garpInterface.index = link.index;
-    this.garpInterface.mac = link.mac;
+    this.garpInterface.index = announceLink.index;
+    this.garpInterface.mac = announceLink.mac;
     this.garp = new GarpScheduler({
       sender: new GarpSender({
         socket: deps.packetSocket,
         iface: this.garpInterface,
-        vips: announcedAddresses(config, link.name),
+        vips: announcedAddresses(config, announceLink.name),
         logger: this.log,
-        ...(deps.isRouter ? { isRouter: () => (deps.isRouter as (name: string) => boolean)(link.name) } : {}),
+        ...(deps.isRouter
+          ? { isRouter: () => (deps.isRouter as (name: string) => boolean)(announceLink.name) }
+          : {}),
       }),
       clock: deps.clock,
       timing: garpTiming(config),
@@ -379,6 +414,7 @@ export class InstanceRuntime {
         }
         this.waitingForAddress?.();
         this.waitingForAddress = undefined;
+        await this.createVmac(link);
         this.open(link, source);
         const { cause } = this.detached;
         this.detached = undefined;
