@@ -110,3 +110,51 @@ test('use_vmac with vmac_xmit_base: the VIP on the VMAC, the adverts from the ba
     assert.equal(await conf(lab, a, 'eth0', 'arp_filter'), '0');
   });
 });
+
+test('use_vmac for IPv6: the virtual MAC 00:00:5e:00:02:VRID, no link-local of its own, the parent link-local as source', async () => {
+  requireRoot();
+  await withLab(async (lab) => {
+    const sw = await lab.bridge('sw');
+    const a = await lab.namespace('a');
+    const client = await lab.namespace('c');
+    const port = await lab.connect(a, sw, { addresses: ['2001:db8::1/64'] });
+    await lab.connect(client, sw, { addresses: ['2001:db8::50/64'] });
+    const text = `
+vrrp_instance VI_6 {
+  interface eth0
+  virtual_router_id 62
+  priority 200
+  advert_int 0.1
+  use_vmac
+  virtual_ipaddress {
+    2001:db8::100/64
+  }
+}
+`;
+    const agent = await startAgent(lab, a, text, 'a');
+    await agent.waitForState('VI_6', 'MASTER', 20_000);
+    const vmac = await link(lab, a, 'vrrp.62');
+    assert.equal(vmac?.address, '00:00:5e:00:02:3e');
+    const parentLinkLocal = (await link(lab, a, 'eth0'))?.addr_info?.find((x) => x.local.startsWith('fe80:'));
+    assert.ok(parentLinkLocal);
+    await waitFor(
+      async () => (await link(lab, a, 'vrrp.62'))?.addr_info?.some((x) => x.local === '2001:db8::100'),
+      {
+        message: 'the VIP on the VMAC',
+      },
+    );
+    // Only the parent's link-local (the adverts' source) and the VIP: nothing made from the virtual MAC.
+    assert.deepEqual(
+      (await link(lab, a, 'vrrp.62'))?.addr_info?.map((x) => x.local).sort(),
+      ['2001:db8::100', parentLinkLocal.local].sort(),
+    );
+    assert.equal((await agent.instance('VI_6')).sourceAddress, parentLinkLocal.local);
+    const adverts = lab.capture(client, 'eth0', 'ip6 proto 112', 1);
+    await adverts.ready;
+    const [frame] = await adverts.frames;
+    assert.equal(sourceMac(frame), '00:00:5e:00:02:3e', 'adverts leave from the virtual MAC');
+    assert.notEqual(sourceMac(frame), port.mac);
+    assert.equal(await agent.stop(), 0);
+    assert.equal(await link(lab, a, 'vrrp.62'), undefined);
+  });
+});
