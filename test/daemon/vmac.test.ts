@@ -158,3 +158,18 @@ vrrp_instance VI_6 {
     assert.equal(await link(lab, a, 'vrrp.62'), undefined);
   });
 });
+
+test('track_interface on the VMAC: its link going down is a FAULT, coming up ends it', async () => {
+  requireRoot();
+  await withLab(async (lab) => {
+    const { a } = await hostWithClient(lab);
+    const agent = await startAgent(lab, a, config(`track_interface {\n    ${VMAC}\n  }`), 'a');
+    await agent.waitForState('VI_1', 'MASTER');
+    await lab.exec(a, ['ip', 'link', 'set', VMAC, 'down']);
+    await agent.waitForState('VI_1', 'FAULT');
+    await lab.exec(a, ['ip', 'link', 'set', VMAC, 'up']);
+    await agent.waitForState('VI_1', 'MASTER');
+    assert.equal(await agent.stop(), 0);
+    assert.equal(await link(lab, a, VMAC), undefined);
+  });
+});
