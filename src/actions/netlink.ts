@@ -16,7 +16,7 @@ import { createRequire } from 'node:module';
 import type { rt as rtTypes, ifla as iflaTypes, NetlinkMessage, RtNetlinkSocket } from 'netlink';
 import { TandemError } from '../errors.js';
 import type { Family } from '../vrrp/address.js';
-import { formatIp, formatMac, parseIp } from './inet.js';
+import { formatIp, formatMac, parseIp, parseMac } from './inet.js';
 
 // Loaded with require(), not import: importing a CommonJS package from ESM makes Node lex its sources for named
 // exports, at every start (issue 11). And only the rtnetlink part: the package's index also loads its generic
@@ -26,6 +26,8 @@ const requireNetlink = createRequire(import.meta.url);
 const { createRtNetlink } = requireNetlink('netlink/dist/rt/rt') as typeof import('netlink');
 const rt = requireNetlink('netlink/dist/rt/structs') as typeof import('netlink').rt;
 const { FlagsNew } = requireNetlink('netlink/dist/constants') as typeof import('netlink');
+const { AttrStream } = requireNetlink('netlink/dist/structs') as typeof import('netlink');
+const ifla = requireNetlink('netlink/dist/rt/ifla') as typeof import('netlink').ifla;
 
 const AF_INET = 2;
 const AF_INET6 = 10;
@@ -240,6 +242,30 @@ export interface RtNetlink {
   deleteRule(spec: RuleSpec): Promise<void>;
   subscribe(options: SubscribeOptions): NetlinkSubscription;
   close(): void;
+  /**
+   * Link management for VMACs (use_vmac); optional, so a fake without it reports VMACs as unsupported. Creates a
+   * macvlan in private mode on `parent` with `mac`, without an automatic IPv6 link-local address, and up.
+   */
+  createMacvlan?(spec: MacvlanSpec): Promise<LinkInfo>;
+  deleteLink?(ifindex: number): Promise<void>;
+}
+
+export interface MacvlanSpec {
+  name: string;
+  parentIndex: number;
+  mac: string;
+}
+
+/** linux/if_link.h: MACVLAN_MODE_PRIVATE, IFLA_INET6_ADDR_GEN_MODE, IN6_ADDR_GEN_MODE_NONE. */
+const MACVLAN_MODE_PRIVATE = 1;
+const IFLA_INET6_ADDR_GEN_MODE = 8;
+const IN6_ADDR_GEN_MODE_NONE = 1;
+
+/** The bytes of a nested attribute stream the package builds (formatInfo, formatMacvlan, ...). */
+function streamBytes(data: Parameters<InstanceType<typeof AttrStream>['emit']>[0]): Buffer {
+  const stream = new AttrStream();
+  stream.emit(data);
+  return Buffer.concat(stream.bufs);
 }
 
 function familyNumber(family: Family): number {
@@ -368,6 +394,49 @@ export class NetlinkAdapter implements RtNetlink {
       throw new InvalidNetlinkRequestError(`expected an interface named ${JSON.stringify(name)}, found none`);
     }
     return link;
+  }
+
+  async createMacvlan(spec: MacvlanSpec): Promise<LinkInfo> {
+    const linkinfo = streamBytes(
+      ifla.formatInfo({
+        kind: 'macvlan',
+        data: streamBytes(ifla.formatMacvlan({ mode: MACVLAN_MODE_PRIVATE })),
+      }),
+    );
+    const parent = Buffer.alloc(4);
+    parent.writeUInt32LE(spec.parentIndex);
+    await this.#call(`creating macvlan ${spec.name}`, () =>
+      this.#socket.newLink(
+        {},
+        { ifname: spec.name, link: parent, address: Buffer.from(parseMac(spec.mac)), linkinfo },
+        { flags: FlagsNew.CREATE | FlagsNew.EXCL, timeout: REQUEST_TIMEOUT_MS },
+      ),
+    );
+    const created = await this.linkByName(spec.name);
+    // RFC 5798 §7.4 wants no address made from the virtual MAC: no automatic link-local (the kernel takes
+    // IFLA_AF_SPEC only on an existing link), then up.
+    const inet6 = streamBytes((out) =>
+      out.push(IFLA_INET6_ADDR_GEN_MODE, Buffer.from([IN6_ADDR_GEN_MODE_NONE])),
+    );
+    await this.#call(`setting addrgenmode none on ${spec.name}`, () =>
+      this.#socket.setLink(
+        { index: created.index },
+        { afSpec: new Map([[AF_INET6, inet6]]) },
+        { timeout: REQUEST_TIMEOUT_MS },
+      ),
+    );
+    await this.#call(`setting ${spec.name} up`, () =>
+      this.#socket.setLink({ index: created.index, flags: { up: true }, change: { up: true } }, undefined, {
+        timeout: REQUEST_TIMEOUT_MS,
+      }),
+    );
+    return this.linkByName(spec.name);
+  }
+
+  async deleteLink(ifindex: number): Promise<void> {
+    await this.#call(`deleting ifindex ${ifindex}`, () =>
+      this.#socket.delLink({ index: ifindex }, undefined, { timeout: REQUEST_TIMEOUT_MS }),
+    );
   }
 
   async listAddresses(filter: { ifindex?: number; family?: Family } = {}): Promise<AddressInfo[]> {

@@ -176,12 +176,6 @@ function notYet<T>(
   return { name, origin: 'keepalived', support: NOT_IMPLEMENTED_YET, syntax, description, apply, ...more };
 }
 
-/**
- * lvs_sync_daemon is implemented when it follows an instance; without one (keepalived's checker runs both sync
- * daemons), it is not implemented yet. Set to 'implemented' when that lands.
- */
-const LVS_SYNC_DAEMON_WITHOUT_INSTANCE: Support = NOT_IMPLEMENTED_YET;
-
 /** A keepalived keyword tandem refuses without reading; `what` completes "tandem does not implement ...". */
 function refused<T>(name: string, what: string): KeywordSpec<T> {
   return {
@@ -847,19 +841,8 @@ const globalSection: SectionSpec<GlobalDraft> = {
     implemented(
       'lvs_sync_daemon',
       '<INTERFACE> [[inst] <VRRP_INSTANCE>] [id <0-255>] [maxlen <1-65507>] [port <1-65535>] [ttl <1-255>] [group <IP>]',
-      'IPVS connection sync daemon whose master/backup role follows an instance (without one: not implemented yet, keepalived runs both daemons from its checker)',
-      (s, g, env) => {
-        parseLvsSyncDaemon(s, g, env);
-        // keepalived's checker runs both sync daemons when no instance is named; tandem has no checker.
-        if (g.lvsSyncDaemon !== undefined && g.lvsSyncDaemon.instance === undefined)
-          env.ctx.recordUnimplemented(LVS_SYNC_DAEMON_WITHOUT_INSTANCE, {
-            section: 'global_defs',
-            keyword: 'lvs_sync_daemon',
-            where: env.label,
-            what: 'a sync daemon that follows no vrrp_instance',
-            source: s.keyword.at,
-          });
-      },
+      "IPVS connection sync daemon: its master/backup role follows the instance; without one, both run for the agent's life (as keepalived's checker runs them)",
+      parseLvsSyncDaemon,
       { reads: ['lvsSyncDaemon'] },
     ),
     implemented(
@@ -1706,10 +1689,10 @@ const instanceSection: SectionSpec<InstanceDraft> = {
       flagSets('trackSrcIp', true),
       { default: 'off' },
     ),
-    notYet(
+    implemented(
       'use_vmac',
       '[<VMAC_NAME>] [<MAC>]',
-      'run on a macvlan with the virtual router MAC (RFC 5798 §7.3)',
+      'VIPs, adverts and gratuitous ARPs on a macvlan (private mode) with the virtual router MAC (RFC 5798 §7.3)',
       (s, t, env) => {
         if (!env.ctx.noBlock(s) || !env.ctx.args(s, 0, 2, 'use_vmac [VMAC_NAME] [MAC]')) return;
         const vmac: { name?: string; mac?: string } = {};
@@ -1723,7 +1706,7 @@ const instanceSection: SectionSpec<InstanceDraft> = {
         }
         t.useVmac = vmac;
       },
-      { default: 'off; name vrrp.VRID' },
+      { default: 'off; name vrrp.VRID', reads: ['useVmac'] },
     ),
     notYet(
       'use_vmac_addr',
@@ -1732,12 +1715,12 @@ const instanceSection: SectionSpec<InstanceDraft> = {
       flagSets('useVmacAddr', true),
       { default: 'off' },
     ),
-    notYet(
+    implemented(
       'vmac_xmit_base',
       '',
       'with use_vmac, send and receive adverts on the base interface',
       flagSets('vmacXmitBase', true),
-      { default: 'off' },
+      { default: 'off', reads: ['vmacXmitBase'] },
     ),
     dontTrackPrimaryKeyword<InstanceDraft>(
       'dont_track_primary',

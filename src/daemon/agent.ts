@@ -21,6 +21,7 @@ import { type PacketSocket, openPacketSocket } from '../actions/garp.js';
 import { type LinkInfo, NetlinkAdapter, type RtNetlink } from '../actions/netlink.js';
 import { NetlinkEvents } from '../actions/netlink-events.js';
 import { PromoteSecondaries, type Sysctl, procSysctl } from '../actions/sysctl.js';
+import { VmacManager } from '../actions/vmac.js';
 import type { HookQueue } from '../actions/notify.js';
 import type { TandemConfig, VrrpInstanceConfig } from '../config/schema.js';
 import { type Clock, delay } from '../core/clock.js';
@@ -41,10 +42,11 @@ import { MetricsLifecycle } from './metrics-endpoint.js';
 import type { TelemetrySnapshot } from './metrics-snapshot.js';
 import { TrackerFollower, vrrpInstanceTelemetry } from './telemetry.js';
 import { type FifoOpener, type FifoSink, drainWithin, notifyHookNames } from './hooks.js';
-import { filteredAddresses } from './instance-adapters.js';
+import { advertInterface, filteredAddresses } from './instance-adapters.js';
 import { HandoverCommands } from './handover-commands.js';
 import { runnableConfig } from './carp-instances.js';
 import { InstanceRuntime } from './instance-runtime.js';
+import { LvsStandalone } from './lvs-standalone.js';
 import type { DumpSource } from './dump.js';
 import { ensureRuntimeDir, runtimePaths } from './runtime-dir.js';
 import { instanceSignatures } from './signatures.js';
@@ -129,6 +131,10 @@ export class Agent {
   private readonly fifos: FifoSink[] = [];
   /** The no_accept filter: one nftables table for the agent's life (its name and shape change with a restart). */
   private readonly acceptFilter: AcceptFilter;
+  /** lvs_sync_daemon without an instance: both sync daemons for the agent's life. */
+  private readonly lvsStandalone: LvsStandalone;
+  /** use_vmac: the VMACs of the instances (and the parents' ARP settings they change). */
+  private readonly vmacs: VmacManager;
   /** Instances a reload stopped whose hooks may still run; a stop waits for (or ends) them too. */
   private retired: InstanceRuntime[] = [];
   /** Hook queues of sync groups a reload stopped, by group name, for the group that replaces them. */
@@ -161,6 +167,8 @@ export class Agent {
     this.promoteSecondaries = new PromoteSecondaries(options.sysctl ?? procSysctl, options.log);
     this.startedAt = this.clock.nowMicroseconds();
     this.run = this.processGroups.track(options.run ?? runInProcessGroup);
+    this.vmacs = new VmacManager(this.netlink, options.log);
+    this.lvsStandalone = new LvsStandalone({ log: options.log, run: this.run });
     this.acceptFilter = new AcceptFilter({
       settings: acceptFilterSettings(config.global.nftables),
       log: options.log,
@@ -212,6 +220,7 @@ export class Agent {
     );
     await this.handovers.load();
     const generation = await this.launch(this.config, this.config.instances);
+    await this.lvsStandalone.apply(this.config);
     this.handovers.apply(generation.runtimes);
     this.control = new ControlServer(
       this.controlSocketPath,
@@ -307,6 +316,7 @@ export class Agent {
       this.reloadRefused([error instanceof Error ? error.message : String(error)]);
       throw error;
     }
+    await this.lvsStandalone.apply(config);
     this.reloads++;
     const result = {
       kept: config.instances.filter((instance) => unchanged(instance.name)).map((instance) => instance.name),
@@ -362,7 +372,7 @@ export class Agent {
       .filter(
         (instance) =>
           instance.unicastPeers.length === 0 &&
-          instance.interface === link.name &&
+          advertInterface(instance) === link.name &&
           instance.family === family,
       )
       // One spelling per group: joining a group twice on one socket fails (EADDRINUSE).
@@ -415,6 +425,7 @@ export class Agent {
             socketFor: (link, family) => this.socketFor(config, link, family),
             acceptFilter: this.acceptFilter,
             bus: this.bus,
+            vmacs: this.vmacs,
             ...(previous ? { previousHooks: previous } : {}),
             run,
             ...(isRouter ? { isRouter } : {}),
@@ -536,7 +547,7 @@ export class Agent {
     await Promise.all(this.runtimes.map((runtime) => runtime.stop({ planned: true })));
     for (const generation of this.generations) generation.registry.stop();
     // Every VIP is released: the table goes, so nothing of tandem's stays in the firewall.
-    await this.acceptFilter.close();
+    await Promise.all([this.acceptFilter.close(), this.lvsStandalone.stop()]);
     // Every FIFO line is written by now: the FIFO scripts wind down while the hooks finish (docs/operations.md).
     const drain = (hooks: HookQueue) => drainWithin(hooks, this.clock, STOP_HOOK_BUDGET_MS);
     await Promise.all([

@@ -6,6 +6,7 @@
  */
 import type { FilteredAddress } from '../actions/accept-filter.js';
 import type { GarpTiming } from '../actions/garp.js';
+import { defaultVmacName, virtualRouterMac } from '../actions/vmac.js';
 import type { VipConfig, VirtualRouteConfig, VirtualRuleConfig } from '../actions/vip.js';
 import type {
   HandoverMode,
@@ -96,6 +97,25 @@ export function filteredAddresses(config: VrrpInstanceConfig): FilteredAddress[]
     family: vip.family,
     interface: vip.dev ?? config.interface ?? '',
   }));
+}
+
+/** The instance's VMAC (use_vmac): its name and MAC (5 configured octets take the VRID as the sixth). */
+export function vmacOf(config: VrrpInstanceConfig): { name: string; mac: string } | undefined {
+  if (config.useVmac === undefined) return undefined;
+  const configured = config.useVmac.mac;
+  const mac =
+    configured === undefined
+      ? virtualRouterMac(config.vrid, config.family)
+      : configured.split(':').length === 5
+        ? `${configured}:${config.vrid.toString(16).padStart(2, '0')}`
+        : configured;
+  return { name: config.useVmac.name ?? defaultVmacName(config.vrid), mac };
+}
+
+/** Where adverts leave and arrive: the VMAC, unless vmac_xmit_base (or no VMAC): the interface. */
+export function advertInterface(config: VrrpInstanceConfig): string | undefined {
+  const vmac = vmacOf(config);
+  return vmac !== undefined && !config.vmacXmitBase ? vmac.name : config.interface;
 }
 
 /** Every address the instance puts on the system: virtual_ipaddress, then virtual_ipaddress_excluded. */

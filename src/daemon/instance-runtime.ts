@@ -18,6 +18,7 @@ import type { NetlinkEvents } from '../actions/netlink-events.js';
 import type { HookQueue } from '../actions/notify.js';
 import { VipManager } from '../actions/vip.js';
 import { VipController } from '../actions/vip-controller.js';
+import type { VmacManager } from '../actions/vmac.js';
 import type { TandemConfig, TrackLists, VrrpInstanceConfig } from '../config/schema.js';
 import type { Clock } from '../core/clock.js';
 import type { CommandRunner } from '../core/process-group.js';
@@ -47,6 +48,7 @@ import {
   toRuleConfig,
   toVipConfig,
   vipText,
+  vmacOf,
 } from './instance-adapters.js';
 import {
   type CarpSettings,
@@ -95,6 +97,8 @@ export interface RuntimeDependencies {
   bus?: EventBus;
   /** The counter of each CARP advert (default: random, carp-channel.ts). */
   carpCounter?: () => bigint;
+  /** Creates and removes VMACs (use_vmac). */
+  vmacs?: VmacManager;
 }
 
 /** Why an instance cannot take part yet: its interface is missing, or has no address to send adverts from. */
@@ -124,19 +128,24 @@ export class InstanceRuntime {
   private readonly announcedBefore = { garp: 0, neighbourAdvert: 0 };
   /** The last discard of each reason (status warns while adverts are being refused). */
   private readonly lastDiscards = new Map<string, { at: number; source: string; detail: string }>();
+  /** use_vmac: the VMAC's name and MAC, and its link once created (on attaching to the interface). */
+  private readonly vmac: { name: string; mac: string } | undefined;
+  private vmacLink: LinkInfo | undefined;
 
   private constructor(
     readonly config: VrrpInstanceConfig & { interface: string },
     private readonly deps: RuntimeDependencies,
     private readonly log: PinoLogger,
   ) {
-    this.garpInterface.name = config.interface;
     this.carp = carpSettingsOf(config);
+    this.vmac = vmacOf(config);
+    this.garpInterface.name = this.vmac?.name ?? config.interface;
     this.vips = new VipController(
       new VipManager({
         netlink: deps.netlink,
         events: deps.events,
-        interface: config.interface,
+        // use_vmac: the VIPs (and routes) without a `dev` of their own live on the VMAC.
+        interface: this.vmac?.name ?? config.interface,
         vips: allVips(config).map(toVipConfig),
         routes: config.routes.map(toRouteConfig),
         rules: config.rules.map(toRuleConfig),
@@ -242,6 +251,7 @@ export class InstanceRuntime {
       runtime.waitForAddress(link);
       return runtime;
     }
+    await runtime.createVmac(link);
     runtime.open(link, source);
     return runtime;
   }
@@ -267,8 +277,10 @@ export class InstanceRuntime {
     }
     if (this.currentLink && this.currentLink.index !== link.index) {
       this.currentLink = link;
-      this.garpInterface.index = link.index;
-      this.garpInterface.mac = link.mac;
+      if (this.vmac === undefined) {
+        this.garpInterface.index = link.index;
+        this.garpInterface.mac = link.mac;
+      }
       this.log.warn({ ifindex: link.index }, 'interface re-created; socket and announcements moved to it');
     }
   }
@@ -320,6 +332,25 @@ export class InstanceRuntime {
     this.channel?.close();
     if (this.promotedOn !== undefined) await this.deps.promoteSecondaries?.release(this.promotedOn);
     this.promotedOn = undefined;
+    // The VIPs are released: the VMAC goes (the parent's ARP settings come back with the last one on it).
+    if (this.vmacLink !== undefined && this.deps.vmacs !== undefined) {
+      const link = this.vmacLink;
+      this.vmacLink = undefined;
+      await this.deps.vmacs.remove(link, this.config.interface, this.config.family);
+    }
+  }
+
+  /** use_vmac: creates the VMAC on `parent` (once); its link is where VIPs, GARPs and adverts go. */
+  private async createVmac(parent: LinkInfo): Promise<void> {
+    if (this.vmac === undefined || this.vmacLink !== undefined) return;
+    if (this.deps.vmacs === undefined)
+      throw new InstanceSetupError(this.config.name, 'use_vmac needs the VMAC manager');
+    this.vmacLink = await this.deps.vmacs.create({
+      ...this.vmac,
+      parent,
+      family: this.config.family,
+      sendsAdverts: !this.config.vmacXmitBase,
+    });
   }
 
   /** Hooks queued or running. */
@@ -462,12 +493,14 @@ export class InstanceRuntime {
   /** Opens the advert channel on the interface's shared socket and prepares the announcements. */
   private open(link: LinkInfo, source: string): void {
     const { config, deps } = this;
-    const socket = deps.socketFor(link, config.family);
+    // use_vmac: adverts leave (and arrive) on the VMAC with the virtual MAC, unless vmac_xmit_base.
+    const announceLink = this.vmacLink ?? link;
+    const socket = deps.socketFor(config.vmacXmitBase ? link : announceLink, config.family);
     const channel = this.carp
       ? this.carpChannel(this.carp, socket, source)
       : this.vrrpChannel(socket, source);
-    this.garpInterface.index = link.index;
-    this.garpInterface.mac = link.mac;
+    this.garpInterface.index = announceLink.index;
+    this.garpInterface.mac = announceLink.mac;
     if (this.garpSender) {
       this.announcedBefore.garp += this.garpSender.sent.garp;
       this.announcedBefore.neighbourAdvert += this.garpSender.sent.neighbourAdvert;
@@ -475,9 +508,11 @@ export class InstanceRuntime {
     this.garpSender = new GarpSender({
       socket: deps.packetSocket,
       iface: this.garpInterface,
-      vips: announcedAddresses(config, link.name),
+      vips: announcedAddresses(config, announceLink.name),
       logger: this.log,
-      ...(deps.isRouter ? { isRouter: () => (deps.isRouter as (name: string) => boolean)(link.name) } : {}),
+      ...(deps.isRouter
+        ? { isRouter: () => (deps.isRouter as (name: string) => boolean)(announceLink.name) }
+        : {}),
     });
     this.garp = new GarpScheduler({
       sender: this.garpSender,
@@ -553,6 +588,7 @@ export class InstanceRuntime {
         }
         this.waitingForAddress?.();
         this.waitingForAddress = undefined;
+        await this.createVmac(link);
         this.open(link, source);
         const { cause } = this.detached;
         this.detached = undefined;

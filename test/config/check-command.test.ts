@@ -164,7 +164,7 @@ test('--lenient lists each dropped keyword once, with every place; the ok line c
       `vrrp_instance ${name} {`,
       '    interface eth0',
       `    virtual_router_id ${vrid}`,
-      '    use_vmac',
+      '    use_vmac_addr',
       '    virtual_ipaddress {',
       `        192.0.2.${vrid}/24`,
       '        192.0.2.200/24 autojoin',
@@ -199,7 +199,7 @@ test('--lenient lists each dropped keyword once, with every place; the ok line c
     summary,
     [
       '--lenient dropped 3 keywords; tandem runs as if they were not written:',
-      '  use_vmac (k.conf:4:5, k.conf:13:5)',
+      '  use_vmac_addr (k.conf:4:5, k.conf:13:5)',
       '  autojoin (k.conf:7:24, k.conf:16:24)',
       '  virtual_server (k.conf:19:1)',
       '',

@@ -209,8 +209,10 @@ export class World {
 
   private readonly run: CommandRunner = async (argv: string[], options: RunOptions) => {
     // Hooks carry the instance in their environment; health scripts run with none. A hook is recorded when it
-    // starts, so a hook that overlaps another shows.
-    if (options.env?.TANDEM_INSTANCE !== undefined) this.out.hooks.push(argv.join(' '));
+    // starts, so a hook that overlaps another shows. ipvsadm is recorded too: lvs_sync_daemon without an instance
+    // runs it with no instance in its environment (IP_VS is not in CI kernels: the harness stands in for it).
+    if (options.env?.TANDEM_INSTANCE !== undefined || argv[0] === 'ipvsadm')
+      this.out.hooks.push(argv.join(' '));
     const duration = this.header.durations?.[argv[0] as string];
     if (duration !== undefined) await delay(this.clock, microseconds(duration));
     return { argv, exitCode: this.exits[argv[0] as string] ?? 0, signal: null, timedOut: false, stderr: '' };

@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { type Lab, requireRoot, waitFor, withLab } from '../helpers/netns.js';
 import { startAgent } from '../helpers/agents.js';
-import { LONE_VIP, loneMasterConfig } from '../helpers/tandem-run.js';
+import { LONE_VIP, hostWithClient, loneMasterConfig } from '../helpers/tandem-run.js';
 
 const VIP = LONE_VIP;
 
@@ -41,11 +41,7 @@ async function pings(lab: Lab, ns: string, address: string): Promise<boolean> {
 test('no_accept drops packets to the VIP with nftables; accept answers them; no table is left behind', async () => {
   requireRoot();
   await withLab(async (lab) => {
-    const sw = await lab.bridge('sw');
-    const a = await lab.namespace('a');
-    const client = await lab.namespace('c');
-    await lab.connect(a, sw, { addresses: ['192.0.2.1/24'] });
-    await lab.connect(client, sw, { addresses: ['192.0.2.50/24'] });
+    const { a, client } = await hostWithClient(lab);
 
     // no_accept: MASTER with the VIP, its element in the set, the ping to it dropped (the box itself answers).
     const first = await startAgent(lab, a, config('no_accept'), 'a1');

@@ -10,7 +10,7 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { tandemArgv } from '../../netns-lab/entry.js';
-import { type Lab, exitOf, waitFor } from './netns.js';
+import { type Lab, type Port, exitOf, waitFor } from './netns.js';
 
 export interface TandemResult {
   code: number | null;
@@ -118,4 +118,14 @@ export async function loneHost(lab: Lab, name: string, address = '192.0.2.1'): P
   const ns = await lab.namespace(name);
   await lab.connect(ns, sw, { addresses: [`${address}/24`] });
   return ns;
+}
+
+/** The lone host `a` (192.0.2.1 on eth0) and a client `c` (192.0.2.50) on one bridge; with the second port. */
+export async function hostWithClient(lab: Lab): Promise<{ a: string; client: string; port: Port }> {
+  const sw = await lab.bridge('sw');
+  const a = await lab.namespace('a');
+  const client = await lab.namespace('c');
+  const port = await lab.connect(a, sw, { addresses: ['192.0.2.1/24'] });
+  await lab.connect(client, sw, { addresses: ['192.0.2.50/24'] });
+  return { a, client, port };
 }
