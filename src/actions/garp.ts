@@ -307,14 +307,18 @@ export class GarpScheduler {
 
   /**
    * Entering MASTER starts the bursts; a MASTER that heard a lower-priority master (a split brain healing)
-   * sends `lowerPriorityRounds` rounds at once instead (keepalived garp_lower_prio_repeat).
+   * sends `lowerPriorityRounds` rounds at once instead, and as many again after `lowerPriorityDelayUs` when it
+   * is not 0 (keepalived garp_lower_prio_repeat, garp_lower_prio_delay).
    */
-  announce(lowerPriorityRounds: number): void {
+  announce(lowerPriorityRounds: number, lowerPriorityDelayUs = 0): void {
     if (!this.#running) {
       this.start();
       return;
     }
-    for (let round = 0; round < lowerPriorityRounds; round++) this.#sender.sendRound();
+    const generation = this.#generation;
+    this.#burst(lowerPriorityRounds, generation);
+    if (lowerPriorityDelayUs > 0)
+      this.#arm(() => this.#burst(lowerPriorityRounds, generation), lowerPriorityDelayUs, generation);
   }
 
   /** Cancels every pending round (leaving MASTER, shutdown). */

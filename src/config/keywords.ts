@@ -527,12 +527,6 @@ function garpKeyword<T extends { garp: Partial<GarpConfig> }>(
     if (value !== undefined) t.garp[field] = value;
   };
   const syntax = kind === 'delay' ? `<seconds 0-${GARP_DELAY_MAX_SECONDS}>` : `<1-${GARP_REPEAT_MAX}>`;
-  // The agent sends the lower-priority burst at once and no delayed second one: only 0 means what it does.
-  if (field === 'lowerPrioDelaySeconds')
-    return notYet<T>(name, syntax, description, apply, {
-      default: defaultText,
-      refusedWhen: (t) => (t.garp.lowerPrioDelaySeconds ?? 0) > 0,
-    });
   return implemented<T>(name, syntax, description, apply, {
     default: defaultText,
     reads: [`garp.${field}`],
@@ -1829,14 +1823,15 @@ const instanceSection: SectionSpec<InstanceDraft> = {
       { default: 'off', reads: ['promoteSecondaries'] },
     ),
     ...notifyKeywords<InstanceDraft>(),
-    notYet(
+    implemented(
       'notify_master_rx_lower_pri',
       SCRIPT_SYNTAX,
-      'script run when a MASTER receives an advert with a lower priority',
+      'script run when a MASTER receives an advert with a lower priority (its argv alone; the FIFOs get MASTER_RX_LOWER_PRI either way)',
       (s, t, env) => {
         const command = parseCommandWithUser(env.ctx, s);
         if (command !== undefined) t.notify.masterRxLowerPri = command;
       },
+      { reads: ['notify.masterRxLowerPri'] },
     ),
     ...notifyChangeKeywords<InstanceDraft>(),
     serviceNamesKeyword<InstanceDraft>(),

@@ -5,6 +5,7 @@
  * MASTER of the new (docs/architecture.md, "Hooks").
  */
 import type { FifoConfig, TandemConfig, VrrpInstanceConfig } from '../config/schema.js';
+import type { FifoEvent } from '../actions/fifo.js';
 import { lvsCommands } from '../actions/lvs.js';
 import { HookQueue, type HookEvent, type HookRun, type HookState, hookRuns } from '../actions/notify.js';
 import { serviceHooks } from '../actions/proxy.js';
@@ -25,7 +26,7 @@ export const HOOK_STATE: Partial<Record<VrrpState, HookState>> = {
 
 /** Where a transition's line goes at once (a non-blocking write): the notify FIFOs. */
 export interface FifoSink {
-  writeEvent(event: HookEvent): void;
+  writeEvent(event: FifoEvent): void;
   close(): Promise<void>;
   /** For an immediate exit: at once, remove a FIFO the agent made and kill its script (FifoWriter does). */
   abandon?(): void;

@@ -14,7 +14,7 @@ import { GarpScheduler, GarpSender, type PacketSocket } from '../actions/garp.js
 import type { LinkInfo, RtNetlink } from '../actions/netlink.js';
 import type { PromoteSecondaries } from '../actions/sysctl.js';
 import type { NetlinkEvents } from '../actions/netlink-events.js';
-import type { HookQueue } from '../actions/notify.js';
+import type { HookCommand, HookQueue } from '../actions/notify.js';
 import { VipManager } from '../actions/vip.js';
 import { VipController } from '../actions/vip-controller.js';
 import type { TandemConfig, TrackLists, VrrpInstanceConfig } from '../config/schema.js';
@@ -43,6 +43,8 @@ import {
   toVipConfig,
   vipText,
 } from './instance-adapters.js';
+import { hookCommand } from '../actions/script-security.js';
+import { secondsToMicroseconds } from '../core/time.js';
 import { waitForSourceAddress } from './source-address.js';
 import { type InstanceStatus, seconds } from './status.js';
 
@@ -96,6 +98,8 @@ export class InstanceRuntime {
   private waitingForAddress: (() => void) | undefined;
   private tracking: InstanceTracking | undefined;
   private stopped = false;
+  /** notify_master_rx_lower_pri with its user, resolved once. */
+  private readonly rxLowerPriorityRun: HookCommand | undefined;
   /** The interface this instance set promote_secondaries on, to release at stop. */
   private promotedOn: string | undefined;
 
@@ -118,6 +122,9 @@ export class InstanceRuntime {
       deps.clock,
       log,
     );
+    this.rxLowerPriorityRun = config.notify.masterRxLowerPri
+      ? hookCommand(config.notify.masterRxLowerPri, deps.config.global)
+      : undefined;
     this.hooks = hookQueue(instanceHookSource(config, deps.config), {
       config: deps.config,
       log,
@@ -138,6 +145,7 @@ export class InstanceRuntime {
           await this.vips.release();
         },
         announce: async () => this.garp?.announce(config.garp.lowerPrioRepeat),
+        masterRxLowerPriority: async () => this.masterRxLowerPriority(),
         notify: (event) => {
           const state = HOOK_STATE[event.state];
           if (!state) return;
@@ -334,6 +342,26 @@ export class InstanceRuntime {
       void deps.promoteSecondaries.acquire(link.name);
     }
     this.instance.setPrimaryAddress(source);
+  }
+
+  /**
+   * keepalived, on a lower-priority advert as MASTER: GARP bursts (none in strict mode), the
+   * notify_master_rx_lower_pri script (its argv alone), and a MASTER_RX_LOWER_PRI line on the FIFOs.
+   */
+  private masterRxLowerPriority(): void {
+    const { config, deps } = this;
+    if (!config.strictMode)
+      this.garp?.announce(
+        config.garp.lowerPrioRepeat,
+        secondsToMicroseconds(config.garp.lowerPrioDelaySeconds),
+      );
+    const priority = this.instance.snapshot().effectivePriority;
+    for (const fifo of deps.fifos)
+      fifo.writeEvent({ kind: 'INSTANCE', name: config.name, state: 'MASTER_RX_LOWER_PRI', priority });
+    if (this.rxLowerPriorityRun)
+      this.hooks.pushRuns({ kind: 'INSTANCE', name: config.name, state: 'MASTER', priority }, [
+        this.rxLowerPriorityRun,
+      ]);
   }
 
   /** Holds the instance in FAULT for `why` (once), logging it. */

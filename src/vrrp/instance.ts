@@ -39,6 +39,11 @@ export interface InstanceActions {
   releaseVips(): Promise<void>;
   announce(): Promise<void>;
   notify(event: { state: VrrpState; priority: number; reason: TransitionReason }): void;
+  /**
+   * As MASTER, a lower-priority master was heard (keepalived: lower-priority GARP bursts and
+   * notify_master_rx_lower_pri); without it, the VIPs are announced again as one `announce`.
+   */
+  masterRxLowerPriority?(event: { source: string; priority: number }): Promise<void>;
 }
 
 export interface InstanceSnapshot {
@@ -284,6 +289,14 @@ export class VrrpInstance {
         return this.critical('release-vips', () => this.actions.releaseVips());
       case 'garp':
         return this.critical('garp', () => this.actions.announce());
+      case 'master-rx-lower-priority': {
+        const { masterRxLowerPriority } = this.actions;
+        return this.critical('garp', () =>
+          masterRxLowerPriority
+            ? masterRxLowerPriority.call(this.actions, { source: effect.source, priority: effect.priority })
+            : this.actions.announce(),
+        );
+      }
     }
   }
 
