@@ -896,12 +896,12 @@ const globalSection: SectionSpec<GlobalDraft> = {
       flagSets('checkUnicastSrc', true),
       { default: 'off', reads: ['checkUnicastSrc'] },
     ),
-    notYet(
+    implemented(
       'log_unknown_vrids',
       '',
-      'log adverts for VRIDs that no instance of the interface has',
+      'log adverts for VRIDs that no instance of the interface has (each is counted as unknownVrid either way)',
       flagSets('logUnknownVrids', true),
-      { default: 'off' },
+      { default: 'off', reads: ['logUnknownVrids'] },
     ),
     notYet(
       'vrrp_iptables',

@@ -282,9 +282,15 @@ export class Agent {
     );
     let socket = this.sockets.get(key);
     if (!socket) {
+      const { log } = this.options;
       socket = (this.options.sockets ?? defaultSockets)(link.name, link.index, family, {
         multicast,
-        log: this.options.log,
+        log,
+        // keepalived log_unknown_vrids: read at each packet, so that a reload turns it on or off.
+        onUnknownVrid: (vrid, source) => {
+          if (this.config.global.logUnknownVrids)
+            log.info({ interface: link.name, family, vrid, source }, 'advert for an unknown VRID ignored');
+        },
       });
       this.sockets.set(key, socket);
     } else if (socket.ifindex !== link.index || (multicast && !socket.multicast)) {

@@ -26,6 +26,9 @@ export class VridDemux {
   private readonly handlers = new Map<number, PacketHandler>();
   readonly counters: SocketCounters = { received: 0, unknownVrid: 0, malformedIp: 0, sendErrors: 0 };
 
+  /** `onUnknownVrid`: told of each packet of a VRID no instance has here (keepalived `log_unknown_vrids`). */
+  constructor(private readonly onUnknownVrid?: (vrid: number, source: string) => void) {}
+
   /** Returns false when `vrid` already has a handler. */
   register(vrid: number, handler: PacketHandler): boolean {
     if (this.handlers.has(vrid)) return false;
@@ -52,6 +55,7 @@ export class VridDemux {
     const handler = this.handlers.get(vrid);
     if (!handler) {
       this.counters.unknownVrid++;
+      this.onUnknownVrid?.(vrid, packet.source);
       return;
     }
     handler(packet);
@@ -79,6 +83,8 @@ export interface VrrpTransport {
 export interface VrrpSocketOptions {
   multicast: boolean;
   log: Logger;
+  /** Each packet of a VRID no instance has on this interface and family. */
+  onUnknownVrid?: (vrid: number, source: string) => void;
 }
 
 /** Opens the socket of one interface and family; the agent's production default opens a real `VrrpSocket`. */

@@ -207,7 +207,7 @@ function ipv6Backend(interfaceName: string, ifindex: number, multicast: boolean,
 
 /** One VRRP socket on one interface for one family, shared by every instance there. */
 export class VrrpSocket implements VrrpTransport {
-  private readonly demux = new VridDemux();
+  private readonly demux = new VridDemux((vrid, source) => this.options.onUnknownVrid?.(vrid, source));
   private backend: Backend;
   private currentIfindex: number;
 
@@ -215,7 +215,11 @@ export class VrrpSocket implements VrrpTransport {
     readonly interfaceName: string,
     ifindex: number,
     readonly family: Family,
-    private options: { multicast: boolean; log: TransportLogger },
+    private options: {
+      multicast: boolean;
+      log: TransportLogger;
+      onUnknownVrid?: (vrid: number, source: string) => void;
+    },
   ) {
     this.currentIfindex = ifindex;
     this.backend = this.open(ifindex);

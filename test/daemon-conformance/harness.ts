@@ -107,14 +107,17 @@ function hex(bytes: Uint8Array): string {
 
 /** A VRRP socket that records sends and takes packets from the scenario, demultiplexed as the real one. */
 class RecordingSocket implements VrrpTransport {
-  private readonly demux = new VridDemux();
+  private readonly demux: VridDemux;
   constructor(
     readonly interfaceName: string,
     public ifindex: number,
     readonly family: 4 | 6,
     public multicast: boolean,
     private readonly sent: string[],
-  ) {}
+    onUnknownVrid?: (vrid: number, source: string) => void,
+  ) {
+    this.demux = new VridDemux(onUnknownVrid);
+  }
   get counters(): SocketCounters {
     return this.demux.counters;
   }
@@ -197,7 +200,14 @@ export class World {
   };
 
   private readonly socketFactory: VrrpSocketFactory = (name, ifindex, family, options) => {
-    const socket = new RecordingSocket(name, ifindex, family, options.multicast, this.out.sent);
+    const socket = new RecordingSocket(
+      name,
+      ifindex,
+      family,
+      options.multicast,
+      this.out.sent,
+      options.onUnknownVrid,
+    );
     this.sockets.set(`${name}/${family}`, socket);
     return socket;
   };

@@ -83,7 +83,7 @@ test('uses that depend on other lines: strict mode implies no_accept, a global g
 
 test('check reports exactly what run refuses, for every keyword not implemented yet', async () => {
   const text =
-    'global_defs {\n  vrrp_garp_extra_if 60\n  log_unknown_vrids\n  nftables\n  tandem_handover break_before_make\n}\n' +
+    'global_defs {\n  vrrp_garp_extra_if 60\n  nftables\n  tandem_handover break_before_make\n}\n' +
     instance('use_vmac', 'track_src_ip') +
     'carp_instance C {\n  interface eth0\n  vhid 1\n  passphrase x\n  virtual_ipaddress {\n    192.0.2.20/24\n  }\n}\n';
   const files = memoryFileSystem({ 't.conf': text });
@@ -95,15 +95,7 @@ test('check reports exactly what run refuses, for every keyword not implemented 
   assert.deepEqual(check.stderr.trimEnd().split('\n'), run);
   assert.deepEqual(
     config.unimplemented.map((use) => use.keyword),
-    [
-      'vrrp_garp_extra_if',
-      'log_unknown_vrids',
-      'nftables',
-      'tandem_handover',
-      'use_vmac',
-      'track_src_ip',
-      'carp_instance',
-    ],
+    ['vrrp_garp_extra_if', 'nftables', 'tandem_handover', 'use_vmac', 'track_src_ip', 'carp_instance'],
   );
   // With --lenient both let it through, as warnings.
   const lenient = await runCheck('t.conf', { files, lenient: true });
