@@ -501,12 +501,12 @@ function notifyChangeKeywords<
       },
       { default: 'off' },
     ),
-    notYet<T>(
+    implemented<T>(
       'notify_priority_changes',
       '[<BOOL>]',
-      'write priority changes to the notify FIFOs',
+      'write priority changes to the notify FIFOs (MASTER_PRIORITY / BACKUP_PRIORITY; in a sync group, the default of its members)',
       boolInto('notifyPriorityChanges'),
-      { default: 'vrrp_notify_priority_changes', refusedWhen: (t) => t.notifyPriorityChanges === true },
+      { default: 'vrrp_notify_priority_changes', reads: ['notifyPriorityChanges'] },
     ),
   ];
 }
@@ -829,12 +829,12 @@ const globalSection: SectionSpec<GlobalDraft> = {
       commandInto('vrrpNotifyFifoScript'),
       { reads: ['vrrpNotifyFifo', 'script'] },
     ),
-    notYet(
+    implemented(
       'vrrp_notify_priority_changes',
       '[<BOOL>]',
       'default of notify_priority_changes: write priority changes to the notify FIFOs',
       boolInto('notifyPriorityChanges'),
-      { default: 'off', refusedWhen: (g) => g.notifyPriorityChanges === true },
+      { default: 'off', reads: ['notifyPriorityChanges'] },
     ),
     notYet(
       'fifo_write_vrrp_states_on_reload',

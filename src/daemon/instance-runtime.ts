@@ -146,6 +146,13 @@ export class InstanceRuntime {
         },
         announce: async () => this.garp?.announce(config.garp.lowerPrioRepeat),
         masterRxLowerPriority: async () => this.masterRxLowerPriority(),
+        priorityChanged: ({ state, priority }) => {
+          // keepalived notify_priority_changes: a FIFO line only (no script), MASTER_PRIORITY while MASTER.
+          if (!config.notifyPriorityChanges) return;
+          const fifoState = state === 'MASTER' ? 'MASTER_PRIORITY' : 'BACKUP_PRIORITY';
+          for (const fifo of deps.fifos)
+            fifo.writeEvent({ kind: 'INSTANCE', name: config.name, state: fifoState, priority });
+        },
         notify: (event) => {
           const state = HOOK_STATE[event.state];
           if (!state) return;

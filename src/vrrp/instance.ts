@@ -44,6 +44,8 @@ export interface InstanceActions {
    * notify_master_rx_lower_pri); without it, the VIPs are announced again as one `announce`.
    */
   masterRxLowerPriority?(event: { source: string; priority: number }): Promise<void>;
+  /** The effective priority changed (tracking), told with the state it changed in, before any transition. */
+  priorityChanged?(event: { state: VrrpState; priority: number }): void;
 }
 
 export interface InstanceSnapshot {
@@ -241,6 +243,8 @@ export class VrrpInstance {
         'effective priority changed',
       );
     }
+    if (previous.effectivePriority !== this.fsm.effectivePriority)
+      this.actions.priorityChanged?.({ state: previous.state, priority: this.fsm.effectivePriority });
     this.noteMasterAdvert(input, result.effects);
     for (const effect of result.effects) await this.execute(effect);
     if (result.transition || previous.faults !== this.fsm.faults) this.onChange?.(result.transition);
