@@ -250,6 +250,45 @@ export class GarpSender {
 }
 
 /**
+ * One round on the instance's interface and on every other interface a VIP names with `dev` (keepalived sends
+ * each VIP's announcement on the VIP's own interface). The other interfaces are looked up at each round (they
+ * may appear, vanish or be re-created); one that is missing or has no MAC is skipped, and logged once per
+ * absence.
+ */
+export class InterfacesSender {
+  readonly #missing = new Set<string>();
+
+  constructor(
+    private readonly own: Pick<GarpSender, 'sendRound'>,
+    private readonly others: readonly { interfaceName: string; vips: readonly string[] }[],
+    private readonly make: (iface: GarpInterface, vips: readonly string[]) => Pick<GarpSender, 'sendRound'>,
+    private readonly resolve: (interfaceName: string) => GarpInterface | undefined,
+    private readonly logger?: Logger,
+  ) {}
+
+  sendRound(): RoundResult {
+    const result = this.own.sendRound();
+    for (const { interfaceName, vips } of this.others) {
+      const iface = this.resolve(interfaceName);
+      if (iface === undefined || iface.mac === '') {
+        if (!this.#missing.has(interfaceName))
+          this.logger?.warn(
+            { interface: interfaceName, vips },
+            'no announcement for these VIPs: their interface is missing or has no MAC',
+          );
+        this.#missing.add(interfaceName);
+        continue;
+      }
+      this.#missing.delete(interfaceName);
+      const round = this.make(iface, vips).sendRound();
+      result.sent += round.sent;
+      result.failed.push(...round.failed);
+    }
+    return result;
+  }
+}
+
+/**
  * The part of the agent's `Clock` (core/clock.ts: microseconds, monotonic) the scheduler uses, so one clock
  * serves every room: `systemClock` in production, a manual clock in tests.
  */

@@ -10,7 +10,13 @@
  * netlink reports the link (and an address), at start and after a reload alike.
  */
 import type { Logger as PinoLogger } from 'pino';
-import { GarpScheduler, GarpSender, type PacketSocket } from '../actions/garp.js';
+import {
+  type GarpInterface,
+  GarpScheduler,
+  GarpSender,
+  InterfacesSender,
+  type PacketSocket,
+} from '../actions/garp.js';
 import type { LinkInfo, RtNetlink } from '../actions/netlink.js';
 import type { PromoteSecondaries } from '../actions/sysctl.js';
 import type { NetlinkEvents } from '../actions/netlink-events.js';
@@ -38,6 +44,7 @@ import {
   announcedAddresses,
   garpTiming,
   instanceParameters,
+  otherInterfaceAddresses,
   toRouteConfig,
   toRuleConfig,
   toVipConfig,
@@ -331,14 +338,24 @@ export class InstanceRuntime {
     channel.open(socket);
     this.garpInterface.index = link.index;
     this.garpInterface.mac = link.mac;
-    this.garp = new GarpScheduler({
-      sender: new GarpSender({
+    const sender = (iface: GarpInterface, vips: readonly string[]) =>
+      new GarpSender({
         socket: deps.packetSocket,
-        iface: this.garpInterface,
-        vips: announcedAddresses(config, link.name),
+        iface,
+        vips,
         logger: this.log,
-        ...(deps.isRouter ? { isRouter: () => (deps.isRouter as (name: string) => boolean)(link.name) } : {}),
-      }),
+        ...(deps.isRouter
+          ? { isRouter: () => (deps.isRouter as (name: string) => boolean)(iface.name) }
+          : {}),
+      });
+    this.garp = new GarpScheduler({
+      sender: new InterfacesSender(
+        sender(this.garpInterface, announcedAddresses(config, link.name)),
+        otherInterfaceAddresses(config, link.name),
+        sender,
+        (name) => deps.links.link(name),
+        this.log,
+      ),
       clock: deps.clock,
       timing: garpTiming(config),
     });
