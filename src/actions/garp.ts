@@ -254,6 +254,45 @@ export class GarpSender {
 }
 
 /**
+ * One round on the instance's interface and on every other interface a VIP names with `dev` (keepalived sends
+ * each VIP's announcement on the VIP's own interface). The other interfaces are looked up at each round (they
+ * may appear, vanish or be re-created); one that is missing or has no MAC is skipped, and logged once per
+ * absence.
+ */
+export class InterfacesSender {
+  readonly #missing = new Set<string>();
+
+  constructor(
+    private readonly own: Pick<GarpSender, 'sendRound'>,
+    private readonly others: readonly { interfaceName: string; vips: readonly string[] }[],
+    private readonly make: (iface: GarpInterface, vips: readonly string[]) => Pick<GarpSender, 'sendRound'>,
+    private readonly resolve: (interfaceName: string) => GarpInterface | undefined,
+    private readonly logger?: Logger,
+  ) {}
+
+  sendRound(): RoundResult {
+    const result = this.own.sendRound();
+    for (const { interfaceName, vips } of this.others) {
+      const iface = this.resolve(interfaceName);
+      if (iface === undefined || iface.mac === '') {
+        if (!this.#missing.has(interfaceName))
+          this.logger?.warn(
+            { interface: interfaceName, vips },
+            'no announcement for these VIPs: their interface is missing or has no MAC',
+          );
+        this.#missing.add(interfaceName);
+        continue;
+      }
+      this.#missing.delete(interfaceName);
+      const round = this.make(iface, vips).sendRound();
+      result.sent += round.sent;
+      result.failed.push(...round.failed);
+    }
+    return result;
+  }
+}
+
+/**
  * The part of the agent's `Clock` (core/clock.ts: microseconds, monotonic) the scheduler uses, so one clock
  * serves every room: `systemClock` in production, a manual clock in tests.
  */
@@ -311,14 +350,18 @@ export class GarpScheduler {
 
   /**
    * Entering MASTER starts the bursts; a MASTER that heard a lower-priority master (a split brain healing)
-   * sends `lowerPriorityRounds` rounds at once instead (keepalived garp_lower_prio_repeat).
+   * sends `lowerPriorityRounds` rounds at once instead, and as many again after `lowerPriorityDelayUs` when it
+   * is not 0 (keepalived garp_lower_prio_repeat, garp_lower_prio_delay).
    */
-  announce(lowerPriorityRounds: number): void {
+  announce(lowerPriorityRounds: number, lowerPriorityDelayUs = 0): void {
     if (!this.#running) {
       this.start();
       return;
     }
-    for (let round = 0; round < lowerPriorityRounds; round++) this.#sender.sendRound();
+    const generation = this.#generation;
+    this.#burst(lowerPriorityRounds, generation);
+    if (lowerPriorityDelayUs > 0)
+      this.#arm(() => this.#burst(lowerPriorityRounds, generation), lowerPriorityDelayUs, generation);
   }
 
   /** Cancels every pending round (leaving MASTER, shutdown). */

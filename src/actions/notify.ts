@@ -166,6 +166,14 @@ export class HookQueue {
       );
       return;
     }
+    this.pushRuns(event, runs);
+  }
+
+  /**
+   * Queues `runs` for an event that is not a transition (keepalived's notify_master_rx_lower_pri, notify_deleted):
+   * in order with the transitions' hooks, `event` giving their environment.
+   */
+  pushRuns(event: HookEvent, runs: readonly HookRun[]): void {
     if (runs.length === 0) return;
     this.pending++;
     const run = async () => {

@@ -1018,5 +1018,14 @@ function buildSyncGroups(
     for (const instance of instances)
       if (group.members.includes(instance.name)) instance.syncGroup = group.name;
   }
+  // keepalived: a member without its own notify_priority_changes takes its group's, before the global one.
+  for (const g of drafts) {
+    if (g.notifyPriorityChanges === undefined) continue;
+    for (const instance of instances) {
+      const own = instanceDrafts.find((d) => d.name === instance.name)?.notifyPriorityChanges;
+      if (memberOf.get(instance.name) === g.name && own === undefined)
+        instance.notifyPriorityChanges = g.notifyPriorityChanges;
+    }
+  }
   return groups;
 }

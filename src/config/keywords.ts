@@ -490,12 +490,12 @@ function notifyChangeKeywords<
       },
       { default: 'off' },
     ),
-    notYet<T>(
+    implemented<T>(
       'notify_priority_changes',
       '[<BOOL>]',
-      'write priority changes to the notify FIFOs',
+      'write priority changes to the notify FIFOs (MASTER_PRIORITY / BACKUP_PRIORITY; in a sync group, the default of its members)',
       boolInto('notifyPriorityChanges'),
-      { default: 'vrrp_notify_priority_changes', refusedWhen: (t) => t.notifyPriorityChanges === true },
+      { default: 'vrrp_notify_priority_changes', reads: ['notifyPriorityChanges'] },
     ),
   ];
 }
@@ -516,12 +516,6 @@ function garpKeyword<T extends { garp: Partial<GarpConfig> }>(
     if (value !== undefined) t.garp[field] = value;
   };
   const syntax = kind === 'delay' ? `<seconds 0-${GARP_DELAY_MAX_SECONDS}>` : `<1-${GARP_REPEAT_MAX}>`;
-  // The agent sends the lower-priority burst at once and no delayed second one: only 0 means what it does.
-  if (field === 'lowerPrioDelaySeconds')
-    return notYet<T>(name, syntax, description, apply, {
-      default: defaultText,
-      refusedWhen: (t) => (t.garp.lowerPrioDelaySeconds ?? 0) > 0,
-    });
   return implemented<T>(name, syntax, description, apply, {
     default: defaultText,
     reads: [`garp.${field}`],
@@ -824,12 +818,12 @@ const globalSection: SectionSpec<GlobalDraft> = {
       commandInto('vrrpNotifyFifoScript'),
       { reads: ['vrrpNotifyFifo', 'script'] },
     ),
-    notYet(
+    implemented(
       'vrrp_notify_priority_changes',
       '[<BOOL>]',
       'default of notify_priority_changes: write priority changes to the notify FIFOs',
       boolInto('notifyPriorityChanges'),
-      { default: 'off', refusedWhen: (g) => g.notifyPriorityChanges === true },
+      { default: 'off', reads: ['notifyPriorityChanges'] },
     ),
     notYet(
       'fifo_write_vrrp_states_on_reload',
@@ -880,12 +874,12 @@ const globalSection: SectionSpec<GlobalDraft> = {
       flagSets('checkUnicastSrc', true),
       { default: 'off', reads: ['checkUnicastSrc'] },
     ),
-    notYet(
+    implemented(
       'log_unknown_vrids',
       '',
-      'log adverts for VRIDs that no instance of the interface has',
+      'log adverts for VRIDs that no instance of the interface has (each is counted as unknownVrid either way)',
       flagSets('logUnknownVrids', true),
-      { default: 'off' },
+      { default: 'off', reads: ['logUnknownVrids'] },
     ),
     noEffect(
       'vrrp_iptables',
@@ -1820,14 +1814,15 @@ const instanceSection: SectionSpec<InstanceDraft> = {
       { default: 'off', reads: ['promoteSecondaries'] },
     ),
     ...notifyKeywords<InstanceDraft>(),
-    notYet(
+    implemented(
       'notify_master_rx_lower_pri',
       SCRIPT_SYNTAX,
-      'script run when a MASTER receives an advert with a lower priority',
+      'script run when a MASTER receives an advert with a lower priority (its argv alone; the FIFOs get MASTER_RX_LOWER_PRI either way)',
       (s, t, env) => {
         const command = parseCommandWithUser(env.ctx, s);
         if (command !== undefined) t.notify.masterRxLowerPri = command;
       },
+      { reads: ['notify.masterRxLowerPri'] },
     ),
     ...notifyChangeKeywords<InstanceDraft>(),
     serviceNamesKeyword<InstanceDraft>(),

@@ -380,10 +380,16 @@ export class Agent {
     const multicast = wanted.length > 0;
     let socket = this.sockets.get(key);
     if (!socket) {
+      const { log } = this.options;
       socket = (this.options.sockets ?? defaultSockets)(link.name, link.index, family, {
         multicast,
         ...(multicast ? { groups: [...new Set(wanted)] } : {}),
-        log: this.options.log,
+        log,
+        // keepalived log_unknown_vrids: read at each packet, so that a reload turns it on or off.
+        onUnknownVrid: (vrid, source) => {
+          if (this.config.global.logUnknownVrids)
+            log.info({ interface: link.name, family, vrid, source }, 'advert for an unknown VRID ignored');
+        },
       });
       this.sockets.set(key, socket);
       return socket;

@@ -5,6 +5,7 @@
  * MASTER of the new (docs/architecture.md, "Hooks").
  */
 import type { FifoConfig, TandemConfig, VrrpInstanceConfig } from '../config/schema.js';
+import type { FifoEvent } from '../actions/fifo.js';
 import { lvsCommands } from '../actions/lvs.js';
 import {
   HookQueue,
@@ -33,7 +34,7 @@ export const HOOK_STATE: Partial<Record<VrrpState, HookState>> = {
 
 /** Where a transition's line goes at once (a non-blocking write): the notify FIFOs. */
 export interface FifoSink {
-  writeEvent(event: HookEvent): void;
+  writeEvent(event: FifoEvent): void;
   /** The FIFO's path and the lines it dropped (metrics); FifoWriter has both. */
   readonly path?: string;
   readonly dropped?: number;

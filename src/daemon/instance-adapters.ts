@@ -217,3 +217,21 @@ export function announcedAddresses(config: VrrpInstanceConfig, interfaceName: st
     .filter((vip) => vip.dev === undefined || vip.dev === interfaceName)
     .map((vip) => vip.address);
 }
+
+/**
+ * The VIPs with a `dev` other than the instance's interface, by that interface in configured order: keepalived
+ * announces each VIP on its own interface.
+ */
+export function otherInterfaceAddresses(
+  config: VrrpInstanceConfig,
+  interfaceName: string,
+): { interfaceName: string; vips: string[] }[] {
+  const groups = new Map<string, string[]>();
+  for (const vip of allVips(config)) {
+    if (vip.dev === undefined || vip.dev === interfaceName) continue;
+    const list = groups.get(vip.dev) ?? [];
+    list.push(vip.address);
+    groups.set(vip.dev, list);
+  }
+  return [...groups].map(([name, vips]) => ({ interfaceName: name, vips }));
+}

@@ -11,11 +11,17 @@
  */
 import type { Logger as PinoLogger } from 'pino';
 import type { AcceptFilter } from '../actions/accept-filter.js';
-import { GarpScheduler, GarpSender, type PacketSocket } from '../actions/garp.js';
+import {
+  type GarpInterface,
+  GarpScheduler,
+  GarpSender,
+  InterfacesSender,
+  type PacketSocket,
+} from '../actions/garp.js';
 import type { LinkInfo, RtNetlink } from '../actions/netlink.js';
 import type { PromoteSecondaries } from '../actions/sysctl.js';
 import type { NetlinkEvents } from '../actions/netlink-events.js';
-import type { HookQueue } from '../actions/notify.js';
+import type { HookCommand, HookQueue } from '../actions/notify.js';
 import { VipManager } from '../actions/vip.js';
 import { VipController } from '../actions/vip-controller.js';
 import type { VmacManager } from '../actions/vmac.js';
@@ -44,6 +50,7 @@ import {
   filteredAddresses,
   garpTiming,
   instanceParameters,
+  otherInterfaceAddresses,
   toRouteConfig,
   toRuleConfig,
   toVipConfig,
@@ -57,6 +64,8 @@ import {
   demotionOf,
   loadPassphrase,
 } from './carp-instances.js';
+import { hookCommand } from '../actions/script-security.js';
+import { secondsToMicroseconds } from '../core/time.js';
 import { waitForSourceAddress } from './source-address.js';
 import { type InstanceStatus, discardWarnings, frrFields, seconds } from './status.js';
 
@@ -121,6 +130,8 @@ export class InstanceRuntime {
   private waitingForAddress: (() => void) | undefined;
   private tracking: InstanceTracking | undefined;
   private stopped = false;
+  /** notify_master_rx_lower_pri with its user, resolved once. */
+  private readonly rxLowerPriorityRun: HookCommand | undefined;
   /** The interface this instance set promote_secondaries on, to release at stop. */
   private promotedOn: string | undefined;
   private garpSender: GarpSender | undefined;
@@ -154,6 +165,9 @@ export class InstanceRuntime {
       deps.clock,
       log,
     );
+    this.rxLowerPriorityRun = config.notify.masterRxLowerPri
+      ? hookCommand(config.notify.masterRxLowerPri, deps.config.global)
+      : undefined;
     this.hooks = hookQueue(instanceHookSource(config, deps.config), {
       config: deps.config,
       log,
@@ -186,6 +200,14 @@ export class InstanceRuntime {
           await filter?.allow(filtered);
         },
         announce: async () => this.garp?.announce(config.garp.lowerPrioRepeat),
+        masterRxLowerPriority: async () => this.masterRxLowerPriority(),
+        priorityChanged: ({ state, priority }) => {
+          // keepalived notify_priority_changes: a FIFO line only (no script), MASTER_PRIORITY while MASTER.
+          if (!config.notifyPriorityChanges) return;
+          const fifoState = state === 'MASTER' ? 'MASTER_PRIORITY' : 'BACKUP_PRIORITY';
+          for (const fifo of deps.fifos)
+            fifo.writeEvent({ kind: 'INSTANCE', name: config.name, state: fifoState, priority });
+        },
         notify: (event) => {
           const state = HOOK_STATE[event.state];
           if (!state) return;
@@ -505,17 +527,25 @@ export class InstanceRuntime {
       this.announcedBefore.garp += this.garpSender.sent.garp;
       this.announcedBefore.neighbourAdvert += this.garpSender.sent.neighbourAdvert;
     }
-    this.garpSender = new GarpSender({
-      socket: deps.packetSocket,
-      iface: this.garpInterface,
-      vips: announcedAddresses(config, announceLink.name),
-      logger: this.log,
-      ...(deps.isRouter
-        ? { isRouter: () => (deps.isRouter as (name: string) => boolean)(announceLink.name) }
-        : {}),
-    });
+    const sender = (iface: GarpInterface, vips: readonly string[]) =>
+      new GarpSender({
+        socket: deps.packetSocket,
+        iface,
+        vips,
+        logger: this.log,
+        ...(deps.isRouter
+          ? { isRouter: () => (deps.isRouter as (name: string) => boolean)(iface.name) }
+          : {}),
+      });
+    this.garpSender = sender(this.garpInterface, announcedAddresses(config, announceLink.name));
     this.garp = new GarpScheduler({
-      sender: this.garpSender,
+      sender: new InterfacesSender(
+        this.garpSender,
+        otherInterfaceAddresses(config, link.name),
+        sender,
+        (name) => deps.links.link(name),
+        this.log,
+      ),
       clock: deps.clock,
       timing: garpTiming(config),
     });
@@ -539,6 +569,26 @@ export class InstanceRuntime {
       detail,
       count: (this.instance.counters.discarded as Record<string, number>)[reason] ?? 0,
     });
+  }
+
+  /**
+   * keepalived, on a lower-priority advert as MASTER: GARP bursts (none in strict mode), the
+   * notify_master_rx_lower_pri script (its argv alone), and a MASTER_RX_LOWER_PRI line on the FIFOs.
+   */
+  private masterRxLowerPriority(): void {
+    const { config, deps } = this;
+    if (!config.strictMode)
+      this.garp?.announce(
+        config.garp.lowerPrioRepeat,
+        secondsToMicroseconds(config.garp.lowerPrioDelaySeconds),
+      );
+    const priority = this.instance.snapshot().effectivePriority;
+    for (const fifo of deps.fifos)
+      fifo.writeEvent({ kind: 'INSTANCE', name: config.name, state: 'MASTER_RX_LOWER_PRI', priority });
+    if (this.rxLowerPriorityRun)
+      this.hooks.pushRuns({ kind: 'INSTANCE', name: config.name, state: 'MASTER', priority }, [
+        this.rxLowerPriorityRun,
+      ]);
   }
 
   /** Holds the instance in FAULT for `why` (once), logging it. */

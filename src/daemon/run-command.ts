@@ -9,10 +9,13 @@ import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import type { CommandModule } from 'yargs';
 import { configOptions, loadOptionsOf, type ConfigArguments } from '../config/cli-options.js';
-import { formatDiagnostic } from '../config/diagnostics.js';
+import { type Diagnostic, formatDiagnostic } from '../config/diagnostics.js';
+import type { LoadOptions } from '../config/loader.js';
+import type { TandemConfig } from '../config/schema.js';
+import { unimplementedDiagnostics } from '../config/support.js';
 import { Coalesced } from '../core/coalesced.js';
 import { TandemError } from '../errors.js';
-import { checkConfig } from './check-command.js';
+import { checkConfig, droppedSummary } from './check-command.js';
 import { Agent } from './agent.js';
 import { DumpWriter } from './dump.js';
 import {
@@ -58,6 +61,38 @@ function failStart(error: unknown): void {
   process.exitCode = 1;
 }
 
+/**
+ * The configuration `tandem run` starts with, or none when it refuses the file (an error, or a keyword not
+ * implemented yet without --lenient), and what it prints about it: exactly what `tandem check` decides.
+ */
+export async function configurationForRun(
+  file: string,
+  options: LoadOptions,
+): Promise<{ config?: TandemConfig; report: string[] }> {
+  const lenient = options.lenient ?? false;
+  const result = await checkConfig(file, options);
+  const gaps = result.config
+    ? notYetEnforced(result.config, lenient, file)
+    : unimplementedDiagnostics(result.unimplemented, lenient);
+  const report = startupReport(result.diagnostics, gaps, lenient);
+  const refused = !result.config || gaps.some((diagnostic) => diagnostic.severity === 'error');
+  return refused || !result.config ? { report } : { config: result.config, report };
+}
+
+/**
+ * What `tandem run` prints about its configuration before it starts: every diagnostic, then the refusals of what
+ * is not implemented yet, then with --lenient every keyword it dropped, once each with its places, as
+ * `tandem check --lenient` ends.
+ */
+export function startupReport(
+  diagnostics: readonly Diagnostic[],
+  gaps: readonly Diagnostic[],
+  lenient: boolean,
+): string[] {
+  const lines = [...diagnostics, ...gaps].map((diagnostic) => formatDiagnostic(diagnostic) + '\n');
+  return lenient ? [...lines, ...droppedSummary([...diagnostics, ...gaps])] : lines;
+}
+
 export const runCommand: CommandModule<object, RunArguments> = {
   command: 'run',
   describe: 'run the agent in the foreground',
@@ -88,15 +123,9 @@ export const runCommand: CommandModule<object, RunArguments> = {
     } catch (error) {
       return failStart(error);
     }
-    const result = await checkConfig(argv.file, loadOptionsOf(argv));
-    for (const diagnostic of result.diagnostics) process.stderr.write(formatDiagnostic(diagnostic) + '\n');
+    const result = await configurationForRun(argv.file, loadOptionsOf(argv));
+    process.stderr.write(result.report.join(''));
     if (!result.config) {
-      process.exitCode = 1;
-      return;
-    }
-    const gaps = notYetEnforced(result.config, argv.lenient, argv.file);
-    for (const diagnostic of gaps) process.stderr.write(formatDiagnostic(diagnostic) + '\n');
-    if (gaps.some((diagnostic) => diagnostic.severity === 'error')) {
       process.exitCode = 1;
       return;
     }

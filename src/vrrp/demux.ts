@@ -47,7 +47,11 @@ export class VridDemux {
   };
 
   /** `family` tells VRRPv2 from CARP (VRRPv2 is IPv4 only, protocol112.ts). */
-  constructor(private readonly family: Family = 4) {}
+  constructor(
+    private readonly family: Family = 4,
+    /** Told of each packet of a VRID no instance has here (keepalived `log_unknown_vrids`). */
+    private readonly onUnknownVrid?: (vrid: number, source: string) => void,
+  ) {}
 
   /** Returns false when `vrid` already has a handler of `protocol`. */
   register(vrid: number, handler: PacketHandler, protocol: Protocol112Name = 'vrrp'): boolean {
@@ -102,6 +106,7 @@ export class VridDemux {
     const handler = this.handlers.get(vrid);
     if (!handler) {
       this.counters.unknownVrid++;
+      this.onUnknownVrid?.(vrid, packet.source);
       return;
     }
     handler(packet);
@@ -135,6 +140,8 @@ export interface VrrpSocketOptions {
   /** The groups a multicast socket joins; default the RFC 5798 group of its family. */
   groups?: readonly string[];
   log: Logger;
+  /** Each packet of a VRID no instance has on this interface and family. */
+  onUnknownVrid?: (vrid: number, source: string) => void;
 }
 
 /** Opens the socket of one interface and family; the agent's production default opens a real `VrrpSocket`. */

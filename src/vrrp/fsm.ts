@@ -230,6 +230,11 @@ export type Effect =
   | { type: 'claim-vips'; acceptMode: boolean }
   | { type: 'release-vips' }
   | { type: 'garp' }
+  /**
+   * keepalived: a MASTER heard a lower-priority master (a split brain healing): re-announce the VIPs
+   * (garp_lower_prio_repeat / _delay) and run notify_master_rx_lower_pri. The driver decides what it runs.
+   */
+  | { type: 'master-rx-lower-priority'; source: string; priority: number }
   | { type: 'notify'; state: VrrpState; priority: number; reason: TransitionReason }
   | { type: 'discard'; reason: DiscardReason }
   /** tandem extension: another master heard while MASTER (a split brain), or its end. */
@@ -648,18 +653,20 @@ function receiveAsMaster(state: FsmState, advert: AdvertSummary, source: string)
     microseconds: RIVAL_SILENT_ADVERTS * learnedInterval(state, advert) * MICROSECONDS_PER_CENTISECOND,
   };
   const next: FsmState = { ...state, rival };
+  // Two masters mean a healed split brain: keepalived announces the VIPs again and tells the scripts
+  // (notify_master_rx_lower_pri), with or without lower_prio_no_advert.
+  const healed: Effect = { type: 'master-rx-lower-priority', source, priority: advert.priority };
   if (state.params.lowerPriorityNoAdvert) {
     // RFC 3768 §6.4.3 (keepalived lower_prio_no_advert): "else: Discard the ADVERTISEMENT".
-    return stay(next, [{ type: 'discard', reason: 'lower-priority' }, ...noticed, watch]);
+    return stay(next, [{ type: 'discard', reason: 'lower-priority' }, ...noticed, healed, watch]);
   }
   // RFC 9568 §6.4.3: "Discard the ADVERTISEMENT, Send an ADVERTISEMENT immediately to assert the {Active} state
   // to the sending VRRP Router and to update any learning bridges with the correct Active VRRP Router path."
-  // Two masters mean a healed split brain: announce the VIPs again as well.
   return stay(next, [
     { type: 'discard', reason: 'lower-priority' },
     ...noticed,
     { type: 'send-advert', priority: state.effectivePriority },
-    { type: 'garp' },
+    healed,
     watch,
   ]);
 }

@@ -45,6 +45,13 @@ export interface InstanceActions {
   releaseVips(): Promise<void>;
   announce(): Promise<void>;
   notify(event: { state: VrrpState; priority: number; reason: TransitionReason }): void;
+  /**
+   * As MASTER, a lower-priority master was heard (keepalived: lower-priority GARP bursts and
+   * notify_master_rx_lower_pri); without it, the VIPs are announced again as one `announce`.
+   */
+  masterRxLowerPriority?(event: { source: string; priority: number }): Promise<void>;
+  /** The effective priority changed (tracking), told with the state it changed in, before any transition. */
+  priorityChanged?(event: { state: VrrpState; priority: number }): void;
 }
 
 export interface InstanceSnapshot {
@@ -395,6 +402,8 @@ export class VrrpInstance {
     } else if (previous.demote !== this.fsm.demote) {
       this.log.info({ from: previous.demote, to: this.fsm.demote }, 'demotion changed');
     }
+    if (previous.effectivePriority !== this.fsm.effectivePriority)
+      this.actions.priorityChanged?.({ state: previous.state, priority: this.fsm.effectivePriority });
     this.noteMasterAdvert(input, result.effects);
     for (const effect of result.effects) await this.execute(effect);
     if (result.transition || previous.faults !== this.fsm.faults) this.onChange?.(result.transition);
@@ -480,6 +489,14 @@ export class VrrpInstance {
           `split brain with ${effect.source} resolved (${effect.how})`,
         );
         return;
+      case 'master-rx-lower-priority': {
+        const { masterRxLowerPriority } = this.actions;
+        return this.critical('garp', () =>
+          masterRxLowerPriority
+            ? masterRxLowerPriority.call(this.actions, { source: effect.source, priority: effect.priority })
+            : this.actions.announce(),
+        );
+      }
     }
   }
 

@@ -303,9 +303,14 @@ export class VrrpSocket implements VrrpTransport {
     readonly interfaceName: string,
     ifindex: number,
     readonly family: Family,
-    private options: { multicast: boolean; groups?: readonly string[]; log: TransportLogger },
+    private options: {
+      multicast: boolean;
+      groups?: readonly string[];
+      log: TransportLogger;
+      onUnknownVrid?: (vrid: number, source: string) => void;
+    },
   ) {
-    this.demux = new VridDemux(family);
+    this.demux = new VridDemux(family, (vrid, source) => this.options.onUnknownVrid?.(vrid, source));
     this.currentIfindex = ifindex;
     this.backend = this.open(ifindex);
   }

@@ -125,8 +125,9 @@ class RecordingSocket implements VrrpTransport {
     public multicast: boolean,
     private readonly sent: string[],
     public groups: readonly string[] = [],
+    onUnknownVrid?: (vrid: number, source: string) => void,
   ) {
-    this.demux = new VridDemux(family);
+    this.demux = new VridDemux(family, onUnknownVrid);
   }
   get counters(): SocketCounters {
     return this.demux.counters;
@@ -226,6 +227,7 @@ export class World {
       options.multicast,
       this.out.sent,
       options.groups,
+      options.onUnknownVrid,
     );
     this.sockets.set(`${name}/${family}`, socket);
     return socket;
