@@ -55,7 +55,11 @@ async function scrape(lab: Lab, ns: string, url: string): Promise<Scrape> {
   return { status: Number(result.stdout.slice(cut + 1)), body: result.stdout.slice(0, cut) };
 }
 
-function sample(families: Map<string, Family>, name: string, labels: Record<string, string>): number | undefined {
+function sample(
+  families: Map<string, Family>,
+  name: string,
+  labels: Record<string, string>,
+): number | undefined {
   const family = families.get(name);
   return family?.samples.find((candidate) =>
     Object.entries(labels).every(([key, value]) => candidate.labels[key] === value),
@@ -145,7 +149,11 @@ test('metrics of running agents: exporter families, promtool-clean, values follo
     for (const reason of DISCARD_REASONS)
       assert.notEqual(sample(familiesA, 'tandem_discarded_total', { ...labels, reason }), undefined, reason);
     for (const event of EVENT_COUNTERS)
-      assert.notEqual(sample(familiesA, 'tandem_instance_events_total', { ...labels, event }), undefined, event);
+      assert.notEqual(
+        sample(familiesA, 'tandem_instance_events_total', { ...labels, event }),
+        undefined,
+        event,
+      );
     assert.ok(familiesA.has('process_cpu_seconds_total'), 'process metrics');
     assert.ok(familiesA.has('nodejs_eventloop_lag_p99_seconds'), 'event loop delay');
     assert.equal((await scrape(lab, a, 'http://[::1]:9650/nope')).status, 404);
