@@ -121,7 +121,7 @@ export function syntheticSnapshot(count: number, reasons: readonly string[]): Te
   };
 }
 
-function percentile(sorted: readonly number[], fraction: number): number {
+export function percentile(sorted: readonly number[], fraction: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(fraction * sorted.length))] ?? 0;
 }
 
@@ -158,7 +158,7 @@ async function timerSpacing(seconds: number): Promise<SpacingStats> {
 }
 
 /** The scraper: another Node process, so its work is not on the measured event loop. */
-const SCRAPER = `
+export const SCRAPER = `
 const http = require('node:http');
 const [url, rate, seconds] = process.argv.slice(1);
 const agent = new http.Agent({ keepAlive: true, maxSockets: 4 });
@@ -175,11 +175,24 @@ setTimeout(() => {
 }, Number(seconds) * 1000);
 `;
 
-function scrape(url: string, rate: number, seconds: number): Promise<{ ok: number; failures: number }> {
+/** Scrapes `url` `rate` times a second for `seconds` from another process (run through `prefix`, e.g. `ip netns exec NS`). */
+export function scrape(
+  url: string,
+  rate: number,
+  seconds: number,
+  prefix: readonly string[] = [],
+): Promise<{ ok: number; failures: number }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['-e', SCRAPER, url, String(rate), String(seconds)], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    const [command, ...args] = [
+      ...prefix,
+      process.execPath,
+      '-e',
+      SCRAPER,
+      url,
+      String(rate),
+      String(seconds),
+    ];
+    const child = spawn(command as string, args, { stdio: ['ignore', 'pipe', 'inherit'] });
     let output = '';
     child.stdout.setEncoding('utf8');
     child.stdout.on('data', (chunk: string) => (output += chunk));

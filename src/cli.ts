@@ -37,8 +37,8 @@ if (args.length === 1 && first === '--help') {
   process.stderr.write(`${topLevelHelp()}\n${NO_COMMAND}\n`);
   process.exitCode = 1;
 } else if (first === 'run') {
-  const { LOG_LEVELS, runCommand } = await import('./daemon/run-command.js');
-  const parsed = parseRunArguments(args.slice(1), LOG_LEVELS);
+  const { LOG_FORMATS, LOG_LEVELS, runCommand } = await import('./daemon/run-command.js');
+  const parsed = parseRunArguments(args.slice(1), LOG_LEVELS, LOG_FORMATS);
   if (parsed) await runCommand.handler({ ...parsed, _: ['run'], $0: 'tandem' } as never);
   else await viaYargs(['run']);
 } else {

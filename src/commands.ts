@@ -44,6 +44,11 @@ export const COMMANDS: Readonly<Record<string, CommandEntry>> = {
     describe: 'take instances out of service (hand over, then hold FAULT) or back in; kept across restarts',
     load: async () => (await import('./daemon/switchover-command.js')).maintenanceCommand as never,
   },
+  events: {
+    usage: 'events',
+    describe: "show the running agent's events: transitions, hook runs, tracker changes, discards, reloads",
+    load: async () => (await import('./daemon/events-command.js')).eventsCommand as never,
+  },
   lab: {
     usage: 'lab <command>',
     describe: 'network-namespace lab: failover drills measured from a client (root only)',
@@ -52,7 +57,7 @@ export const COMMANDS: Readonly<Record<string, CommandEntry>> = {
 };
 
 export const USAGE = '$0 <command> [options]\n\nVRRP/CARP high-availability failover agent for Linux.';
-export const NO_COMMAND = 'name a command: run, check, status, switchover, maintenance or lab';
+export const NO_COMMAND = 'name a command: run, check, status, events, switchover, maintenance or lab';
 
 /** The top-level help, laid out as yargs lays it out. */
 export function topLevelHelp(columns = Math.min(80, process.stdout.columns ?? 80)): string {
@@ -93,14 +98,16 @@ export function topLevelHelp(columns = Math.min(80, process.stdout.columns ?? 80
 
 /**
  * `tandem run` arguments read without yargs, or `undefined` when they are anything but plain and valid (unknown
- * or repeated options, positionals, a missing file, a log level out of `logLevels`, --help, a short option with
- * its value attached): those go to yargs, which says what is wrong the way every other command does.
+ * or repeated options, positionals, a missing file, a log level out of `logLevels` or a log format out of
+ * `logFormats`, --help, a short option with its value attached or grouped): those go to yargs, which says what
+ * is wrong the way every other command does.
  */
 export function parseRunArguments(
   args: readonly string[],
   logLevels: readonly string[],
+  logFormats: readonly string[],
 ): RunArguments | undefined {
-  // A short option with its value attached (`-fx`, `-f=x`) reads differently in the two parsers.
+  // A short option with its value attached or grouped (`-fx`, `-f=x`, `-Df`) reads differently in the parsers.
   if (args.some((arg) => /^-[^-]./.test(arg))) return undefined;
   let parsed;
   try {
@@ -115,6 +122,8 @@ export function parseRunArguments(
         'config-id': { type: 'string', short: 'i' },
         'runtime-dir': { type: 'string' },
         'log-level': { type: 'string' },
+        'log-format': { type: 'string' },
+        'log-detail': { type: 'boolean', short: 'D' },
       },
     });
   } catch {
@@ -123,12 +132,20 @@ export function parseRunArguments(
   const names = parsed.tokens.filter((token) => token.kind === 'option').map((token) => token.name);
   if (parsed.positionals.length > 0 || new Set(names).size !== names.length) return undefined;
   const { file, lenient = false, 'config-id': configId, 'runtime-dir': runtimeDir } = parsed.values;
-  const logLevel = parsed.values['log-level'] ?? 'info';
-  if (file === undefined || file === '' || !logLevels.includes(logLevel)) return undefined;
+  const {
+    'log-level': logLevel,
+    'log-format': logFormat = 'auto',
+    'log-detail': logDetail = false,
+  } = parsed.values;
+  if (file === undefined || file === '') return undefined;
+  if ((logLevel !== undefined && !logLevels.includes(logLevel)) || !logFormats.includes(logFormat))
+    return undefined;
   return {
     file,
     lenient,
-    'log-level': logLevel,
+    'log-format': logFormat as NonNullable<RunArguments['log-format']>,
+    'log-detail': logDetail,
+    ...(logLevel !== undefined ? { 'log-level': logLevel as NonNullable<RunArguments['log-level']> } : {}),
     ...(configId !== undefined ? { 'config-id': configId } : {}),
     ...(runtimeDir !== undefined ? { 'runtime-dir': runtimeDir } : {}),
   };

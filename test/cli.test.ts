@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import yargs, { type Argv } from 'yargs';
 import { COMMANDS, NO_COMMAND, USAGE, parseRunArguments, topLevelHelp } from '../src/commands.js';
-import { LOG_LEVELS, runCommand } from '../src/daemon/run-command.js';
+import { LOG_FORMATS, LOG_LEVELS, runCommand } from '../src/daemon/run-command.js';
 
 test('the top-level help is the text yargs prints for the same commands', async () => {
   const modules = await Promise.all(Object.values(COMMANDS).map((entry) => entry.load()));
@@ -40,9 +40,11 @@ function viaYargs(args: string[]) {
   const picked: Record<string, unknown> = {
     file: argv.file,
     lenient: argv.lenient,
-    'log-level': argv['log-level'],
+    'log-format': argv['log-format'],
+    'log-detail': argv['log-detail'],
   };
-  for (const key of ['config-id', 'runtime-dir']) if (argv[key] !== undefined) picked[key] = argv[key];
+  for (const key of ['config-id', 'runtime-dir', 'log-level'])
+    if (argv[key] !== undefined) picked[key] = argv[key];
   return picked;
 }
 
@@ -56,9 +58,12 @@ test('a plain `tandem run` reads the same arguments with util.parseArgs as with 
     ['--config-id=lb1', '-f', 'x.conf'],
     ['-f', 'x.conf', '--runtime-dir', '/run/t', '--log-level', 'debug'],
     ['-f', 'x.conf', '--log-level=warn', '--runtime-dir=/run/t'],
+    ['-f', 'x.conf', '-D'],
+    ['-D', '-f', 'x.conf', '--log-format', 'text', '--log-level', 'warn'],
+    ['-f', 'x.conf', '--log-detail', '--log-format=json'],
   ];
   for (const args of plain) {
-    assert.deepEqual(parseRunArguments(args, LOG_LEVELS), viaYargs(args), args.join(' '));
+    assert.deepEqual(parseRunArguments(args, LOG_LEVELS, LOG_FORMATS), viaYargs(args), args.join(' '));
   }
 });
 
@@ -73,6 +78,8 @@ test('anything unusual is left to yargs', () => {
     ['-f', 'x.conf', 'extra'],
     ['-f', 'a.conf', '-f', 'b.conf'],
     ['-f', 'x.conf', '--log-level', 'loud'],
+    ['-f', 'x.conf', '--log-format', 'fancy'],
+    ['-Df', 'x.conf'],
     ['-f', 'x.conf', '--no-lenient'],
     ['-f', 'x.conf', '--lenient=false'],
     ['-f', 'x.conf', '--lenient', 'true'],
@@ -80,7 +87,8 @@ test('anything unusual is left to yargs', () => {
     ['-f=x.conf'],
     ['-f', ''],
   ];
-  for (const args of unusual) assert.equal(parseRunArguments(args, LOG_LEVELS), undefined, args.join(' '));
+  for (const args of unusual)
+    assert.equal(parseRunArguments(args, LOG_LEVELS, LOG_FORMATS), undefined, args.join(' '));
 });
 
 test('tandem --version prints the package version; no command prints the help and fails', () => {
@@ -93,7 +101,7 @@ test('tandem --version prints the package version; no command prints the help an
   assert.equal(none.status, 1);
   assert.match(
     none.stderr,
-    /Commands:[\s\S]*name a command: run, check, status, switchover, maintenance or lab\n$/,
+    /Commands:[\s\S]*name a command: run, check, status, events, switchover, maintenance or lab\n$/,
   );
   const unknown = cli('bogus');
   assert.equal(unknown.status, 1);

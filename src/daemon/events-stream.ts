@@ -12,8 +12,8 @@
  *             than the bus's bound and was dropped; the agent never waits for a reader).
  *   end:      the agent closes the stream when it stops (EventBus.close()), after the events already queued.
  *
- * The control server hands the connection over once it has read the request line (see docs/metrics.md,
- * "Wiring"); from then on only this file writes to it.
+ * The control server hands the connection over once it has read the request line (`ControlServer`'s stream
+ * commands; docs/architecture.md, "Telemetry"); from then on only this file writes to it.
  */
 import net from 'node:net';
 import type { Duplex } from 'node:stream';

@@ -14,8 +14,13 @@
  * with its syslog severity (`<4>` for a warning), which journald keeps as the entry's priority (docs/logging.md).
  */
 import { fstatSync } from 'node:fs';
-import pino, { type Logger } from 'pino';
+import { createRequire } from 'node:module';
+import type { Logger } from 'pino';
 import type { Argv } from 'yargs';
+
+// pino through require(), not import: importing a CommonJS package from ESM makes Node lex its sources for
+// named exports, a cost paid at every start of the agent (issue 11).
+const pino = (createRequire(import.meta.url)('pino') as typeof import('pino')).default;
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];

@@ -5,7 +5,6 @@
  * docs/operations.md: TERM, INT and QUIT hand over and stop, a second one exits at once; HUP reloads; USR1,
  * USR2 and keepalived's JSON signal write dumps. A start that fails prints one line on stderr and exits 1.
  */
-import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import type { CommandModule } from 'yargs';
 import { configOptions, loadOptionsOf, type ConfigArguments } from '../config/cli-options.js';
@@ -40,17 +39,13 @@ import {
   unwatchedSignals,
 } from './signals.js';
 import { checkInspector, checkPrivileges, startupFailureLine } from './startup.js';
+import { type LogArguments, createLogger, logOptions, loggerOptionsOf } from './log-format.js';
+import { DiagnosticPrinter } from './warning-dedupe.js';
 
-// pino through require(), not import: importing a CommonJS package from ESM makes Node lex its sources for
-// named exports, a cost paid at every start of the agent (issue 11).
-const pino = (createRequire(import.meta.url)('pino') as typeof import('pino')).default;
+export { LOG_FORMATS, LOG_LEVELS } from './log-format.js';
 
-/** pino's levels, the choices of --log-level. */
-export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const;
-
-export interface RunArguments extends ConfigArguments {
+export interface RunArguments extends ConfigArguments, Partial<LogArguments> {
   'runtime-dir'?: string;
-  'log-level': string;
   /** Absent when src/commands.ts parsed the arguments (it leaves this option to yargs): false. */
   'allow-inspector'?: boolean;
 }
@@ -68,7 +63,7 @@ function failStart(error: unknown): void {
 export async function configurationForRun(
   file: string,
   options: LoadOptions,
-): Promise<{ config?: TandemConfig; report: string[] }> {
+): Promise<{ config?: TandemConfig; report: string[]; diagnostics: Diagnostic[] }> {
   const lenient = options.lenient ?? false;
   const result = await checkConfig(file, options);
   const gaps = result.config
@@ -76,7 +71,8 @@ export async function configurationForRun(
     : unimplementedDiagnostics(result.unimplemented, lenient);
   const report = startupReport(result.diagnostics, gaps, lenient);
   const refused = !result.config || gaps.some((diagnostic) => diagnostic.severity === 'error');
-  return refused || !result.config ? { report } : { config: result.config, report };
+  const diagnostics = [...result.diagnostics, ...gaps];
+  return refused || !result.config ? { report, diagnostics } : { config: result.config, report, diagnostics };
 }
 
 /**
@@ -97,15 +93,10 @@ export const runCommand: CommandModule<object, RunArguments> = {
   command: 'run',
   describe: 'run the agent in the foreground',
   builder: (yargs) =>
-    configOptions(yargs)
+    logOptions(configOptions(yargs))
       .option('runtime-dir', {
         type: 'string',
         describe: 'private runtime directory (control socket inside)',
-      })
-      .option('log-level', {
-        type: 'string',
-        default: 'info',
-        choices: LOG_LEVELS,
       })
       .option('allow-inspector', {
         type: 'boolean',
@@ -123,15 +114,28 @@ export const runCommand: CommandModule<object, RunArguments> = {
     } catch (error) {
       return failStart(error);
     }
+    // Warnings are printed once each: a reload prints only those the previous load did not have.
+    const printer = new DiagnosticPrinter();
+    const print = (diagnostics: readonly Diagnostic[]) => {
+      for (const diagnostic of printer.toPrint(diagnostics))
+        process.stderr.write(formatDiagnostic(diagnostic) + '\n');
+    };
     const result = await configurationForRun(argv.file, loadOptionsOf(argv));
     process.stderr.write(result.report.join(''));
+    printer.toPrint(result.diagnostics);
     if (!result.config) {
       process.exitCode = 1;
       return;
     }
-    const log = pino(
-      { level: argv['log-level'], base: { pid: process.pid } },
-      pino.destination({ sync: true }),
+    const log = createLogger(
+      loggerOptionsOf(
+        {
+          'log-format': argv['log-format'] ?? 'auto',
+          'log-detail': argv['log-detail'] ?? false,
+          ...(argv['log-level'] !== undefined ? { 'log-level': argv['log-level'] } : {}),
+        },
+        process.stdout.isTTY === true,
+      ),
     );
     if (strayInspector) log.warn({}, 'a SIGUSR1 opened the inspector before tandem could prevent it: closed');
     if (unwatchedSignals().length > 0)
@@ -186,7 +190,7 @@ export const runCommand: CommandModule<object, RunArguments> = {
         ...reloaded.diagnostics,
         ...(reloaded.config ? notYetEnforced(reloaded.config, argv.lenient, argv.file) : []),
       ];
-      for (const diagnostic of problems) process.stderr.write(formatDiagnostic(diagnostic) + '\n');
+      print(problems);
       const errors = problems.filter((diagnostic) => diagnostic.severity === 'error').map(formatDiagnostic);
       if (!reloaded.config || errors.length > 0) {
         log.error({ errors }, 'reload refused: the configuration has errors; the running one stays');

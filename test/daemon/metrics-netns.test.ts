@@ -4,7 +4,8 @@
  * passes `promtool check metrics`, has every keepalived-exporter family and every counter of the table from
  * zero, and its values follow a SIGTERM handover (b's state, became-master, the priority-0 transition reason).
  * A reload moves b's endpoint to another port, then removes it; `tandem events` saw the transition and the
- * reloads. Scrapes run with curl inside the namespace (the endpoint is on its loopback); values are polled
+ * reloads. b tracks a script and runs notify_master: the script and tracker families say up, the hook
+ * families count its run and duration. Scrapes run with curl inside the namespace (the endpoint is on its loopback); values are polled
  * against a deadline because the endpoint renders at most once a second.
  */
 import { test } from 'node:test';
@@ -27,7 +28,15 @@ global_defs {
   router_id lab
   ${listen !== undefined ? `tandem_metrics_listen ${listen}` : ''}
 }
+vrrp_script chk_ok {
+  script "/bin/true"
+  interval 1
+}
 vrrp_instance VI_1 {
+  track_script {
+    chk_ok
+  }
+  notify_master "/bin/true"
   state BACKUP
   interface eth0
   virtual_router_id 51
@@ -55,14 +64,17 @@ async function scrape(lab: Lab, ns: string, url: string): Promise<Scrape> {
   return { status: Number(result.stdout.slice(cut + 1)), body: result.stdout.slice(0, cut) };
 }
 
+/** A sample's value; a histogram's `_count`, `_sum` and `_bucket` series are found in their family. */
 function sample(
   families: Map<string, Family>,
   name: string,
   labels: Record<string, string>,
 ): number | undefined {
-  const family = families.get(name);
-  return family?.samples.find((candidate) =>
-    Object.entries(labels).every(([key, value]) => candidate.labels[key] === value),
+  const family = families.get(name) ?? families.get(name.replace(/_(bucket|sum|count)$/, ''));
+  return family?.samples.find(
+    (candidate) =>
+      candidate.name === name &&
+      Object.entries(labels).every(([key, value]) => candidate.labels[key] === value),
   )?.value;
 }
 
@@ -169,6 +181,18 @@ test('metrics of running agents: exporter families, promtool-clean, values follo
     assert.equal(sample(familiesB, 'keepalived_vrrp_state', { ...labels, ip_address: `${VIP}/24` }), 1);
     assert.ok((sample(familiesB, 'tandem_master_advert_age_seconds', labels) as number) < 1);
     assert.equal(sample(familiesB, 'keepalived_become_master_total', labels), 0);
+    // The tracked script passes: keepalived's GOOD, tandem's tracker up; notify_master is listed from zero.
+    assert.equal(sample(familiesB, 'keepalived_script_status', { name: 'chk_ok' }), 1);
+    assert.notEqual(sample(familiesB, 'keepalived_script_state', { name: 'chk_ok' }), undefined);
+    assert.equal(
+      sample(familiesB, 'tandem_tracker_state', { kind: 'script', name: 'chk_ok', state: 'up' }),
+      1,
+    );
+    assert.equal(
+      sample(familiesB, 'tandem_tracker_state', { kind: 'interface', name: 'eth0', state: 'up' }),
+      1,
+    );
+    assert.equal(sample(familiesB, 'tandem_hook_runs_total', { iname: 'VI_1', hook: 'notify_master' }), 0);
 
     // SIGTERM on a: a hands over with priority 0, b takes over; b's metrics follow.
     assert.equal(await agentA.stop(), 0);
@@ -193,6 +217,19 @@ test('metrics of running agents: exporter families, promtool-clean, values follo
     );
     assert.equal(sample(after, 'tandem_master_advert_age_seconds', labels), undefined, 'no master heard');
     assert.equal(sample(after, 'tandem_instance_state', { ...labels, state: 'MASTER' }), 1);
+    // b's notify_master ran once, successfully, and its duration was observed.
+    const hooked = await scrapeUntil(
+      lab,
+      b,
+      urlB,
+      (families) =>
+        sample(families, 'tandem_hook_runs_total', { iname: 'VI_1', hook: 'notify_master' }) === 1,
+      "b's notify_master run counted",
+    );
+    const hook = { iname: 'VI_1', hook: 'notify_master' };
+    assert.equal(sample(hooked, 'tandem_hook_failures_total', hook), 0);
+    assert.equal(sample(hooked, 'tandem_hook_timeouts_total', hook), 0);
+    assert.equal(sample(hooked, 'tandem_hook_duration_seconds_count', hook), 1);
     assert.equal((await agentB.instance('VI_1')).lastTransition?.reason, 'priority-zero-received');
     assert.equal(promtoolCheck((await scrape(lab, b, urlB)).body).status, 0);
 
