@@ -226,7 +226,11 @@ export async function runScenario(
   // The balancer that hands over in a planned move is b1: its daemon decides what the client may see.
   const lossless = scenario.lossless === true && daemonOf(session.options.peer, 0) === 'tandem';
   const bound: Bound = lossless
-    ? { protocolMs: 0, marginMs: options.marginMs, formula: 'make-before-break: 0 lost requests' }
+    ? {
+        protocolMs: 0,
+        marginMs: options.marginMs,
+        formula: 'make-before-break: 0 lost requests (the largest gap is shown, not bounded)',
+      }
     : scenario.bound(parameters, options.marginMs);
   const limit = limitMs(bound);
   await session.reset();
@@ -260,7 +264,9 @@ export async function runScenario(
     if (gap.to - gap.from > outage.to - outage.from) outage = gap;
   }
   const outageMs = outage.to - outage.from;
-  if (outageMs > limit)
+  // Lossless runs are judged by the requests lost: on a loaded machine the client's own scheduling makes gaps
+  // between answers of a hundred milliseconds with nothing lost.
+  if (!lossless && outageMs > limit)
     failures.push(
       `outage ${Math.round(outageMs)} ms > bound ${Math.round(limit)} ms (${bound.formula} + margin ${bound.marginMs} ms)`,
     );

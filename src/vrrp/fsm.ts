@@ -40,6 +40,13 @@ export const MAINTENANCE_FAULT = 'maintenance';
  * to have been answered, short enough that a client that missed the first round is not left on the old MAC.
  */
 export const REANNOUNCE_DELAY_MICROSECONDS = 200_000;
+/**
+ * tandem extension: how long the old master keeps the VIPs after it heard the new master's first advert. The
+ * new master sends its gratuitous ARP / NA just after that advert (RFC 5798 §6.4.2 lists them in that order);
+ * the grace lets them reach the clients before the old box stops answering, even when the new master's process
+ * is descheduled between the two packets.
+ */
+export const RELEASE_GRACE_MICROSECONDS = 100_000;
 /** tandem extension: a lower-priority master silent for this many of its advert intervals has yielded. */
 const RIVAL_SILENT_ADVERTS = 2;
 /** The lowest backup priority (RFC 5798 §5.2.4): its Master_Down_Interval is the longest any backup waits. */
@@ -89,6 +96,8 @@ export interface Handover {
    * forced: otherwise it is called off at the bound and the instance stays MASTER (nobody lost anything).
    */
   readonly force: boolean;
+  /** The new master, once heard: the VIPs go when the release grace (`RELEASE_GRACE_MICROSECONDS`) has passed. */
+  readonly heard?: { masterAddress: string; masterAdverIntervalCentiseconds: number };
 }
 
 /** Another master heard while MASTER with a lower priority: a split brain, until it yields. */
@@ -461,6 +470,7 @@ function maintenance(state: FsmState, on: boolean, force: boolean): StepResult {
  */
 function handoverExpired(state: FsmState): StepResult {
   if (state.state !== 'MASTER' || !state.handover) return stay(state);
+  if (state.handover.heard) return completeHandover(state, state.handover.heard);
   if (state.handover.force) return completeHandover(state, undefined);
   return stay({ ...state, handover: undefined }, [
     { type: 'handover-aborted', goal: state.handover.goal },
@@ -560,12 +570,13 @@ function receiveAsBackup(state: FsmState, advert: AdvertSummary, source: string)
 function receiveAsMaster(state: FsmState, advert: AdvertSummary, source: string): StepResult {
   if (state.handover) {
     // tandem extension (make-before-break): after this router's priority 0, the first advert of another router
-    // is the new master's: let go now. Another router's priority 0 (it leaves too) changes nothing.
-    if (advert.priority === PRIORITY_STOPPED) return stay(state);
-    return completeHandover(state, {
-      masterAdverIntervalCentiseconds: learnedInterval(state, advert),
-      masterAddress: source,
-    });
+    // is the new master's: let go after the release grace. Another router's priority 0 (it leaves too), or a
+    // later advert, changes nothing.
+    if (advert.priority === PRIORITY_STOPPED || state.handover.heard) return stay(state);
+    const heard = { masterAdverIntervalCentiseconds: learnedInterval(state, advert), masterAddress: source };
+    return stay({ ...state, handover: { ...state.handover, heard } }, [
+      { type: 'arm-timer', timer: 'handover', microseconds: RELEASE_GRACE_MICROSECONDS },
+    ]);
   }
   if (advert.priority === PRIORITY_STOPPED) {
     // RFC 5798 §6.4.3: "If the Priority in the ADVERTISEMENT is zero, then: Send an ADVERTISEMENT, Reset the
