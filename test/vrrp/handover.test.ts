@@ -7,11 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { type InstanceActions, VrrpInstance } from '../../src/vrrp/instance.js';
-import {
-  type InstanceParameters,
-  RELEASE_GRACE_MICROSECONDS,
-  handoverBound,
-} from '../../src/vrrp/fsm.js';
+import { type InstanceParameters, RELEASE_GRACE_MICROSECONDS, handoverBound } from '../../src/vrrp/fsm.js';
 import { ManualClock } from '../helpers/manual-clock.js';
 import { DEFAULT_PARAMETERS, decodedAdvert } from '../helpers/parameters.js';
 
