@@ -7,10 +7,19 @@ import type { DrillReport } from './drill.js';
 import { formatTable } from './report.js';
 import type { Usage } from './usage.js';
 
+interface BenchSummary {
+  medianMs: number;
+  worstMs: number;
+  /** Requests the client never got an answer to, summed over the runs. */
+  lost: number;
+  failed: number;
+  runs: number;
+}
+
 export interface BenchRow {
   scenario: string;
-  tandem: { medianMs: number; worstMs: number; failed: number };
-  keepalived: { medianMs: number; worstMs: number; failed: number };
+  tandem: BenchSummary;
+  keepalived: BenchSummary;
   /** tandem median / keepalived median (below 1: tandem's outage is shorter). */
   ratio: number | undefined;
 }
@@ -34,13 +43,15 @@ export function median(values: readonly number[]): number {
     : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
 }
 
-function summary(report: DrillReport, scenario: string) {
+function summary(report: DrillReport, scenario: string): BenchSummary {
   const runs = report.results.filter((result) => result.scenario === scenario);
   const outages = runs.map((result) => result.outageMs);
   return {
     medianMs: median(outages),
-    worstMs: Math.max(...outages),
+    worstMs: runs.length > 0 ? Math.max(...outages) : Number.NaN,
+    lost: runs.reduce((sum, result) => sum + result.lost, 0),
     failed: runs.filter((result) => !result.passed).length,
+    runs: runs.length,
   };
 }
 
@@ -68,15 +79,29 @@ export function benchReport(tandem: DrillReport, keepalived: DrillReport): Bench
 }
 
 export function benchTable(bench: BenchReport): string {
-  const ms = (value: number) => String(Math.round(value));
+  const ms = (value: number) => (Number.isNaN(value) ? '-' : String(Math.round(value)));
+  // A scenario keepalived cannot act out (a tandem command) has no keepalived runs: shown as '-'.
+  const lost = (summary: BenchSummary) => (summary.runs === 0 ? '-' : String(summary.lost));
   const rows = [
-    ['scenario', 'tandem median', 'worst', 'keepalived median', 'worst', 'ratio', 'failed t/k'],
+    [
+      'scenario',
+      'tandem median',
+      'worst',
+      'lost',
+      'keepalived median',
+      'worst',
+      'lost',
+      'ratio',
+      'failed t/k',
+    ],
     ...bench.rows.map((row) => [
       row.scenario,
       ms(row.tandem.medianMs),
       ms(row.tandem.worstMs),
+      lost(row.tandem),
       ms(row.keepalived.medianMs),
       ms(row.keepalived.worstMs),
+      lost(row.keepalived),
       row.ratio === undefined ? '-' : row.ratio.toFixed(2),
       `${row.tandem.failed}/${row.keepalived.failed}`,
     ]),
@@ -84,8 +109,8 @@ export function benchTable(bench: BenchReport): string {
   const usage = (name: string, value: Usage) =>
     `${name}: CPU ${ms(value.cpuMs)} ms over the drill, peak RSS ${Math.round(value.peakRssKb / 1024)} MiB per process`;
   return [
-    formatTable(rows, [1, 2, 3, 4, 5]),
-    `outages in ms, VRRPv${bench.version}, advert_int ${bench.advertInterval} s, ${bench.repeat} run(s) per scenario`,
+    formatTable(rows, [1, 2, 3, 4, 5, 6, 7]),
+    `outages in ms, lost = requests never answered (all runs), VRRPv${bench.version}, advert_int ${bench.advertInterval} s, ${bench.repeat} run(s) per scenario`,
     usage('tandem', bench.usage.tandem),
     usage('keepalived', bench.usage.keepalived),
   ].join('\n');

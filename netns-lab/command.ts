@@ -14,7 +14,7 @@ import type { Argv, CommandModule } from 'yargs';
 import { type DrillOptions, type DrillReport, runDrill } from './drill.js';
 import { benchReport, benchTable } from './bench.js';
 import { runScaleBench, scaleTable } from './scale.js';
-import { type DaemonKind } from './daemons.js';
+import type { DaemonKind, PeerKind } from './daemons.js';
 import { LabError, isRoot } from './netns.js';
 import { drillJunit, drillTable, liveTable } from './report.js';
 import { drillTimeline } from './timeline.js';
@@ -108,7 +108,7 @@ function commonOptions<T>(yargs: Argv<T>) {
     });
 }
 
-function drillOptionsOf(argv: DrillArguments, peer: DaemonKind): DrillOptions {
+function drillOptionsOf(argv: DrillArguments, peer: PeerKind): DrillOptions {
   return {
     scenarios: argv.scenario,
     repeat: argv.repeat,
@@ -125,6 +125,12 @@ function drillOptionsOf(argv: DrillArguments, peer: DaemonKind): DrillOptions {
 
 function drillOptions<T>(yargs: Argv<T>) {
   return commonOptions(yargs)
+    .option('peer', {
+      type: 'string',
+      default: 'tandem',
+      choices: ['tandem', 'keepalived', 'mixed'],
+      describe: 'the daemon on the balancers (mixed: tandem on b1, keepalived on the others)',
+    })
     .option('scenario', {
       type: 'string',
       array: true,
@@ -226,7 +232,7 @@ const drillCommand: CommandModule<object, DrillArguments> = {
   handler: async (argv) => {
     if (!requireRoot('drill')) return;
     exitCleanlyOnSignals();
-    const report: DrillReport = await runDrill(progress(drillOptionsOf(argv, argv.peer as DaemonKind)));
+    const report: DrillReport = await runDrill(progress(drillOptionsOf(argv, argv.peer as PeerKind)));
     if (argv.junit !== undefined) writeFileSync(argv.junit, drillJunit(report));
     if (argv.timeline !== undefined) writeFileSync(argv.timeline, drillTimeline(report));
     if (argv.json) process.stdout.write(JSON.stringify(report, null, 2) + '\n');

@@ -29,12 +29,6 @@ export interface BalancerConfig {
 /** The health script's interval and fall count (whole seconds: vrrp_script intervals are integers). */
 export const HEALTH_INTERVAL_SECONDS = 1;
 export const HEALTH_FALL = 1;
-/**
- * Seconds between the MASTER's periodic gratuitous ARPs. After a partition heals, the client's neighbour entry
- * may still name the box that just stepped down (its GARP was the last one), and nothing in VRRP corrects it:
- * the MASTER's next periodic GARP does (both tandem and keepalived behave so; measured by the partition drill).
- */
-export const GARP_REFRESH_SECONDS = 1;
 
 export function instanceName(family: Family): string {
   return `VI_${family}`;
@@ -73,7 +67,6 @@ vrrp_instance ${instanceName(family)} {
   priority ${balancer.priority}
   advert_int ${parameters.advertInterval}
   garp_master_delay 1
-  garp_master_refresh ${GARP_REFRESH_SECONDS}
   track_script {
     health
   }

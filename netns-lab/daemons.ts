@@ -22,6 +22,14 @@ import { tandemArgv } from './entry.js';
 import { type ExitInfo, type Lab, LabError, exitOf, readLines, waitFor } from './netns.js';
 
 export type DaemonKind = 'tandem' | 'keepalived';
+/** What runs on the balancers: one daemon everywhere, or `mixed`: tandem on b1 and keepalived on the others. */
+export type PeerKind = DaemonKind | 'mixed';
+
+/** The daemon balancer `index` runs for `peer`. */
+export function daemonOf(peer: PeerKind, index: number): DaemonKind {
+  if (peer === 'mixed') return index === 0 ? 'tandem' : 'keepalived';
+  return peer;
+}
 
 /** One state a daemon logged entering. */
 export interface Transition {

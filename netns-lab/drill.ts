@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { type Bound, type TimingParameters, limitMs } from './bounds.js';
 import type { Answer } from './client.js';
 import { now } from './clock.js';
-import type { DaemonKind } from './daemons.js';
+import { type PeerKind, daemonOf } from './daemons.js';
 import { type Lab, withLab } from './netns.js';
 import { type Scenario, type ScenarioEvent, SCENARIOS } from './scenarios.js';
 import { LabSession } from './session.js';
@@ -24,7 +24,7 @@ export interface DrillOptions {
   families: Family[];
   version: 2 | 3;
   advertInterval: number;
-  peer: DaemonKind;
+  peer: PeerKind;
   /** Added to every protocol bound. */
   marginMs: number;
   probeIntervalMs: number;
@@ -47,7 +47,7 @@ export interface AnswerSegment {
 export interface ScenarioResult {
   scenario: string;
   description: string;
-  peer: DaemonKind;
+  peer: PeerKind;
   repeat: number;
   passed: boolean;
   failures: string[];
@@ -60,6 +60,8 @@ export interface ScenarioResult {
   bound: Bound;
   /** Requests answered more than once. */
   duplicates: number;
+  /** Requests never answered, between the first and the last answered one of the window (every family). */
+  lost: number;
   /** From the event until the client's neighbour entry for the VIP named the final MASTER (0: it already did). */
   neighbourMs: number | undefined;
   /** The balancer every instance ended MASTER on. */
@@ -74,7 +76,7 @@ export interface ScenarioResult {
 }
 
 export interface DrillReport {
-  peer: DaemonKind;
+  peer: PeerKind;
   version: 2 | 3;
   advertInterval: number;
   marginMs: number;
@@ -142,6 +144,14 @@ export function segmentsOf(answers: readonly Answer[], joinMs: number): AnswerSe
     }
   }
   return segments;
+}
+
+/** Requests of `answers` (one family) that were sent between the first and the last answered one and never answered. */
+export function lostOf(answers: readonly Answer[]): number {
+  const seen = new Set(answers.map((answer) => answer.seq));
+  if (seen.size === 0) return 0;
+  const sequence = [...seen];
+  return Math.max(...sequence) - Math.min(...sequence) + 1 - seen.size;
 }
 
 function duplicatesOf(answers: readonly Answer[]): number {
@@ -213,7 +223,15 @@ export async function runScenario(
   options: Pick<DrillOptions, 'marginMs' | 'version' | 'advertInterval'>,
 ): Promise<ScenarioResult> {
   const parameters: TimingParameters = { version: options.version, advertInterval: options.advertInterval };
-  const bound = scenario.bound(parameters, options.marginMs);
+  // The balancer that hands over in a planned move is b1: its daemon decides what the client may see.
+  const lossless = scenario.lossless === true && daemonOf(session.options.peer, 0) === 'tandem';
+  const bound: Bound = lossless
+    ? {
+        protocolMs: 0,
+        marginMs: options.marginMs,
+        formula: 'make-before-break: 0 lost requests (the largest gap is shown, not bounded)',
+      }
+    : scenario.bound(parameters, options.marginMs);
   const limit = limitMs(bound);
   await session.reset();
   const failures: string[] = [];
@@ -246,7 +264,9 @@ export async function runScenario(
     if (gap.to - gap.from > outage.to - outage.from) outage = gap;
   }
   const outageMs = outage.to - outage.from;
-  if (outageMs > limit)
+  // Lossless runs are judged by the requests lost: on a loaded machine the client's own scheduling makes gaps
+  // between answers of a hundred milliseconds with nothing lost.
+  if (!lossless && outageMs > limit)
     failures.push(
       `outage ${Math.round(outageMs)} ms > bound ${Math.round(limit)} ms (${bound.formula} + margin ${bound.marginMs} ms)`,
     );
@@ -259,6 +279,11 @@ export async function runScenario(
     if (moved.length > 0) failures.push(`transitions after the event: ${moved.join(', ')}`);
   }
   const window = session.probe.between(windowStart, windowEnd);
+  const lost = session.topology.families.reduce(
+    (sum, family) => sum + lostOf(window.filter((answer) => answer.family === family)),
+    0,
+  );
+  if (lossless && lost > 0) failures.push(`${lost} request(s) lost; make-before-break promises none`);
   const finalIndex = scenario.expectedMaster;
   const finalMac = session.topology.balancers[finalIndex]?.port.mac;
   let neighbourMs: number | undefined;
@@ -294,6 +319,7 @@ export async function runScenario(
     limitMs: limit,
     bound,
     duplicates: duplicatesOf(window),
+    lost,
     neighbourMs,
     finalMaster: end.master,
     answeredBy,
@@ -314,7 +340,10 @@ export async function runDrill(options: DrillOptions): Promise<DrillReport> {
     advertInterval: options.advertInterval,
     families: options.families,
   });
-  const scenarios = selectScenarios(options.scenarios);
+  // A scenario only tandem can act out (a switchover command) is left out where b1 runs something else.
+  const scenarios = selectScenarios(options.scenarios).filter(
+    (scenario) => !scenario.needsTandem || daemonOf(options.peer, 0) === 'tandem',
+  );
   const started = Date.now();
   const results: ScenarioResult[] = [];
   let daemonUsage: Usage = { cpuMs: 0, peakRssKb: 0 };

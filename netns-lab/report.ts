@@ -16,6 +16,7 @@ export function resultLine(result: ScenarioResult): string[] {
     round(result.outageMs),
     round(result.limitMs),
     String(result.duplicates),
+    round(result.lost),
     round(result.neighbourMs),
     result.finalMaster ?? '-',
     Object.entries(result.answeredBy)
@@ -31,6 +32,7 @@ export const TABLE_HEADER = [
   'outage ms',
   'bound ms',
   'dup',
+  'lost',
   'arp ms',
   'master',
   'answers',
@@ -39,7 +41,7 @@ export const TABLE_HEADER = [
 /** Columns padded to line up (at least `minimumWidths` wide); `numeric` ones are right-aligned. */
 export function formatTable(
   rows: string[][],
-  numeric: readonly number[] = [3, 4, 5, 6],
+  numeric: readonly number[] = [3, 4, 5, 6, 7],
   minimumWidths: readonly number[] = [],
 ): string {
   const widths =

@@ -9,7 +9,7 @@
  * balancer 1 (b2) is the next in line.
  */
 import { type Bound, type TimingParameters, masterDownIntervalMs, skewTimeMs } from './bounds.js';
-import { GARP_REFRESH_SECONDS, HEALTH_FALL, HEALTH_INTERVAL_SECONDS } from './config.js';
+import { HEALTH_FALL, HEALTH_INTERVAL_SECONDS } from './config.js';
 import { now } from './clock.js';
 import type { LabSession } from './session.js';
 import { priorityOf } from './topology.js';
@@ -36,6 +36,13 @@ export interface Scenario {
   expectedMaster: number;
   /** No daemon may log a transition after the event (reload). */
   steady?: boolean;
+  /**
+   * A planned move by b1: when b1 runs tandem (make-before-break) the promise is that no request is lost, and
+   * that replaces `bound`; `bound` is what keepalived's break-before-make gives.
+   */
+  lossless?: boolean;
+  /** Acted out through a tandem command on b1: left out of drills where b1 runs keepalived. */
+  needsTandem?: boolean;
   /** The largest client-visible gap allowed. */
   bound(parameters: TimingParameters, marginMs: number): Bound;
   /** Brings the daemons up; default: all of them, then waits for b1 as the sole MASTER. */
@@ -94,11 +101,26 @@ async function reach(
 export const SCENARIOS: Scenario[] = [
   {
     name: 'graceful-stop',
-    description: 'SIGTERM to the MASTER: it sends priority 0, the backup takes over after Skew_Time',
+    description:
+      'SIGTERM to the MASTER: priority 0, the backup takes over after Skew_Time; tandem keeps the VIP until then (no request lost)',
     expectedMaster: 1,
+    lossless: true,
     bound: (parameters, marginMs) => skewBound(parameters, marginMs),
     async act(session) {
       await session.stopDaemon(0);
+      return nothing();
+    },
+  },
+  {
+    name: 'planned-switchover',
+    description:
+      '`tandem switchover` on the MASTER: make-before-break to b2, b1 stays BACKUP behind it; no request lost',
+    expectedMaster: 1,
+    lossless: true,
+    needsTandem: true,
+    bound: (parameters, marginMs) => skewBound(parameters, marginMs),
+    async act(session) {
+      await session.switchover(0);
       return nothing();
     },
   },
@@ -163,13 +185,9 @@ export const SCENARIOS: Scenario[] = [
     description:
       'VRRP dropped between the balancers (nftables at the bridge): both MASTER, then healed back to b1',
     expectedMaster: 0,
-    // At the heal the lower box steps down, but the client may still send to it (its GARP came last): only
-    // the MASTER's next periodic GARP moves the client back.
-    bound: (_parameters, marginMs) => ({
-      protocolMs: GARP_REFRESH_SECONDS * 1000,
-      marginMs,
-      formula: `garp_master_refresh = ${GARP_REFRESH_SECONDS * 1000} ms`,
-    }),
+    // At the heal the first advert across decides: the lower box steps down, and the winner announces the VIP
+    // again when it sees it yield (its release notice, or its adverts stopping), without garp_master_refresh.
+    bound: (parameters, marginMs) => advertBound(parameters, marginMs),
     async act(session, parameters, marginMs) {
       await session.partition();
       const limit = masterDownIntervalMs(priorityOf(1), parameters) + marginMs;

@@ -13,15 +13,15 @@ import {
   instanceName,
 } from './config.js';
 import { NeighbourWatch, ProbeRun } from './client.js';
-import { type Daemon, type DaemonKind, startDaemon } from './daemons.js';
-import { programArgv } from './entry.js';
+import { type Daemon, type PeerKind, daemonOf, startDaemon } from './daemons.js';
+import { programArgv, tandemArgv } from './entry.js';
 import { type Lab, addressesOn, readLines, waitFor } from './netns.js';
 import { type Usage, usageOf } from './usage.js';
 import { type Family, type Topology, ECHO_PORT, buildTopology, vipOf } from './topology.js';
 
 export interface SessionOptions extends VrrpParameters {
   balancers: number;
-  peer: DaemonKind;
+  peer: PeerKind;
   /** The lab's private directory (one sub-directory per balancer). */
   directory: string;
   /** How often the client sends, 1-5 ms. */
@@ -102,7 +102,7 @@ export class LabSession {
 
   async startDaemon(index: number): Promise<Daemon> {
     const daemon = await startDaemon(
-      this.options.peer,
+      daemonOf(this.options.peer, index),
       this.lab,
       this.topology.balancers[index]!.ns,
       this.configOf(index),
@@ -131,7 +131,8 @@ export class LabSession {
         this.#account(daemon);
         const stopped = daemon.stop();
         const timeout = new Promise<'timeout'>((resolve) =>
-          setTimeout(() => resolve('timeout'), 5000).unref(),
+          // A lone MASTER's make-before-break stop waits out its handover bound (4 s at 1 s adverts).
+          setTimeout(() => resolve('timeout'), 10_000).unref(),
         );
         if ((await Promise.race([stopped, timeout])) === 'timeout') await daemon.crash();
       }),
@@ -151,6 +152,19 @@ export class LabSession {
     if (!daemon?.running) return;
     this.#account(daemon);
     await daemon.stop();
+  }
+
+  /**
+   * `tandem switchover --all` on balancer `index` (tandem only): returns once the agent took the request; the
+   * handover itself goes on (make-before-break).
+   */
+  async switchover(index: number): Promise<void> {
+    const daemon = this.daemons[index];
+    if (daemon?.kind !== 'tandem') throw new Error(`${this.name(index)} runs no tandem to switch over`);
+    await this.lab.exec(
+      this.topology.balancers[index]!.ns,
+      tandemArgv('switchover', '--all', '--wait', '0', '--runtime-dir', join(daemon.directory, 'run')),
+    );
   }
 
   /** SIGKILL to balancer `index`'s daemon, as a box that died. */

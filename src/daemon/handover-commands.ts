@@ -4,10 +4,12 @@
  * preempt again; `maintenance` hands over and holds FAULT (cause `maintenance`) until turned off, kept in the
  * runtime directory so that a restart of the agent keeps it.
  *
- * Every check runs before anything changes: a request that names an unknown instance, or would hand over an
- * instance that has heard no other router (nobody may be there to take over: an outage) without `force`, is
- * refused whole with a clear error. Members of a sync group move together (a member cannot hand over alone: its
- * group would follow it break-before-make).
+ * Every check runs before anything changes: a request that names an unknown instance, or nothing that is
+ * MASTER (for a switchover), is refused whole with a clear error. A VRRP backup is silent, so whether one is
+ * there shows only when the MASTER asks (its priority 0): if nobody takes over within the handover bound, the
+ * move is called off and the instance stays MASTER, having kept its VIPs all along; `force` releases anyway.
+ * Members of a sync group move together (a member cannot hand over alone: its group would follow it
+ * break-before-make).
  */
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -123,9 +125,9 @@ export class HandoverCommands {
         `nothing to hand over: ${selected.map((runtime) => `${runtime.config.name} is ${runtime.instance.state}`).join(', ')}; only a MASTER switches over`,
       );
     }
-    this.requirePeers(masters, parsed.force === true, 'switchover');
     for (const runtime of masters) {
-      runtime.instance.switchover();
+      runtime.instance.onHandoverAborted = undefined;
+      runtime.instance.switchover(parsed.force === true);
       this.sources.log.info(
         { instance: runtime.config.name, force: parsed.force === true },
         'switchover asked',
@@ -150,14 +152,17 @@ export class HandoverCommands {
     if (parsed.on === undefined)
       refuse('TANDEM_ECONTROL_REQUEST', 'maintenance: say on (true) or off (false)');
     const selected = this.select(parsed, 'maintenance');
-    if (parsed.on) {
-      const masters = selected.filter((runtime) => runtime.instance.state === 'MASTER');
-      this.requirePeers(masters, parsed.force === true, 'maintenance');
-    }
     for (const runtime of selected) {
-      if (parsed.on) this.inMaintenance.add(runtime.config.name);
-      else this.inMaintenance.delete(runtime.config.name);
-      runtime.instance.maintenance(parsed.on);
+      const name = runtime.config.name;
+      if (parsed.on) this.inMaintenance.add(name);
+      else this.inMaintenance.delete(name);
+      // Nobody took over: the instance stays MASTER, so it is not in maintenance either.
+      runtime.instance.onHandoverAborted = (goal) => {
+        if (goal !== 'FAULT' || !this.inMaintenance.delete(name)) return;
+        this.sources.log.warn({ instance: name }, `maintenance of vrrp_instance ${name} called off`);
+        this.save();
+      };
+      runtime.instance.maintenance(parsed.on, parsed.force === true);
       this.sources.log.info(
         { instance: runtime.config.name },
         `maintenance ${parsed.on ? 'on' : 'off'} for vrrp_instance ${runtime.config.name}`,
@@ -226,19 +231,5 @@ export class HandoverCommands {
       if (members.some((member) => names.includes(member))) names = [...new Set([...names, ...members])];
     }
     return runtimes.filter((runtime) => names.includes(runtime.config.name));
-  }
-
-  /**
-   * A MASTER hands over only when another router was heard on its VRID since the agent started (a backup is
-   * silent in VRRP, so this is what can be known): otherwise nobody may take over, and the move is an outage.
-   */
-  private requirePeers(masters: readonly InstanceRuntime[], force: boolean, command: string): void {
-    if (force) return;
-    const alone = masters.filter((runtime) => runtime.instance.peer === undefined);
-    if (alone.length === 0) return;
-    refuse(
-      'TANDEM_ESWITCHOVER_NO_PEER',
-      `${command} refused: ${alone.map((runtime) => `${runtime.config.name} (VRID ${runtime.config.vrid})`).join(', ')} heard no other router since the agent started, so nobody may be there to take over and the VIPs would go down; --force hands over anyway`,
-    );
   }
 }

@@ -44,8 +44,16 @@ async function waitUntilReleased(path: string, names: readonly string[], seconds
   for (;;) {
     const status = (await controlRequest(path, { command: 'status' })) as AgentStatus;
     const moved = status.instances.filter((instance) => names.includes(instance.name));
-    if (moved.every((instance) => !instance.handover && instance.state !== 'MASTER'))
+    if (moved.every((instance) => !instance.handover)) {
+      // Still MASTER with no handover under way: called off at the bound, since nobody took over.
+      const alone = moved.filter((instance) => instance.state === 'MASTER');
+      if (alone.length > 0)
+        throw new WaitError(
+          'TANDEM_ESWITCHOVER_NO_PEER',
+          `no router took over ${alone.map((instance) => instance.name).join(', ')} within the handover bound: still MASTER, the VIPs never left (--force releases them anyway)`,
+        );
       return moved.map(describeEnd);
+    }
     if (Date.now() >= deadline)
       throw new WaitError(
         'TANDEM_ESWITCHOVER_TIMEOUT',

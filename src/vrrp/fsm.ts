@@ -48,6 +48,13 @@ export const MAINTENANCE_FAULT = 'maintenance';
  * to have been answered, short enough that a client that missed the first round is not left on the old MAC.
  */
 export const REANNOUNCE_DELAY_MICROSECONDS = 200_000;
+/**
+ * tandem extension: how long the old master keeps the VIPs after it heard the new master's first advert. The
+ * new master sends its gratuitous ARP / NA just after that advert (RFC 5798 §6.4.2 lists them in that order);
+ * the grace lets them reach the clients before the old box stops answering, even when the new master's process
+ * is descheduled between the two packets.
+ */
+export const RELEASE_GRACE_MICROSECONDS = 100_000;
 /** tandem extension: a lower-priority master silent for this many of its advert intervals has yielded. */
 const RIVAL_SILENT_ADVERTS = 2;
 /** The lowest backup priority (RFC 5798 §5.2.4): its Master_Down_Interval is the longest any backup waits. */
@@ -102,6 +109,13 @@ export interface Handover {
   /** Where the instance goes once it has let go: STOPPED (stop), BACKUP (switchover), FAULT (maintenance). */
   readonly goal: 'STOPPED' | 'BACKUP' | 'FAULT';
   readonly reason: TransitionReason;
+  /**
+   * Release at the bound even if nobody took over. A stop always does; a switchover or maintenance only when
+   * forced: otherwise it is called off at the bound and the instance stays MASTER (nobody lost anything).
+   */
+  readonly force: boolean;
+  /** The new master, once heard: the VIPs go when the release grace (`RELEASE_GRACE_MICROSECONDS`) has passed. */
+  readonly heard?: { masterAddress: string; masterAdverIntervalCentiseconds: number };
 }
 
 /** Another master heard while MASTER with a lower priority: a split brain, until it yields. */
@@ -197,9 +211,9 @@ export type Input =
   /** `planned`: a stop the operator asked for (SIGTERM), which hands over make-before-break when configured. */
   | { type: 'shutdown'; planned?: boolean }
   /** tandem extension: hand over to a backup now and stay BACKUP (`tandem switchover`). */
-  | { type: 'switchover' }
+  | { type: 'switchover'; force?: boolean }
   /** tandem extension: enter (hand over, then FAULT) or leave maintenance (`tandem maintenance on|off`). */
-  | { type: 'maintenance'; on: boolean }
+  | { type: 'maintenance'; on: boolean; force?: boolean }
   /** tandem extension: the operator lets a switched-over instance preempt again. */
   | { type: 'resume' }
   | { type: 'handover-expired' }
@@ -239,7 +253,9 @@ export type Effect =
   | { type: 'discard'; reason: DiscardReason }
   /** tandem extension: another master heard while MASTER (a split brain), or its end. */
   | { type: 'split-brain'; source: string; priority: number }
-  | { type: 'split-brain-resolved'; source: string; how: 'yielded' | 'silent' | 'left-master' };
+  | { type: 'split-brain-resolved'; source: string; how: 'yielded' | 'silent' | 'left-master' }
+  /** tandem extension: nobody took over within the bound; the switchover or maintenance was called off. */
+  | { type: 'handover-aborted'; goal: Handover['goal'] };
 
 export interface Transition {
   from: VrrpState;
@@ -434,9 +450,9 @@ function stay(state: FsmState, effects: Effect[] = []): StepResult {
  * priority-0 advert of RFC 5798 §6.4.3 but keeps the VIPs, so clients that have not yet followed the new
  * master's GARP are still served; `completeHandover` lets go when the new master is heard or the bound passes.
  */
-function beginHandover(state: FsmState, goal: Handover['goal'], reason: TransitionReason): StepResult {
-  if (state.handover) return stay({ ...state, handover: { goal, reason } });
-  return stay({ ...state, handover: { goal, reason } }, [
+function beginHandover(state: FsmState, handover: Handover): StepResult {
+  if (state.handover) return stay({ ...state, handover });
+  return stay({ ...state, handover }, [
     { type: 'send-advert', priority: PRIORITY_STOPPED },
     { type: 'arm-timer', timer: 'advert', microseconds: advertInterval(state) },
     { type: 'arm-timer', timer: 'handover', microseconds: handoverBound(state) },
@@ -449,7 +465,7 @@ function beginHandover(state: FsmState, goal: Handover['goal'], reason: Transiti
  * the handover was for, with its hooks after the release.
  */
 function completeHandover(state: FsmState, heard: Partial<FsmState> | undefined): StepResult {
-  const handover = state.handover ?? { goal: 'STOPPED', reason: 'shutdown' };
+  const handover = state.handover ?? { goal: 'STOPPED', reason: 'shutdown', force: true };
   const options = { farewell: true, releaseNotice: heard !== undefined, update: heard ?? {} };
   if (handover.goal === 'FAULT') {
     const next = { ...state, faults: [...state.faults, MAINTENANCE_FAULT] };
@@ -463,9 +479,24 @@ function completeHandover(state: FsmState, heard: Partial<FsmState> | undefined)
   return transition(state, 'STOPPED', handover.reason, options);
 }
 
+/** Back to a plain MASTER after a handover was called off: its own priority again, and the VIPs announced. */
+function resumeMaster(state: FsmState): Effect[] {
+  return [
+    { type: 'send-advert', priority: state.effectivePriority },
+    { type: 'arm-timer', timer: 'advert', microseconds: advertInterval(state) },
+    { type: 'garp' },
+  ];
+}
+
 /** A planned move away from MASTER: make-before-break when configured, else at once (RFC 5798 §6.4.3). */
-function handOver(state: FsmState, goal: Handover['goal'], reason: TransitionReason): StepResult {
-  if (state.state === 'MASTER' && makesBeforeBreak(state)) return beginHandover(state, goal, reason);
+function handOver(
+  state: FsmState,
+  goal: Handover['goal'],
+  reason: TransitionReason,
+  force: boolean,
+): StepResult {
+  if (state.state === 'MASTER' && makesBeforeBreak(state))
+    return beginHandover(state, { goal, reason, force });
   if (goal === 'STOPPED') return transition(state, 'STOPPED', reason, { farewell: true });
   if (goal === 'BACKUP') {
     return state.state === 'MASTER'
@@ -480,21 +511,35 @@ function handOver(state: FsmState, goal: Handover['goal'], reason: TransitionRea
 }
 
 /** `tandem maintenance on|off` (tandem extension): FAULT with the cause `maintenance` until turned off. */
-function maintenance(state: FsmState, on: boolean): StepResult {
+function maintenance(state: FsmState, on: boolean, force: boolean): StepResult {
   if (!on) {
     if (state.handover?.goal === 'FAULT') {
       // Turned off before the handover ended: stay MASTER and say so at the own priority again.
       return stay({ ...state, handover: undefined }, [
         { type: 'cancel-timer', timer: 'handover' },
-        { type: 'send-advert', priority: state.effectivePriority },
-        { type: 'arm-timer', timer: 'advert', microseconds: advertInterval(state) },
-        { type: 'garp' },
+        ...resumeMaster(state),
       ]);
     }
     return clearFault(state, MAINTENANCE_FAULT);
   }
   if (state.faults.includes(MAINTENANCE_FAULT) || state.handover?.goal === 'FAULT') return stay(state);
-  return handOver(state, 'FAULT', 'maintenance');
+  return handOver(state, 'FAULT', 'maintenance', force);
+}
+
+/**
+ * tandem extension: the bound passed and no new master was heard. A stop (or a forced move) lets go anyway; a
+ * switchover or maintenance is called off instead, since releasing would leave the VIPs with nobody: the
+ * instance stays MASTER, advertises its priority again and re-announces (VRRP backups are silent, so this is
+ * the first moment anyone can know that none is there).
+ */
+function handoverExpired(state: FsmState): StepResult {
+  if (state.state !== 'MASTER' || !state.handover) return stay(state);
+  if (state.handover.heard) return completeHandover(state, state.handover.heard);
+  if (state.handover.force) return completeHandover(state, undefined);
+  return stay({ ...state, handover: undefined }, [
+    { type: 'handover-aborted', goal: state.handover.goal },
+    ...resumeMaster(state),
+  ]);
 }
 
 /** tandem extension: announce the VIPs now and once more after a short delay. */
@@ -602,12 +647,13 @@ function receiveAsBackup(state: FsmState, advert: AdvertSummary, source: string)
 function receiveAsMaster(state: FsmState, advert: AdvertSummary, source: string): StepResult {
   if (state.handover) {
     // tandem extension (make-before-break): after this router's priority 0, the first advert of another router
-    // is the new master's: let go now. Another router's priority 0 (it leaves too) changes nothing.
-    if (advert.priority === PRIORITY_STOPPED) return stay(state);
-    return completeHandover(state, {
-      masterAdverIntervalCentiseconds: learnedInterval(state, advert),
-      masterAddress: source,
-    });
+    // is the new master's: let go after the release grace. Another router's priority 0 (it leaves too), or a
+    // later advert, changes nothing.
+    if (advert.priority === PRIORITY_STOPPED || state.handover.heard) return stay(state);
+    const heard = { masterAdverIntervalCentiseconds: learnedInterval(state, advert), masterAddress: source };
+    return stay({ ...state, handover: { ...state.handover, heard } }, [
+      { type: 'arm-timer', timer: 'handover', microseconds: RELEASE_GRACE_MICROSECONDS },
+    ]);
   }
   if (advert.priority === PRIORITY_STOPPED) {
     // RFC 5798 §6.4.3: "If the Priority in the ADVERTISEMENT is zero, then: Send an ADVERTISEMENT, Reset the
@@ -730,17 +776,16 @@ function commonStep(state: FsmState, input: Input): StepResult {
     case 'shutdown':
       // RFC 5798 §6.4.2 / §6.4.3 Shutdown: cancel the timers; a master sends an advert with priority 0. A planned
       // stop with make-before-break keeps the VIPs until the new master is heard (tandem extension).
-      if (input.planned) return handOver(state, 'STOPPED', 'shutdown');
+      if (input.planned) return handOver(state, 'STOPPED', 'shutdown', true);
       return transition(state, 'STOPPED', 'shutdown', { farewell: true });
     case 'switchover':
-      return handOver(state, 'BACKUP', 'switchover');
+      return handOver(state, 'BACKUP', 'switchover', input.force === true);
     case 'maintenance':
-      return maintenance(state, input.on);
+      return maintenance(state, input.on, input.force === true);
     case 'resume':
       return state.yielded ? stay({ ...state, yielded: false }) : stay(state);
     case 'handover-expired':
-      // tandem extension: nobody was heard within the bound: let go anyway (a stop must end).
-      return state.state === 'MASTER' && state.handover ? completeHandover(state, undefined) : stay(state);
+      return handoverExpired(state);
     case 'reannounce-due':
       return state.state === 'MASTER' && !state.handover ? stay(state, [{ type: 'garp' }]) : stay(state);
     case 'rival-silent':

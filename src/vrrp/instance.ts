@@ -149,6 +149,8 @@ export class VrrpInstance {
    * effects ran (a sync group follows its members through this).
    */
   onChange: ((transition: Transition | undefined) => void) | undefined;
+  /** Told when a switchover or maintenance was called off because nobody took over within the bound. */
+  onHandoverAborted: ((goal: 'STOPPED' | 'BACKUP' | 'FAULT') => void) | undefined;
   /** Asked when Master_Down_Timer expires: true keeps this member BACKUP (a sync group's hold rule). */
   masterDownHeld: (() => boolean) | undefined;
   private readonly transitionListeners = new Set<TransitionListener>();
@@ -229,14 +231,17 @@ export class VrrpInstance {
       : { address: this.lastPeerAddress, atMicroseconds: this.lastPeerAt };
   }
 
-  /** `tandem switchover`: hand over to a backup (make-before-break when configured) and stay BACKUP. */
-  switchover(): void {
-    this.enqueue({ input: { type: 'switchover' } });
+  /**
+   * `tandem switchover`: hand over to a backup (make-before-break when configured) and stay BACKUP; called off
+   * at the handover bound if nobody took over, unless `force`.
+   */
+  switchover(force = false): void {
+    this.enqueue({ input: { type: 'switchover', force } });
   }
 
   /** `tandem maintenance on|off`: hand over and hold FAULT (cause `maintenance`), or leave it. */
-  maintenance(on: boolean): void {
-    this.enqueue({ input: { type: 'maintenance', on } });
+  maintenance(on: boolean, force = false): void {
+    this.enqueue({ input: { type: 'maintenance', on, force } });
   }
 
   /** Lets a switched-over instance preempt again. */
@@ -482,6 +487,13 @@ export class VrrpInstance {
           },
           `split brain: another MASTER (${effect.source}, priority ${effect.priority}) advertises this VRID`,
         );
+        return;
+      case 'handover-aborted':
+        this.log.warn(
+          { goal: effect.goal, boundMs: handoverBound(this.fsm) / 1000 },
+          'planned handover called off: no router took over within the bound; staying MASTER',
+        );
+        this.onHandoverAborted?.(effect.goal);
         return;
       case 'split-brain-resolved':
         this.log.info(

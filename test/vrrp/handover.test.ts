@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { type InstanceActions, VrrpInstance } from '../../src/vrrp/instance.js';
-import { type InstanceParameters, handoverBound } from '../../src/vrrp/fsm.js';
+import { type InstanceParameters, RELEASE_GRACE_MICROSECONDS, handoverBound } from '../../src/vrrp/fsm.js';
 import { ManualClock } from '../helpers/manual-clock.js';
 import { DEFAULT_PARAMETERS, decodedAdvert } from '../helpers/parameters.js';
 
@@ -71,6 +71,9 @@ test('a planned stop keeps the VIPs until the new master is heard, then releases
   await settle(clock, instance, 1_000_000);
   assert.deepEqual(calls, ['advert 0', 'advert 0'], 'priority 0 again while nobody took over');
   instance.receive(advert(100), '192.0.2.3');
+  await settle(clock, instance, RELEASE_GRACE_MICROSECONDS - 1);
+  assert.ok(!calls.includes('release'), 'the VIPs stay for the release grace, while the new GARP spreads');
+  await settle(clock, instance, 1);
   await stopping;
   assert.deepEqual(calls, ['advert 0', 'advert 0', 'release', 'advert 0', 'notify STOPPED shutdown']);
   assert.equal(instance.state, 'STOPPED');
@@ -103,6 +106,7 @@ test('switchover: priority 0, release on the new master, BACKUP that follows it 
   await settle(clock, instance);
   instance.receive(advert(100), '192.0.2.3');
   await settle(clock, instance);
+  await settle(clock, instance, RELEASE_GRACE_MICROSECONDS);
   assert.equal(instance.state, 'BACKUP');
   assert.equal(instance.snapshot().yielded, true);
   assert.deepEqual(calls, ['advert 0', 'release', 'advert 0', 'notify BACKUP switchover']);
@@ -143,6 +147,7 @@ test('maintenance as MASTER hands over, then holds FAULT; off leaves it', async 
   assert.equal(instance.state, 'MASTER', 'the VIPs stay until the new master is heard');
   instance.receive(advert(100), '192.0.2.3');
   await settle(clock, instance);
+  await settle(clock, instance, RELEASE_GRACE_MICROSECONDS);
   assert.equal(instance.state, 'FAULT');
   assert.deepEqual(instance.faults, ['maintenance']);
   assert.deepEqual(calls, ['advert 0', 'release', 'advert 0', 'notify FAULT maintenance']);
