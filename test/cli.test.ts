@@ -91,7 +91,7 @@ test('tandem --version prints the package version; no command prints the help an
   assert.match(version.stdout, /^\d+\.\d+\.\d+\n$/);
   const none = cli();
   assert.equal(none.status, 1);
-  assert.match(none.stderr, /Commands:[\s\S]*name a command: run, check, status or lab\n$/);
+  assert.match(none.stderr, /Commands:[\s\S]*name a command: run, check, status, carp or lab\n$/);
   const unknown = cli('bogus');
   assert.equal(unknown.status, 1);
   assert.match(unknown.stderr, /Unknown argument: bogus/);

@@ -49,6 +49,8 @@ import {
   carpSettingsOf,
   demotionOf,
   loadPassphrase,
+  neutralStart,
+  ucarpHookSource,
 } from './carp-instances.js';
 import { waitForSourceAddress } from './source-address.js';
 import { type InstanceStatus, seconds } from './status.js';
@@ -127,7 +129,7 @@ export class InstanceRuntime {
       deps.clock,
       log,
     );
-    this.hooks = hookQueue(instanceHookSource(config, deps.config), {
+    this.hooks = hookQueue(this.hookSource(), {
       config: deps.config,
       log,
       vips: allVips(config).map(vipText),
@@ -342,6 +344,14 @@ export class InstanceRuntime {
     return channel;
   }
 
+  /** What a transition runs: the instance's hooks; ucarp's scripts for `tandem carp`; none at a neutral start. */
+  private hookSource() {
+    const { carp, config } = this;
+    if (carp?.ucarp) return ucarpHookSource(carp.ucarp, config.interface);
+    const source = instanceHookSource(config, this.deps.config);
+    return carp?.neutral ? neutralStart(source) : source;
+  }
+
   /** The channel of a carp_instance: CARP adverts signed with its HMAC, the CARP ladder. */
   private carpChannel(settings: CarpSettings, socket: VrrpTransport, source: string): CarpChannel {
     const channel = new CarpChannel({
@@ -381,7 +391,8 @@ export class InstanceRuntime {
       sender: new GarpSender({
         socket: deps.packetSocket,
         iface: this.garpInterface,
-        vips: announcedAddresses(config, link.name),
+        // ucarp announces its -a address (its scripts put it on the interface).
+        vips: this.carp?.ucarp ? [this.carp.ucarp.virtualAddress] : announcedAddresses(config, link.name),
         logger: this.log,
         ...(deps.isRouter ? { isRouter: () => (deps.isRouter as (name: string) => boolean)(link.name) } : {}),
       }),

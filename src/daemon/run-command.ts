@@ -10,6 +10,7 @@ import { dirname } from 'node:path';
 import type { CommandModule } from 'yargs';
 import { configOptions, loadOptionsOf, type ConfigArguments } from '../config/cli-options.js';
 import { formatDiagnostic } from '../config/diagnostics.js';
+import type { TandemConfig } from '../config/schema.js';
 import { TandemError } from '../errors.js';
 import { checkConfig } from './check-command.js';
 import { Agent } from './agent.js';
@@ -49,6 +50,8 @@ export interface RunArguments extends ConfigArguments {
   'log-level': string;
   /** Absent when src/commands.ts parsed the arguments (it leaves this option to yargs): false. */
   'allow-inspector'?: boolean;
+  /** `tandem carp`: the configuration built from ucarp's command line, instead of a file (no reload). */
+  config?: TandemConfig;
 }
 
 /** Says why the start failed in one line, exits 1. */
@@ -87,7 +90,9 @@ export const runCommand: CommandModule<object, RunArguments> = {
     } catch (error) {
       return failStart(error);
     }
-    const result = await checkConfig(argv.file, loadOptionsOf(argv));
+    const result = argv.config
+      ? { config: argv.config, diagnostics: [] }
+      : await checkConfig(argv.file, loadOptionsOf(argv));
     for (const diagnostic of result.diagnostics) process.stderr.write(formatDiagnostic(diagnostic) + '\n');
     if (!result.config) {
       process.exitCode = 1;
@@ -172,6 +177,10 @@ export const runCommand: CommandModule<object, RunArguments> = {
       reload: async () => {
         if (stopSignals > 0) {
           log.warn({}, 'SIGHUP while stopping: ignored');
+          return;
+        }
+        if (argv.config) {
+          log.warn({}, 'SIGHUP ignored: the command line is the configuration; restart to change it');
           return;
         }
         // Reload: the same checks as at start; an invalid file changes nothing and is said in the log.
