@@ -64,7 +64,7 @@ test('each rung refuses by name: peer, TTL, codec, own address, HMAC, replayed a
   );
   assert.equal(reason(receiver().receive(packet(advert(1n), '192.0.2.2', 64), 0)), 'bad-ttl');
   const corrupt = advert(1n);
-  corrupt[20] ^= 0xff;
+  corrupt[20] = (corrupt[20] as number) ^ 0xff;
   assert.equal(reason(receiver().receive(packet(corrupt), 0)), 'bad-checksum');
   assert.equal(reason(receiver().receive(packet(advert(1n).subarray(0, 30)), 0)), 'truncated');
   assert.equal(reason(receiver().receive(packet(advert(1n), '192.0.2.1'), 0)), 'own-advert');
