@@ -9,11 +9,12 @@
  *   tandem lab bench-scale [--quick] [--counts N ...] [--advert-ints S ...] [--window S] [--json]
  *                                                                                  N instances, tandem vs keepalived
  */
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import type { Argv, CommandModule } from 'yargs';
 import { type DrillOptions, type DrillReport, runDrill } from './drill.js';
 import { benchReport, benchTable } from './bench.js';
 import { runScaleBench, scaleTable } from './scale.js';
+import { carpBenchTable, runCarpBench } from './carp-bench.js';
 import { type DaemonKind } from './daemons.js';
 import { LabError, isRoot } from './netns.js';
 import { drillJunit, drillTable, liveTable } from './report.js';
@@ -311,6 +312,45 @@ const benchScaleCommand: CommandModule<object, ScaleArguments> = {
   },
 };
 
+interface CarpBenchArguments {
+  advbase: number;
+  repeat: number;
+  json: boolean;
+  'state-dir': string;
+}
+
+const benchCarpCommand: CommandModule<object, CarpBenchArguments> = {
+  command: 'bench-carp',
+  describe: 'tandem carp and ucarp side by side: takeover after a graceful stop and a pulled cable',
+  builder: (yargs) =>
+    yargs
+      .version(false)
+      .option('advbase', { type: 'number', default: 1, describe: 'CARP advbase, s (ucarp -b)' })
+      .option('repeat', { type: 'number', default: 3, describe: 'runs of each scenario and implementation' })
+      .option('json', { type: 'boolean', default: false, describe: 'print the results as JSON' })
+      .option('state-dir', {
+        type: 'string',
+        default: DEFAULT_STATE_DIRECTORY,
+        describe: 'where the daemons keep their files',
+      }),
+  handler: async (argv) => {
+    if (!requireRoot('bench-carp')) return;
+    exitCleanlyOnSignals();
+    mkdirSync(argv['state-dir'], { recursive: true, mode: 0o700 });
+    const results = await runCarpBench({
+      advbase: argv.advbase,
+      repeat: argv.repeat,
+      stateDirectory: argv['state-dir'],
+      onResult: (result) =>
+        process.stderr.write(
+          `${result.implementation} ${result.scenario} #${result.repeat}: ${result.takeoverMs} ms\n`,
+        ),
+    });
+    if (argv.json) process.stdout.write(JSON.stringify(results, null, 2) + '\n');
+    else process.stdout.write(carpBenchTable(results, argv.advbase) + '\n');
+  },
+};
+
 export const labCommand: CommandModule = {
   command: 'lab <command>',
   describe: 'network-namespace lab: failover drills measured from a client (root only)',
@@ -321,6 +361,7 @@ export const labCommand: CommandModule = {
       .command(drillCommand)
       .command(benchCommand)
       .command(benchScaleCommand)
+      .command(benchCarpCommand)
       .demandCommand(1),
   handler: () => {},
 };
