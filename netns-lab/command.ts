@@ -3,7 +3,7 @@
  *
  *   tandem lab up [--balancers N] [--family 4|6|both] [--peer tandem|keepalived]   build a lab and leave it running
  *   tandem lab down [--id ID]                                                      remove it (default: every lab)
- *   tandem lab drill [--scenario NAME ...] [--advert-int S] [--version 2|3] [--repeat N]
+ *   tandem lab drill [--scenario NAME ...] [--advert-int S] [--version 2|3] [--protocol vrrp|carp] [--repeat N]
  *                    [--json] [--junit FILE] [--timeline FILE.svg]                 failover drills, measured
  *   tandem lab bench [--advert-int S] [--repeat N] [--json]                        the drills, tandem vs keepalived
  *   tandem lab bench-scale [--quick] [--counts N ...] [--advert-ints S ...] [--window S] [--json]
@@ -31,6 +31,7 @@ interface CommonArguments {
   family: string;
   'advert-int': number;
   version: number;
+  protocol: string;
   peer: string;
   'state-dir': string;
 }
@@ -90,6 +91,12 @@ function commonOptions<T>(yargs: Argv<T>) {
       describe: 'advert_int in seconds (below 1 needs --version 3)',
     })
     .option('version', { type: 'number', default: 3, choices: [2, 3], describe: 'VRRP version' })
+    .option('protocol', {
+      type: 'string',
+      default: 'vrrp',
+      choices: ['vrrp', 'carp'],
+      describe: 'carp: carp_instances (advbase = --advert-int, whole seconds), tandem only',
+    })
     .option('peer', {
       type: 'string',
       default: 'tandem',
@@ -105,6 +112,8 @@ function commonOptions<T>(yargs: Argv<T>) {
       const balancers = argv.balancers as number;
       if (!Number.isInteger(balancers) || balancers < 2 || balancers > MAX_BALANCERS)
         throw new Error(`--balancers must be 2-${MAX_BALANCERS}, found ${balancers}`);
+      if (argv.protocol === 'carp' && argv.peer === 'keepalived')
+        throw new Error('--protocol carp runs tandem only (keepalived has no CARP)');
       return true;
     });
 }
@@ -117,6 +126,7 @@ function drillOptionsOf(argv: DrillArguments, peer: DaemonKind): DrillOptions {
     families: familiesOf(argv.family),
     version: argv.version as 2 | 3,
     advertInterval: argv['advert-int'],
+    ...(argv.protocol === 'carp' ? { protocol: 'carp' as const } : {}),
     peer,
     marginMs: argv.margin,
     probeIntervalMs: argv['probe-interval'],

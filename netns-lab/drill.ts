@@ -24,6 +24,8 @@ export interface DrillOptions {
   families: Family[];
   version: 2 | 3;
   advertInterval: number;
+  /** `carp`: carp_instances instead of vrrp_instances (tandem only). */
+  protocol?: 'vrrp' | 'carp';
   peer: DaemonKind;
   /** Added to every protocol bound. */
   marginMs: number;
@@ -210,9 +212,13 @@ export async function runScenario(
   session: LabSession,
   scenario: Scenario,
   repeat: number,
-  options: Pick<DrillOptions, 'marginMs' | 'version' | 'advertInterval'>,
+  options: Pick<DrillOptions, 'marginMs' | 'version' | 'advertInterval' | 'protocol'>,
 ): Promise<ScenarioResult> {
-  const parameters: TimingParameters = { version: options.version, advertInterval: options.advertInterval };
+  const parameters: TimingParameters = {
+    version: options.version,
+    advertInterval: options.advertInterval,
+    ...(options.protocol ? { protocol: options.protocol } : {}),
+  };
   const bound = scenario.bound(parameters, options.marginMs);
   const limit = limitMs(bound);
   await session.reset();
@@ -309,10 +315,12 @@ export async function runScenario(
 
 /** Builds a lab, runs every scenario `repeat` times, and always tears the lab down. */
 export async function runDrill(options: DrillOptions): Promise<DrillReport> {
+  const protocol = options.protocol ? { protocol: options.protocol } : {};
   validateParameters({
     version: options.version,
     advertInterval: options.advertInterval,
     families: options.families,
+    ...protocol,
   });
   const scenarios = selectScenarios(options.scenarios);
   const started = Date.now();
@@ -327,6 +335,7 @@ export async function runDrill(options: DrillOptions): Promise<DrillReport> {
       families: options.families,
       version: options.version,
       advertInterval: options.advertInterval,
+      ...protocol,
       peer: options.peer,
       directory,
       probeIntervalMs: options.probeIntervalMs,
