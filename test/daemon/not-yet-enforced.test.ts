@@ -104,7 +104,6 @@ test('check reports exactly what run refuses, for every keyword not implemented 
       'promote_secondaries',
       'track_src_ip',
       'old_unicast_checksum',
-      'carp_instance',
     ],
   );
   // With --lenient both let it through, as warnings.
