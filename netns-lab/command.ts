@@ -3,17 +3,18 @@
  *
  *   tandem lab up [--balancers N] [--family 4|6|both] [--peer tandem|keepalived]   build a lab and leave it running
  *   tandem lab down [--id ID]                                                      remove it (default: every lab)
- *   tandem lab drill [--scenario NAME ...] [--advert-int S] [--version 2|3] [--repeat N]
+ *   tandem lab drill [--scenario NAME ...] [--advert-int S] [--version 2|3] [--protocol vrrp|carp] [--repeat N]
  *                    [--json] [--junit FILE] [--timeline FILE.svg]                 failover drills, measured
  *   tandem lab bench [--advert-int S] [--repeat N] [--json]                        the drills, tandem vs keepalived
  *   tandem lab bench-scale [--quick] [--counts N ...] [--advert-ints S ...] [--window S] [--json]
  *                                                                                  N instances, tandem vs keepalived
  */
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import type { Argv, CommandModule } from 'yargs';
 import { type DrillOptions, type DrillReport, runDrill } from './drill.js';
 import { benchReport, benchTable } from './bench.js';
 import { runScaleBench, scaleTable } from './scale.js';
+import { carpBenchTable, runCarpBench } from './carp-bench.js';
 import type { DaemonKind, PeerKind } from './daemons.js';
 import { LabError, isRoot } from './netns.js';
 import { drillJunit, drillTable, liveTable } from './report.js';
@@ -30,6 +31,7 @@ interface CommonArguments {
   family: string;
   'advert-int': number;
   version: number;
+  protocol: string;
   peer: string;
   'state-dir': string;
 }
@@ -89,6 +91,12 @@ function commonOptions<T>(yargs: Argv<T>) {
       describe: 'advert_int in seconds (below 1 needs --version 3)',
     })
     .option('version', { type: 'number', default: 3, choices: [2, 3], describe: 'VRRP version' })
+    .option('protocol', {
+      type: 'string',
+      default: 'vrrp',
+      choices: ['vrrp', 'carp'],
+      describe: 'carp: carp_instances (advbase = --advert-int, whole seconds), tandem only',
+    })
     .option('peer', {
       type: 'string',
       default: 'tandem',
@@ -104,6 +112,8 @@ function commonOptions<T>(yargs: Argv<T>) {
       const balancers = argv.balancers as number;
       if (!Number.isInteger(balancers) || balancers < 2 || balancers > MAX_BALANCERS)
         throw new Error(`--balancers must be 2-${MAX_BALANCERS}, found ${balancers}`);
+      if (argv.protocol === 'carp' && argv.peer === 'keepalived')
+        throw new Error('--protocol carp runs tandem only (keepalived has no CARP)');
       return true;
     });
 }
@@ -116,6 +126,7 @@ function drillOptionsOf(argv: DrillArguments, peer: PeerKind): DrillOptions {
     families: familiesOf(argv.family),
     version: argv.version as 2 | 3,
     advertInterval: argv['advert-int'],
+    ...(argv.protocol === 'carp' ? { protocol: 'carp' as const } : {}),
     peer,
     marginMs: argv.margin,
     probeIntervalMs: argv['probe-interval'],
@@ -325,6 +336,45 @@ const benchScaleCommand: CommandModule<object, ScaleArguments> = {
   },
 };
 
+interface CarpBenchArguments {
+  advbase: number;
+  repeat: number;
+  json: boolean;
+  'state-dir': string;
+}
+
+const benchCarpCommand: CommandModule<object, CarpBenchArguments> = {
+  command: 'bench-carp',
+  describe: 'tandem carp and ucarp side by side: takeover after a graceful stop and a pulled cable',
+  builder: (yargs) =>
+    yargs
+      .version(false)
+      .option('advbase', { type: 'number', default: 1, describe: 'CARP advbase, s (ucarp -b)' })
+      .option('repeat', { type: 'number', default: 3, describe: 'runs of each scenario and implementation' })
+      .option('json', { type: 'boolean', default: false, describe: 'print the results as JSON' })
+      .option('state-dir', {
+        type: 'string',
+        default: DEFAULT_STATE_DIRECTORY,
+        describe: 'where the daemons keep their files',
+      }),
+  handler: async (argv) => {
+    if (!requireRoot('bench-carp')) return;
+    exitCleanlyOnSignals();
+    mkdirSync(argv['state-dir'], { recursive: true, mode: 0o700 });
+    const results = await runCarpBench({
+      advbase: argv.advbase,
+      repeat: argv.repeat,
+      stateDirectory: argv['state-dir'],
+      onResult: (result) =>
+        process.stderr.write(
+          `${result.implementation} ${result.scenario} #${result.repeat}: ${result.takeoverMs} ms\n`,
+        ),
+    });
+    if (argv.json) process.stdout.write(JSON.stringify(results, null, 2) + '\n');
+    else process.stdout.write(carpBenchTable(results, argv.advbase) + '\n');
+  },
+};
+
 export const labCommand: CommandModule = {
   command: 'lab <command>',
   describe: 'network-namespace lab: failover drills measured from a client (root only)',
@@ -335,6 +385,7 @@ export const labCommand: CommandModule = {
       .command(drillCommand)
       .command(benchCommand)
       .command(benchScaleCommand)
+      .command(benchCarpCommand)
       .demandCommand(1),
   handler: () => {},
 };

@@ -225,18 +225,39 @@ export async function startTandem(
     tandemArgv('run', '-f', file, '--runtime-dir', join(directory, 'run'), ...(options.extraArgs ?? [])),
     options.spawnOptions,
   );
-  const agent = new AgentProcess(name, child, directory);
+  return answering(new AgentProcess(name, child, directory), options.timeoutMs);
+}
+
+/** Waits until a new agent's control socket answers (it fails at once if the agent exits first). */
+async function answering(agent: AgentProcess, timeoutMs = 15_000): Promise<AgentProcess> {
+  const { child, name } = agent;
   await waitFor(
     async () => {
       if (child.exitCode !== null) throw new Error(`${name} exited ${child.exitCode}: ${agent.describe()}`);
       return (await agent.status()).pid > 0;
     },
-    {
-      timeoutMs: options.timeoutMs ?? 15_000,
-      message: `${name}: control socket answers (${agent.describe()})`,
-    },
+    { timeoutMs, message: `${name}: control socket answers (${agent.describe()})` },
   );
   return agent;
+}
+
+/**
+ * Starts `tandem carp ARGS` (ucarp's command line) in `ns` with its runtime directory inside `options.directory`;
+ * waits until its control socket answers.
+ */
+export async function startTandemCarp(
+  lab: Lab,
+  ns: string,
+  args: readonly string[],
+  name: string,
+  options: StartOptions,
+): Promise<AgentProcess> {
+  const child = lab.spawn(
+    ns,
+    tandemArgv('carp', ...args, '--runtime-dir', join(options.directory, 'run')),
+    options.spawnOptions,
+  );
+  return answering(new AgentProcess(name, child, options.directory), options.timeoutMs);
 }
 
 /** One line keepalived logged, with the time (epoch ms) this process received it. */

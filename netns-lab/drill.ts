@@ -24,6 +24,8 @@ export interface DrillOptions {
   families: Family[];
   version: 2 | 3;
   advertInterval: number;
+  /** `carp`: carp_instances instead of vrrp_instances (tandem only). */
+  protocol?: 'vrrp' | 'carp';
   peer: PeerKind;
   /** Added to every protocol bound. */
   marginMs: number;
@@ -220,9 +222,13 @@ export async function runScenario(
   session: LabSession,
   scenario: Scenario,
   repeat: number,
-  options: Pick<DrillOptions, 'marginMs' | 'version' | 'advertInterval'>,
+  options: Pick<DrillOptions, 'marginMs' | 'version' | 'advertInterval' | 'protocol'>,
 ): Promise<ScenarioResult> {
-  const parameters: TimingParameters = { version: options.version, advertInterval: options.advertInterval };
+  const parameters: TimingParameters = {
+    version: options.version,
+    advertInterval: options.advertInterval,
+    ...(options.protocol ? { protocol: options.protocol } : {}),
+  };
   // The balancer that hands over in a planned move is b1: its daemon decides what the client may see.
   const lossless = scenario.lossless === true && daemonOf(session.options.peer, 0) === 'tandem';
   const bound: Bound = lossless
@@ -335,10 +341,12 @@ export async function runScenario(
 
 /** Builds a lab, runs every scenario `repeat` times, and always tears the lab down. */
 export async function runDrill(options: DrillOptions): Promise<DrillReport> {
+  const protocol = options.protocol ? { protocol: options.protocol } : {};
   validateParameters({
     version: options.version,
     advertInterval: options.advertInterval,
     families: options.families,
+    ...protocol,
   });
   // A scenario only tandem can act out (a switchover command) is left out where b1 runs something else.
   const scenarios = selectScenarios(options.scenarios).filter(
@@ -356,6 +364,7 @@ export async function runDrill(options: DrillOptions): Promise<DrillReport> {
       families: options.families,
       version: options.version,
       advertInterval: options.advertInterval,
+      ...protocol,
       peer: options.peer,
       directory,
       probeIntervalMs: options.probeIntervalMs,

@@ -41,6 +41,10 @@ if (args.length === 1 && first === '--help') {
   const parsed = parseRunArguments(args.slice(1), LOG_LEVELS, LOG_FORMATS);
   if (parsed) await runCommand.handler({ ...parsed, _: ['run'], $0: 'tandem' } as never);
   else await viaYargs(['run']);
+} else if (first === 'carp') {
+  // ucarp's command line is not yargs': the command parses it as ucarp does (src/carp/ucarp-options.ts).
+  const { runCarpCommand } = await import('./daemon/carp-command.js');
+  await runCarpCommand(args.slice(1));
 } else {
   await viaYargs(first !== undefined && Object.hasOwn(COMMANDS, first) ? [first] : Object.keys(COMMANDS));
 }

@@ -49,6 +49,11 @@ export const COMMANDS: Readonly<Record<string, CommandEntry>> = {
     describe: "show the running agent's events: transitions, hook runs, tracker changes, discards, reloads",
     load: async () => (await import('./daemon/events-command.js')).eventsCommand as never,
   },
+  carp: {
+    usage: 'carp',
+    describe: "run one CARP virtual host with ucarp's command line (tandem carp --help)",
+    load: async () => (await import('./daemon/carp-command.js')).carpCommand as never,
+  },
   lab: {
     usage: 'lab <command>',
     describe: 'network-namespace lab: failover drills measured from a client (root only)',
@@ -57,7 +62,7 @@ export const COMMANDS: Readonly<Record<string, CommandEntry>> = {
 };
 
 export const USAGE = '$0 <command> [options]\n\nVRRP/CARP high-availability failover agent for Linux.';
-export const NO_COMMAND = 'name a command: run, check, status, events, switchover, maintenance or lab';
+export const NO_COMMAND = 'name a command: run, check, status, events, switchover, maintenance, carp or lab';
 
 /** The top-level help, laid out as yargs lays it out. */
 export function topLevelHelp(columns = Math.min(80, process.stdout.columns ?? 80)): string {

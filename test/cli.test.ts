@@ -101,7 +101,7 @@ test('tandem --version prints the package version; no command prints the help an
   assert.equal(none.status, 1);
   assert.match(
     none.stderr,
-    /Commands:[\s\S]*name a command: run, check, status, events, switchover, maintenance or lab\n$/,
+    /Commands:[\s\S]*name a command: run, check, status, events, switchover, maintenance, carp or lab\n$/,
   );
   const unknown = cli('bogus');
   assert.equal(unknown.status, 1);

@@ -11,6 +11,7 @@
  * receive 254.
  */
 import { readFile } from 'node:fs/promises';
+import type { HookEvent, HookRun, HookState } from '../actions/notify.js';
 import type {
   CarpInstanceConfig,
   GlobalConfig,
@@ -55,6 +56,8 @@ export interface CarpSettings {
   passphrase: { value: string | Uint8Array } | { file: string; format: 'first-line' };
   /** The addresses the HMAC covers (OpenBSD: every address of the virtual host; ucarp: its `-a`). */
   hashedAddresses: string[];
+  /** ucarp `-n` / carp_instance `neutral`: no hooks for the first BACKUP at start. */
+  neutral: boolean;
   /** `tandem carp`: ucarp's scripts instead of the notify hooks, VIPs left to them. */
   ucarp?: UcarpScripts;
 }
@@ -113,6 +116,7 @@ export function carpAsInstance(
         ? { file: carp.passphraseFile, format: 'first-line' }
         : { value: carp.passphrase ?? '' },
     hashedAddresses: ucarp ? [ucarp.virtualAddress] : carp.vips.map((vip) => vip.address),
+    neutral: carp.neutral,
     ...(ucarp ? { ucarp } : {}),
   };
   return {
@@ -182,4 +186,54 @@ export async function loadPassphrase(name: string, settings: CarpSettings): Prom
   const read = passwordFromPassfile(contents, path);
   if (!read.ok) throw new CarpSetupError(name, `passphrase_file ${path}: ${read.error}`);
   return read.password;
+}
+
+type HookSourceFunction = (event: HookEvent) => HookRun[];
+
+/**
+ * ucarp's scripts as spawn.c calls them: `SCRIPT INTERFACE VIP [XPARAM]`, the up script on MASTER, the down script
+ * on every BACKUP (not the first with `-n`), on leaving MASTER for FAULT (ucarp goes BACKUP when its interface
+ * fails), and at exit with `-z` when MASTER.
+ */
+export function ucarpHookSource(scripts: UcarpScripts, interfaceName: string): HookSourceFunction {
+  const argv = (script: string | undefined): HookRun[] =>
+    script === undefined
+      ? []
+      : [
+          {
+            argv: [
+              script,
+              interfaceName,
+              scripts.virtualAddress,
+              ...(scripts.extraParameter !== undefined ? [scripts.extraParameter] : []),
+            ],
+          },
+        ];
+  let previous: HookState | undefined;
+  return (event) => {
+    const prior = previous;
+    previous = event.state;
+    switch (event.state) {
+      case 'MASTER':
+        return argv(scripts.up);
+      case 'BACKUP':
+        return prior === undefined && scripts.neutral ? [] : argv(scripts.down);
+      case 'FAULT':
+        return prior === 'MASTER' ? argv(scripts.down) : [];
+      case 'STOP':
+        return scripts.shutdownAtExit && prior === 'MASTER' ? argv(scripts.down) : [];
+      default:
+        return [];
+    }
+  };
+}
+
+/** carp_instance `neutral` (ucarp -n): the first BACKUP at start runs no hooks; the FIFO line is still written. */
+export function neutralStart(source: HookSourceFunction): HookSourceFunction {
+  let first = true;
+  return (event) => {
+    const skip = first && event.state === 'BACKUP';
+    first = false;
+    return skip ? [] : source(event);
+  };
 }

@@ -63,6 +63,8 @@ import {
   carpSettingsOf,
   demotionOf,
   loadPassphrase,
+  neutralStart,
+  ucarpHookSource,
 } from './carp-instances.js';
 import { hookCommand } from '../actions/script-security.js';
 import { secondsToMicroseconds } from '../core/time.js';
@@ -168,7 +170,7 @@ export class InstanceRuntime {
     this.rxLowerPriorityRun = config.notify.masterRxLowerPri
       ? hookCommand(config.notify.masterRxLowerPri, deps.config.global)
       : undefined;
-    this.hooks = hookQueue(instanceHookSource(config, deps.config), {
+    this.hooks = hookQueue(this.hookSource(), {
       config: deps.config,
       log,
       vips: allVips(config).map(vipText),
@@ -486,6 +488,14 @@ export class InstanceRuntime {
     return channel;
   }
 
+  /** What a transition runs: the instance's hooks; ucarp's scripts for `tandem carp`; none at a neutral start. */
+  private hookSource() {
+    const { carp, config } = this;
+    if (carp?.ucarp) return ucarpHookSource(carp.ucarp, config.interface);
+    const source = instanceHookSource(config, this.deps.config);
+    return carp?.neutral ? neutralStart(source) : source;
+  }
+
   /** The channel of a carp_instance: CARP adverts signed with its HMAC, the CARP ladder. */
   private carpChannel(settings: CarpSettings, socket: VrrpTransport, source: string): CarpChannel {
     const channel = new CarpChannel({
@@ -537,7 +547,11 @@ export class InstanceRuntime {
           ? { isRouter: () => (deps.isRouter as (name: string) => boolean)(iface.name) }
           : {}),
       });
-    this.garpSender = sender(this.garpInterface, announcedAddresses(config, announceLink.name));
+    // ucarp announces its -a address (its scripts put it on the interface).
+    this.garpSender = sender(
+      this.garpInterface,
+      this.carp?.ucarp ? [this.carp.ucarp.virtualAddress] : announcedAddresses(config, announceLink.name),
+    );
     this.garp = new GarpScheduler({
       sender: new InterfacesSender(
         this.garpSender,

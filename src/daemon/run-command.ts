@@ -48,6 +48,8 @@ export interface RunArguments extends ConfigArguments, Partial<LogArguments> {
   'runtime-dir'?: string;
   /** Absent when src/commands.ts parsed the arguments (it leaves this option to yargs): false. */
   'allow-inspector'?: boolean;
+  /** `tandem carp`: the configuration built from ucarp's command line, instead of a file (no reload). */
+  config?: TandemConfig;
 }
 
 /** Says why the start failed in one line, exits 1. */
@@ -120,7 +122,9 @@ export const runCommand: CommandModule<object, RunArguments> = {
       for (const diagnostic of printer.toPrint(diagnostics))
         process.stderr.write(formatDiagnostic(diagnostic) + '\n');
     };
-    const result = await configurationForRun(argv.file, loadOptionsOf(argv));
+    const result = argv.config
+      ? { config: argv.config, report: [], diagnostics: [] }
+      : await configurationForRun(argv.file, loadOptionsOf(argv));
     process.stderr.write(result.report.join(''));
     printer.toPrint(result.diagnostics);
     if (!result.config) {
@@ -226,6 +230,10 @@ export const runCommand: CommandModule<object, RunArguments> = {
       reload: () => {
         if (stopSignals > 0) {
           log.warn({}, 'SIGHUP while stopping: ignored');
+          return;
+        }
+        if (argv.config) {
+          log.warn({}, 'SIGHUP ignored: the command line is the configuration; restart to change it');
           return;
         }
         if (reloads.busy) log.info({}, 'SIGHUP during a reload: the file is read once more after it');

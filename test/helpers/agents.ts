@@ -12,7 +12,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type AgentProcess, startTandem } from '../../netns-lab/daemons.js';
+import { type AgentProcess, startTandem, startTandemCarp } from '../../netns-lab/daemons.js';
 import type { Lab } from './netns.js';
 
 export { AgentProcess, type LogLine } from '../../netns-lab/daemons.js';
@@ -34,4 +34,16 @@ export async function startAgent(
   const directory = mkdtempSync(join(tmpdir(), `tandem-test-${name}-`));
   lab.onCleanup(() => rmSync(directory, { recursive: true, force: true }));
   return startTandem(lab, ns, config, name, { directory, extraArgs, timeoutMs: START_DEADLINE_MS });
+}
+
+/** Starts `tandem carp ARGS` (ucarp's command line) in `ns` with a private runtime directory. */
+export async function startCarpAgent(
+  lab: Lab,
+  ns: string,
+  args: readonly string[],
+  name: string,
+): Promise<AgentProcess> {
+  const directory = mkdtempSync(join(tmpdir(), `tandem-test-${name}-`));
+  lab.onCleanup(() => rmSync(directory, { recursive: true, force: true }));
+  return startTandemCarp(lab, ns, args, name, { directory, timeoutMs: START_DEADLINE_MS });
 }
