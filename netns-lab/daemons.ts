@@ -19,7 +19,15 @@ import { controlRequest } from '../src/daemon/control.js';
 import type { AgentStatus } from '../src/daemon/agent.js';
 import type { InstanceStatus } from '../src/daemon/instance-runtime.js';
 import { tandemArgv } from './entry.js';
-import { type ExitInfo, type Lab, LabError, exitOf, readLines, waitFor } from './netns.js';
+import {
+  type ExitInfo,
+  type Lab,
+  LabError,
+  PROCESS_START_DEADLINE_MS,
+  exitOf,
+  readLines,
+  waitFor,
+} from './netns.js';
 
 export type DaemonKind = 'tandem' | 'keepalived';
 
@@ -224,7 +232,7 @@ export async function startTandem(
       return (await agent.status()).pid > 0;
     },
     {
-      timeoutMs: options.timeoutMs ?? 15_000,
+      timeoutMs: options.timeoutMs ?? PROCESS_START_DEADLINE_MS,
       message: `${name}: control socket answers (${agent.describe()})`,
     },
   );
@@ -438,7 +446,7 @@ export async function startKeepalived(
       return peer.transitions.length > 0;
     },
     {
-      timeoutMs: options.timeoutMs ?? 10_000,
+      timeoutMs: options.timeoutMs ?? PROCESS_START_DEADLINE_MS,
       message: `${name}: keepalived started (log: ${peer.describe()})`,
     },
   );
