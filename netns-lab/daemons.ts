@@ -19,7 +19,15 @@ import { controlRequest } from '../src/daemon/control.js';
 import type { AgentStatus } from '../src/daemon/agent.js';
 import type { InstanceStatus } from '../src/daemon/instance-runtime.js';
 import { tandemArgv } from './entry.js';
-import { type ExitInfo, type Lab, LabError, exitOf, readLines, waitFor } from './netns.js';
+import {
+  type ExitInfo,
+  type Lab,
+  LabError,
+  PROCESS_START_DEADLINE_MS,
+  exitOf,
+  readLines,
+  waitFor,
+} from './netns.js';
 
 export type DaemonKind = 'tandem' | 'keepalived';
 /** What runs on the balancers: one daemon everywhere, or `mixed`: tandem on b1 and keepalived on the others. */
@@ -229,7 +237,7 @@ export async function startTandem(
 }
 
 /** Waits until a new agent's control socket answers (it fails at once if the agent exits first). */
-async function answering(agent: AgentProcess, timeoutMs = 15_000): Promise<AgentProcess> {
+async function answering(agent: AgentProcess, timeoutMs = PROCESS_START_DEADLINE_MS): Promise<AgentProcess> {
   const { child, name } = agent;
   await waitFor(
     async () => {
@@ -481,7 +489,7 @@ export async function startKeepalived(
       return peer.transitions.length > 0;
     },
     {
-      timeoutMs: options.timeoutMs ?? 10_000,
+      timeoutMs: options.timeoutMs ?? PROCESS_START_DEADLINE_MS,
       message: `${name}: keepalived started (log: ${peer.describe()})`,
     },
   );

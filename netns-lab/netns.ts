@@ -53,6 +53,13 @@ export function isRoot(): boolean {
   return process.getuid?.() === 0;
 }
 
+/**
+ * How long a wait that covers the start of a new process (a `node --import tsx` fixture, tcpdump, an agent) may
+ * take: a deadline, not a measure. Loading TypeScript through tsx takes 3 s on an idle 2-core machine and was
+ * seen at 13 s with both cores contended.
+ */
+export const PROCESS_START_DEADLINE_MS = 60_000;
+
 export interface WaitOptions {
   timeoutMs?: number;
   intervalMs?: number;
@@ -282,9 +289,15 @@ export class Lab {
 
   /**
    * Captures `count` frames matching a tcpdump `filter` on `ifname` inside `ns`. Await `ready` before sending;
-   * `frames` rejects if tcpdump fails or `timeoutMs` passes first.
+   * `frames` rejects if tcpdump fails or `timeoutMs` passes first (by default, time for the sender to start).
    */
-  capture(ns: string, ifname: string, filter: string, count = 1, timeoutMs = 10_000): Capture {
+  capture(
+    ns: string,
+    ifname: string,
+    filter: string,
+    count = 1,
+    timeoutMs = PROCESS_START_DEADLINE_MS,
+  ): Capture {
     const child = this.spawn(ns, [
       'tcpdump',
       '-i',

@@ -15,7 +15,7 @@ import {
 import { NeighbourWatch, ProbeRun } from './client.js';
 import { type Daemon, type PeerKind, daemonOf, startDaemon } from './daemons.js';
 import { programArgv, tandemArgv } from './entry.js';
-import { type Lab, addressesOn, readLines, waitFor } from './netns.js';
+import { type Lab, PROCESS_START_DEADLINE_MS, addressesOn, readLines, waitFor } from './netns.js';
 import { type Usage, usageOf } from './usage.js';
 import { type Family, type Topology, ECHO_PORT, buildTopology, vipOf } from './topology.js';
 
@@ -68,7 +68,7 @@ export class LabSession {
               throw new Error(`responder on ${balancer.name} exited ${responder.exitCode}`);
             return ready;
           },
-          { timeoutMs: 15_000, message: `the echo responder on ${balancer.name}` },
+          { timeoutMs: PROCESS_START_DEADLINE_MS, message: `the echo responder on ${balancer.name}` },
         );
       }),
     );

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { createInterface } from 'node:readline';
 import { test } from 'node:test';
 import type { AddressInfo, LinkInfo, NetlinkEvent } from '../../src/actions/netlink.js';
-import { requireRoot, waitFor, withLab } from '../helpers/netns.js';
+import { PROCESS_START_DEADLINE_MS, requireRoot, waitFor, withLab } from '../helpers/netns.js';
 
 test('lists links and addresses and reports link and address events', async () => {
   requireRoot();
@@ -19,7 +19,10 @@ test('lists links and addresses and reports link and address events', async () =
     const lines: unknown[] = [];
     createInterface({ input: child.stdout! }).on('line', (line) => lines.push(JSON.parse(line)));
 
-    const listing = (await waitFor(() => lines[0], { message: 'the listing' })) as {
+    const listing = (await waitFor(() => lines[0], {
+      timeoutMs: PROCESS_START_DEADLINE_MS,
+      message: 'the listing',
+    })) as {
       links: LinkInfo[];
       addresses: AddressInfo[];
     };

@@ -13,7 +13,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { type HaproxyService, haproxyService, httpGetFrom } from '../helpers/haproxy.js';
-import { requireRoot, waitFor, withLab } from '../helpers/netns.js';
+import { PROCESS_START_DEADLINE_MS, requireRoot, waitFor, withLab } from '../helpers/netns.js';
 import { startAgent } from '../helpers/agents.js';
 
 const VIP = '192.0.2.100';
@@ -70,7 +70,7 @@ test("HTTP to the VIP is answered by the new master's HAProxy after the master's
 
     // b1's on_master started its haproxy; b2, BACKUP, runs none.
     await waitFor(async () => (await httpGetFrom(lab, client, URL, REQUEST_TIMEOUT_MS))?.body === 'b1', {
-      timeoutMs: 5000,
+      timeoutMs: PROCESS_START_DEADLINE_MS,
       message: `the client's request answered by b1's haproxy, started by tandem_service haproxy on_master (b1 logs: ${agent1.describe()})`,
     });
     assert.ok(proxy1.pid() !== undefined, 'haproxy runs on b1');
@@ -112,15 +112,15 @@ test("HTTP to the VIP is answered by the new master's HAProxy after the master's
     await agent1.waitForState('VI_1', 'MASTER', MASTER_DOWN_INTERVAL_MS + 5000);
     await agent2.waitForState('VI_1', 'BACKUP', 5000);
     await waitFor(() => proxy2.pid() === undefined, {
-      timeoutMs: 5000,
+      timeoutMs: PROCESS_START_DEADLINE_MS,
       message: "b2's haproxy stopped by on_backup",
     });
     await waitFor(() => proxy1.pid() !== undefined, {
-      timeoutMs: 5000,
+      timeoutMs: PROCESS_START_DEADLINE_MS,
       message: "b1's haproxy started again",
     });
     await waitFor(async () => (await httpGetFrom(lab, client, URL, REQUEST_TIMEOUT_MS))?.body === 'b1', {
-      timeoutMs: 5000,
+      timeoutMs: PROCESS_START_DEADLINE_MS,
       message: 'answers from b1 again',
     });
     assert.equal(await agent1.stop(), 0);

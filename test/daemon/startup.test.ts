@@ -21,7 +21,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { controlRequest } from '../../src/daemon/control.js';
 import type { AgentStatus } from '../../src/daemon/agent.js';
-import { type Lab, requireRoot, waitFor, withLab } from '../helpers/netns.js';
+import { PROCESS_START_DEADLINE_MS, type Lab, requireRoot, waitFor, withLab } from '../helpers/netns.js';
 import { loneHost, loneMasterConfig, ownStderrLines, runToExit, spawnTandem } from '../helpers/tandem-run.js';
 
 const NOBODY = 65534;
@@ -119,7 +119,7 @@ test('tandem_runtime_dir moves the control socket; tandem status finds it from t
         const status = (await controlRequest(socket, { command: 'status' }, 2000)) as AgentStatus;
         return status.instances[0]?.state === 'MASTER';
       },
-      { timeoutMs: 15_000, message: `MASTER through ${socket} (${agent.stderr()})` },
+      { timeoutMs: PROCESS_START_DEADLINE_MS, message: `MASTER through ${socket} (${agent.stderr()})` },
     );
     assert.equal(statSync(socket).mode & 0o777, 0o600);
     for (const args of [['-f', config], []]) {

@@ -13,15 +13,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type AgentProcess, startTandem, startTandemCarp } from '../../netns-lab/daemons.js';
+import { PROCESS_START_DEADLINE_MS } from '../../netns-lab/netns.js';
 import type { Lab } from './netns.js';
 
 export { AgentProcess, type LogLine } from '../../netns-lab/daemons.js';
-
-/**
- * How long a test waits for a new agent's control socket: a deadline, not a measure. Loading the TypeScript
- * sources through tsx takes 3 s on an idle 2-core machine and was seen at 13 s with both cores contended.
- */
-const START_DEADLINE_MS = 60_000;
 
 /** Writes `config` and starts `tandem run` in `ns`; waits until its control socket answers. */
 export async function startAgent(
@@ -33,7 +28,7 @@ export async function startAgent(
 ): Promise<AgentProcess> {
   const directory = mkdtempSync(join(tmpdir(), `tandem-test-${name}-`));
   lab.onCleanup(() => rmSync(directory, { recursive: true, force: true }));
-  return startTandem(lab, ns, config, name, { directory, extraArgs, timeoutMs: START_DEADLINE_MS });
+  return startTandem(lab, ns, config, name, { directory, extraArgs, timeoutMs: PROCESS_START_DEADLINE_MS });
 }
 
 /** Starts `tandem carp ARGS` (ucarp's command line) in `ns` with a private runtime directory. */
@@ -45,5 +40,5 @@ export async function startCarpAgent(
 ): Promise<AgentProcess> {
   const directory = mkdtempSync(join(tmpdir(), `tandem-test-${name}-`));
   lab.onCleanup(() => rmSync(directory, { recursive: true, force: true }));
-  return startTandemCarp(lab, ns, args, name, { directory, timeoutMs: START_DEADLINE_MS });
+  return startTandemCarp(lab, ns, args, name, { directory, timeoutMs: PROCESS_START_DEADLINE_MS });
 }

@@ -29,6 +29,7 @@ export {
   type Port,
   type WaitOptions,
   Lab,
+  PROCESS_START_DEADLINE_MS,
   REPO_ROOT,
   exitOf,
   parsePcap,

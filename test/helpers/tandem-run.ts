@@ -10,7 +10,7 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { tandemArgv } from '../../netns-lab/entry.js';
-import { type Lab, type Port, exitOf, waitFor } from './netns.js';
+import { type Lab, PROCESS_START_DEADLINE_MS, type Port, exitOf, waitFor } from './netns.js';
 
 export interface TandemResult {
   code: number | null;
@@ -56,7 +56,8 @@ export function spawnTandem(
     child,
     stdout: () => stdout,
     stderr: () => stderr,
-    result: async (timeoutMs = 30_000) => {
+    // A refused start exits as soon as it has loaded: the deadline is the process's start on a loaded machine.
+    result: async (timeoutMs = PROCESS_START_DEADLINE_MS) => {
       let done: { code: number | null; signal: NodeJS.Signals | null } | undefined;
       void exited.then((exit) => (done = exit));
       await waitFor(() => done, {

@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readLines, requireRoot, waitFor, withLab } from '../helpers/netns.js';
+import { PROCESS_START_DEADLINE_MS, readLines, requireRoot, waitFor, withLab } from '../helpers/netns.js';
 import { decode } from '../../src/vrrp/packet.js';
 
 // A v3 IPv6 advert (VRID 54) as keepalived sends it; the checksum field is refilled by the sending kernel.
@@ -48,7 +48,7 @@ test('IPv6 VRRP socket: hop limit reported, chosen source used, kernel checksum'
       if (line === 'ready') ready = true;
       else received.push(...(JSON.parse(line) as { packets: Received[] }).packets);
     });
-    await waitFor(() => ready, { message: 'listener ready' });
+    await waitFor(() => ready, { timeoutMs: PROCESS_START_DEADLINE_MS, message: 'listener ready' });
 
     const send = (...args: string[]) =>
       lab.exec(a, lab.nodeArgv('test/vrrp/fixtures/vrrp-socket.ts', 'send', '6', 'eth0', ...args));

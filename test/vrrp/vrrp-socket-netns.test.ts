@@ -11,7 +11,14 @@ import type { ChildProcess } from 'node:child_process';
 import { test } from 'node:test';
 import { formatIPv4 } from '../../src/vrrp/address.js';
 import { parseIPv4Packet } from '../../src/vrrp/transport.js';
-import { type Lab, readLines, requireRoot, waitFor, withLab } from '../helpers/netns.js';
+import {
+  PROCESS_START_DEADLINE_MS,
+  type Lab,
+  readLines,
+  requireRoot,
+  waitFor,
+  withLab,
+} from '../helpers/netns.js';
 
 // A v3 IPv4 advert (VRID 51, priority 100, 1 s, 192.0.2.100); the checksum is not what this file tests.
 const ADVERT_V4 = '3133640100640000c0000264';
@@ -48,7 +55,7 @@ async function listen(lab: Lab, ns: string, family: 4 | 6): Promise<Listener> {
     if (line === 'ready') ready = true;
     else deliveries.push(JSON.parse(line) as Delivery);
   });
-  await waitFor(() => ready, { message: 'listener ready', timeoutMs: 15_000 });
+  await waitFor(() => ready, { message: 'listener ready', timeoutMs: PROCESS_START_DEADLINE_MS });
   return { child, deliveries, packets: () => deliveries.flatMap((delivery) => delivery.packets) };
 }
 

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { LinkState } from '../../src/watchers/link.js';
-import { readLines, requireRoot, waitFor, withLab } from '../helpers/netns.js';
+import { PROCESS_START_DEADLINE_MS, readLines, requireRoot, waitFor, withLab } from '../helpers/netns.js';
 
 test('link watcher follows carrier, admin state, deletion and re-creation', async () => {
   requireRoot();
@@ -32,7 +32,10 @@ test('link watcher follows carrier, admin state, deletion and re-creation', asyn
       if (message.ready) ready = message.ready;
       else if (message.change && ready) changes.push(message.change);
     });
-    const initial = await waitFor(() => ready, { message: 'the watcher to start', timeoutMs: 15_000 });
+    const initial = await waitFor(() => ready, {
+      message: 'the watcher to start',
+      timeoutMs: PROCESS_START_DEADLINE_MS,
+    });
     assert.deepEqual(initial, [
       { name: 'eth0', exists: true, up: true, ifindex: port.index },
       { name: 'dum0', exists: true, up: true, ifindex: initial[1]?.ifindex },
@@ -83,7 +86,10 @@ test('link watcher follows carrier, admin state, deletion and re-creation', asyn
       if (message.ready) bridgeReady = true;
       else if (message.change && bridgeReady) bridgeChanges.push(message.change);
     });
-    await waitFor(() => bridgeReady, { message: 'the bridge-side watcher to start', timeoutMs: 15_000 });
+    await waitFor(() => bridgeReady, {
+      message: 'the bridge-side watcher to start',
+      timeoutMs: PROCESS_START_DEADLINE_MS,
+    });
     await lab.exec(sw.ns, ['ip', 'link', 'set', port.bridgePort, 'nomaster']);
     await lab.exec(sw.ns, ['ip', 'link', 'set', port.bridgePort, 'down']);
     await waitFor(() => bridgeChanges.at(-1)?.up === false, { message: 'the port down' });
