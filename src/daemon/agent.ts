@@ -37,7 +37,7 @@ import { InstanceRuntime } from './instance-runtime.js';
 import type { DumpSource } from './dump.js';
 import { ensureRuntimeDir, runtimePaths } from './runtime-dir.js';
 import { instanceSignatures } from './signatures.js';
-import { type AgentStatus, seconds } from './status.js';
+import { type AgentStatus, memoryStatus, seconds } from './status.js';
 import { SyncGroupRuntime } from './sync-group-runtime.js';
 
 export type { AgentStatus, InstanceStatus } from './status.js';
@@ -486,6 +486,7 @@ export class Agent {
         counters: { ...socket.counters },
       })),
       control: this.control?.counters ?? { requests: 0, badRequests: 0 },
+      memory: memoryStatus(),
     };
   }
 }

@@ -35,6 +35,13 @@ export interface AgentStatus {
   instances: InstanceStatus[];
   sockets: { interface: string; family: number; vrids: number[]; counters: SocketCounters }[];
   control: ControlCounters;
+  /** The process's memory (process.memoryUsage()), to follow the footprint (docs/performance.md). */
+  memory: { rssBytes: number; heapUsedBytes: number; heapTotalBytes: number };
+}
+
+export function memoryStatus(): AgentStatus['memory'] {
+  const { rss, heapUsed, heapTotal } = process.memoryUsage();
+  return { rssBytes: rss, heapUsedBytes: heapUsed, heapTotalBytes: heapTotal };
 }
 
 /** Seconds with millisecond resolution, from a span in microseconds. */
