@@ -22,7 +22,7 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { median } from './bench.js';
 import { now } from './clock.js';
-import { type Daemon, type DaemonKind, keepalivedVersion, startDaemon } from './daemons.js';
+import { AgentProcess, type Daemon, type DaemonKind, keepalivedVersion, startDaemon } from './daemons.js';
 import { type Lab, waitFor, withLab } from './netns.js';
 import { formatTable } from './report.js';
 import { sampleProcesses, type ProcessSample } from './usage.js';
@@ -54,7 +54,15 @@ export interface ScaleOptions {
 export interface DaemonSample extends ProcessSample {
   /** CPU over the window, % of one core. */
   cpuPercent: number;
+  /**
+   * tandem: the smallest V8 heap in use among the samples taken during the window (`memory` in its status),
+   * the closest to the live heap without forcing a collection; undefined for keepalived.
+   */
+  heapUsedBytes?: number;
 }
+
+/** How often the window asks tandem for its status (heap in use). */
+const HEAP_SAMPLE_MS = 2000;
 
 export interface ScaleRun {
   daemon: DaemonKind;
@@ -200,7 +208,7 @@ async function scaleRun(
     await sleep(options.pauseMs);
     const before = { m: sampleProcesses(m.workerPids()), b: sampleProcesses(b.workerPids()) };
     const windowStart = now();
-    await sleep(options.windowMs);
+    const heaps = await sampleHeaps([m, b], windowStart + options.windowMs);
     const windowEnd = now();
     const windowMs = windowEnd - windowStart;
     const after = { m: sampleProcesses(m.workerPids()), b: sampleProcesses(b.workerPids()) };
@@ -220,8 +228,8 @@ async function scaleRun(
       count,
       advertInterval,
       settleMs,
-      master: daemonSample(before.m, after.m, windowMs),
-      backup: daemonSample(before.b, after.b, windowMs),
+      master: { ...daemonSample(before.m, after.m, windowMs), ...heapOf(heaps[0]) },
+      backup: { ...daemonSample(before.b, after.b, windowMs), ...heapOf(heaps[1]) },
       transitions: inWindow(m).length + inWindow(b).length,
       transitionSample: [...sample('m', m), ...sample('b', b)].slice(0, 20),
       vipsOnMaster: await vipCount(lab, master, vips),
@@ -232,6 +240,25 @@ async function scaleRun(
     return run;
   });
 }
+
+/** Sleeps until `until`, meanwhile the smallest heap in use each tandem reports (undefined for keepalived). */
+async function sampleHeaps(daemons: Daemon[], until: number): Promise<(number | undefined)[]> {
+  const smallest: (number | undefined)[] = daemons.map(() => undefined);
+  for (;;) {
+    await Promise.all(
+      daemons.map(async (daemon, index) => {
+        if (!(daemon instanceof AgentProcess)) return;
+        const used = (await daemon.status().catch(() => undefined))?.memory.heapUsedBytes;
+        if (used !== undefined) smallest[index] = Math.min(smallest[index] ?? Infinity, used);
+      }),
+    );
+    const left = until - now();
+    if (left <= 0) return smallest;
+    await sleep(Math.min(HEAP_SAMPLE_MS, left));
+  }
+}
+
+const heapOf = (bytes: number | undefined) => (bytes === undefined ? {} : { heapUsedBytes: bytes });
 
 /** exec -> the first advert the peer captures, for a one-instance address owner (MASTER at once). */
 async function startupRuns(options: ScaleOptions, daemon: DaemonKind): Promise<StartupResult> {
@@ -312,6 +339,8 @@ export const SCALE_HEADER = [
   'CPU b %',
   'RSS m MiB',
   'RSS b MiB',
+  'heap m MiB',
+  'heap b MiB',
   'fds m',
   'fds b',
   'transitions',
@@ -328,11 +357,39 @@ function scaleLine(run: ScaleRun): string[] {
     percent(run.backup.cpuPercent),
     mib(run.master.rssKb),
     mib(run.backup.rssKb),
+    run.master.heapUsedBytes === undefined ? '-' : mib(run.master.heapUsedBytes / 1024),
+    run.backup.heapUsedBytes === undefined ? '-' : mib(run.backup.heapUsedBytes / 1024),
     String(run.master.fds),
     String(run.backup.fds),
     String(run.transitions),
     `${run.vipsOnMaster}/${run.vipsOnBackup}`,
   ];
+}
+
+/**
+ * tandem's heap growth per added instance, for each advert_int run at more than one N: the difference of the
+ * smallest heaps in use (master and backup, averaged) between the largest and the smallest N, per instance.
+ */
+function heapPerInstance(report: ScaleReport): string[] {
+  const lines: string[] = [];
+  const runs = report.runs.filter((run) => run.daemon === 'tandem');
+  for (const interval of new Set(runs.map((run) => run.advertInterval))) {
+    const sorted = runs.filter((run) => run.advertInterval === interval).sort((a, b) => a.count - b.count);
+    const heap = (run: ScaleRun) =>
+      run.master.heapUsedBytes === undefined || run.backup.heapUsedBytes === undefined
+        ? undefined
+        : (run.master.heapUsedBytes + run.backup.heapUsedBytes) / 2;
+    for (const larger of sorted.slice(1)) {
+      const smaller = sorted[0] as ScaleRun;
+      const [from, to] = [heap(smaller), heap(larger)];
+      if (from === undefined || to === undefined) continue;
+      lines.push(
+        `tandem heap per added instance, N ${smaller.count} -> ${larger.count} at advert_int ${interval}: ` +
+          `${((to - from) / (larger.count - smaller.count) / 1024).toFixed(1)} KiB`,
+      );
+    }
+  }
+  return lines.length > 0 ? ['', ...lines] : [];
 }
 
 /** tandem / keepalived of one measure; '-' when keepalived's is 0 or either is missing. */
@@ -342,7 +399,10 @@ function ratio(ours: number | undefined, theirs: number | undefined): string {
 }
 
 export function scaleTable(report: ScaleReport): string {
-  const lines = [formatTable([SCALE_HEADER, ...report.runs.map(scaleLine)], [1, 2, 3, 4, 5, 6, 7, 8, 9, 10])];
+  const lines = [
+    formatTable([SCALE_HEADER, ...report.runs.map(scaleLine)], [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]),
+    ...heapPerInstance(report),
+  ];
   const ratios = [['N', 'advert_int', 'settle', 'CPU m', 'CPU b', 'RSS m', 'RSS b', 'fds m', 'fds b']];
   for (const run of report.runs.filter((candidate) => candidate.daemon === 'tandem')) {
     const theirs = report.runs.find(

@@ -7,6 +7,7 @@
 // First, before any other module loads: SIGUSR1 must never start Node's inspector (src/daemon/signals.ts).
 import './daemon/early-signals.js';
 import { readFileSync } from 'node:fs';
+import { setFlagsFromString } from 'node:v8';
 import { COMMANDS, NO_COMMAND, USAGE, parseRunArguments, topLevelHelp } from './commands.js';
 
 const args = process.argv.slice(2);
@@ -37,6 +38,11 @@ if (args.length === 1 && first === '--help') {
   process.stderr.write(`${topLevelHelp()}\n${NO_COMMAND}\n`);
   process.exitCode = 1;
 } else if (first === 'run') {
+  // The agent's young generation stays at V8's initial 1 MiB semi-spaces instead of growing to 16 MiB: the
+  // agent allocates little per packet (docs/performance.md), and a grown young generation was 10 to 20 MiB of
+  // its resident set at 200 instances. V8 reads this flag whenever it would grow the space, so setting it here,
+  // before the agent's modules load, works from every way of starting tandem (issue 11).
+  setFlagsFromString('--semi-space-growth-factor=1');
   const { LOG_FORMATS, LOG_LEVELS, runCommand } = await import('./daemon/run-command.js');
   const parsed = parseRunArguments(args.slice(1), LOG_LEVELS, LOG_FORMATS);
   if (parsed) await runCommand.handler({ ...parsed, _: ['run'], $0: 'tandem' } as never);

@@ -50,7 +50,7 @@ import { LvsStandalone } from './lvs-standalone.js';
 import type { DumpSource } from './dump.js';
 import { ensureRuntimeDir, runtimePaths } from './runtime-dir.js';
 import { instanceSignatures } from './signatures.js';
-import { type AgentStatus, seconds } from './status.js';
+import { type AgentStatus, memoryStatus, seconds } from './status.js';
 import { SyncGroupRuntime } from './sync-group-runtime.js';
 
 export type { AgentStatus, InstanceStatus } from './status.js';
@@ -664,6 +664,7 @@ export class Agent {
         counters: { ...socket.counters },
       })),
       control: this.control?.counters ?? { requests: 0, badRequests: 0 },
+      memory: memoryStatus(),
     };
   }
 }

@@ -149,6 +149,13 @@ export interface AgentStatus {
     counters: SocketCounters;
   }[];
   control: ControlCounters;
+  /** The process's memory (process.memoryUsage()), to follow the footprint (docs/performance.md). */
+  memory: { rssBytes: number; heapUsedBytes: number; heapTotalBytes: number };
+}
+
+export function memoryStatus(): AgentStatus['memory'] {
+  const { rss, heapUsed, heapTotal } = process.memoryUsage();
+  return { rssBytes: rss, heapUsedBytes: heapUsed, heapTotalBytes: heapTotal };
 }
 
 /** Seconds with millisecond resolution, from a span in microseconds. */

@@ -71,6 +71,7 @@ const STATUS: AgentStatus = {
     },
   ],
   control: { requests: 3, badRequests: 1 },
+  memory: { rssBytes: 50_000_000, heapUsedBytes: 8_000_000, heapTotalBytes: 12_000_000 },
 };
 
 /** eth0 up, every other interface down; every script failed (scriptKind reads a tracker's `state`). */
