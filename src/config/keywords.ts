@@ -825,12 +825,12 @@ const globalSection: SectionSpec<GlobalDraft> = {
       boolInto('notifyPriorityChanges'),
       { default: 'off', reads: ['notifyPriorityChanges'] },
     ),
-    notYet(
+    implemented(
       'fifo_write_vrrp_states_on_reload',
       '',
-      'write every instance state to the notify FIFOs after a reload',
+      'after a reload, write the state of every instance and sync group it kept running to the notify FIFOs again',
       flagSets('fifoWriteStatesOnReload', true),
-      { default: 'off' },
+      { default: 'off', reads: ['fifoWriteStatesOnReload'] },
     ),
     implemented(
       'lvs_sync_daemon',

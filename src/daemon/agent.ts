@@ -41,7 +41,7 @@ import { EVENTS_COMMAND, serveEvents } from './events-stream.js';
 import { MetricsLifecycle } from './metrics-endpoint.js';
 import type { TelemetrySnapshot } from './metrics-snapshot.js';
 import { TrackerFollower, vrrpInstanceTelemetry } from './telemetry.js';
-import { type FifoOpener, type FifoSink, drainWithin, notifyHookNames } from './hooks.js';
+import { type FifoOpener, type FifoSink, HOOK_STATE, drainWithin, notifyHookNames } from './hooks.js';
 import { advertInterface, filteredAddresses } from './instance-adapters.js';
 import { HandoverCommands } from './handover-commands.js';
 import { runnableConfig } from './carp-instances.js';
@@ -318,6 +318,8 @@ export class Agent {
     }
     await this.lvsStandalone.apply(config);
     this.reloads++;
+    if (config.global.fifoWriteStatesOnReload)
+      this.writeStatesAgain(new Set(config.instances.map((i) => i.name).filter(unchanged)));
     const result = {
       kept: config.instances.filter((instance) => unchanged(instance.name)).map((instance) => instance.name),
       stopped: leaving.map((runtime) => runtime.config.name),
@@ -335,6 +337,34 @@ export class Agent {
         ),
       );
     return result;
+  }
+
+  /**
+   * keepalived fifo_write_vrrp_states_on_reload: after a reload, the groups and instances it kept running (whose
+   * state did not change, so no transition line came) write their current state to the FIFOs again; groups
+   * first, as keepalived does.
+   */
+  private writeStatesAgain(kept: ReadonlySet<string>): void {
+    for (const generation of this.generations) {
+      for (const group of generation.groups) {
+        if (group.lastState === undefined || !group.config.members.every((name) => kept.has(name))) continue;
+        for (const fifo of this.fifos)
+          fifo.writeEvent({ kind: 'GROUP', name: group.name, state: group.lastState, priority: 0 });
+      }
+    }
+    for (const runtime of this.runtimes) {
+      if (!kept.has(runtime.config.name)) continue;
+      const { state, effectivePriority } = runtime.instance.snapshot();
+      const hookState = HOOK_STATE[state];
+      if (hookState === undefined) continue;
+      for (const fifo of this.fifos)
+        fifo.writeEvent({
+          kind: 'INSTANCE',
+          name: runtime.config.name,
+          state: hookState,
+          priority: effectivePriority,
+        });
+    }
   }
 
   /** Creates, cleans and arms the instances of a new generation; they start when the caller says. */

@@ -6,6 +6,7 @@
  */
 import type { Logger } from '../core/logger.js';
 import type { HookQueue } from '../actions/notify.js';
+import type { GroupState } from '../vrrp/sync-group.js';
 import type { SyncGroupConfig, TandemConfig } from '../config/schema.js';
 import type { CommandRunner } from '../core/process-group.js';
 import { SyncGroup } from '../vrrp/sync-group.js';
@@ -27,6 +28,8 @@ export interface SyncGroupDependencies {
 export class SyncGroupRuntime {
   readonly hooks: HookQueue;
   readonly group: SyncGroup;
+  /** The state the group last reported (keepalived's fifo_write_vrrp_states_on_reload writes it again). */
+  lastState: GroupState | undefined;
 
   constructor(
     readonly config: SyncGroupConfig,
@@ -46,6 +49,7 @@ export class SyncGroupRuntime {
       config.name,
       members.map((runtime) => runtime.instance),
       (state) => {
+        this.lastState = state;
         log.info({ syncGroup: config.name, state }, `sync group ${config.name} is ${state}`);
         // keepalived reports a group's priority as 0 (there is no group priority).
         const event = { kind: 'GROUP' as const, name: config.name, state, priority: 0 };
