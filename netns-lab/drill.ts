@@ -150,10 +150,15 @@ export function segmentsOf(answers: readonly Answer[], joinMs: number): AnswerSe
 
 /** Requests of `answers` (one family) that were sent between the first and the last answered one and never answered. */
 export function lostOf(answers: readonly Answer[]): number {
-  const seen = new Set(answers.map((answer) => answer.seq));
-  if (seen.size === 0) return 0;
-  const sequence = [...seen];
-  return Math.max(...sequence) - Math.min(...sequence) + 1 - seen.size;
+  if (answers.length === 0) return 0;
+  // The window starts at the first answer in time. A probe sent before it can be answered inside it (the kernel
+  // held it while the client's neighbour entry resolved): it is late, not a loss, and its number is not where the
+  // window's probes start, so counting from it would call every probe in between lost.
+  const first = answers.reduce((earliest, answer) => (answer.at < earliest.at ? answer : earliest));
+  const seen = new Set(answers.filter((answer) => answer.seq >= first.seq).map((answer) => answer.seq));
+  let highest = first.seq;
+  for (const seq of seen) if (seq > highest) highest = seq;
+  return highest - first.seq + 1 - seen.size;
 }
 
 function duplicatesOf(answers: readonly Answer[]): number {

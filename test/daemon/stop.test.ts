@@ -69,17 +69,25 @@ test('stale VIPs are removed before the election; a VIP removed from outside whi
       'effectivePriority',
       'family',
       'faults',
+      'handover',
       'interface',
       'lastTransition',
       'masterAddress',
+      'masterAdverInterval',
+      'masterDownInterval',
       'name',
       'priority',
+      'skewTime',
       'sourceAddress',
+      'splitBrain',
       'state',
+      'stats',
       'timeInStateSeconds',
       'version',
       'vips',
       'vrid',
+      'warnings',
+      'yielded',
     ]);
     assert.equal(json.instances[0]?.masterAddress, '192.0.2.1');
     const table = (await cli()).stdout;
@@ -132,9 +140,14 @@ test('SIGTERM runs notify_stop; a second SIGTERM during the stop exits at once w
       const second = await startAgent(lab, b, config(`notify_stop ${slow}`), 'b');
       await second.waitForState('VI_1', 'MASTER');
       second.signal('SIGTERM');
-      // The first stop is waiting (up to its budget) for the slow hook; the second signal does not wait.
+      // The first stop hands over (make-before-break: with no peer, until the handover bound), then waits (up to
+      // its budget) for the slow hook; the second signal, sent once that hook runs, does not wait.
       await waitFor(() => second.logs.some((line) => line.msg === 'stopping: handing over'), {
         message: 'stopping',
+      });
+      await waitFor(() => existsSync(slowPid) && readFileSync(slowPid, 'utf8').trim() !== '', {
+        timeoutMs: 30_000,
+        message: 'the slow notify_stop hook runs',
       });
       const again = Date.now();
       second.signal('SIGTERM');

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { masterDownIntervalMs, skewTimeMs } from '../../netns-lab/bounds.js';
 import { type Answer } from '../../netns-lab/client.js';
-import { type DrillReport, largestGap, runDrill, segmentsOf } from '../../netns-lab/drill.js';
+import { type DrillReport, largestGap, lostOf, runDrill, segmentsOf } from '../../netns-lab/drill.js';
 import { drillJunit, drillTable } from '../../netns-lab/report.js';
 import { drillTimeline } from '../../netns-lab/timeline.js';
 import { SCENARIO_NAMES } from '../../netns-lab/scenarios.js';
@@ -30,6 +30,16 @@ test('bounds: Skew_Time and Master_Down_Interval as RFC 3768 and RFC 5798 define
   close(skewTimeMs(100, { version: 3, advertInterval: 0.1 }), 60.9375);
   close(masterDownIntervalMs(100, { version: 3, advertInterval: 1 }), 3609.375);
   close(masterDownIntervalMs(150, { version: 3, advertInterval: 0.1 }), 341.40625);
+});
+
+test('lostOf counts the probes of the window nobody answered, not a late answer to an earlier probe', () => {
+  const answer = (seq: number, at: number): Answer => ({ family: 4, seq, at, balancer: 'b1' });
+  // Probes 100-109 answered every millisecond, 104 and 105 lost.
+  const window = [100, 101, 102, 103, 106, 107, 108, 109].map((seq) => answer(seq, 1000 + seq));
+  assert.equal(lostOf(window), 2);
+  // Probe 3, held by the kernel while the client resolved the VIP, answered inside the window: late, not 96 losses.
+  assert.equal(lostOf([...window, answer(3, 1105)]), 2);
+  assert.equal(lostOf([]), 0);
 });
 
 test('largestGap counts the edges of the window; segmentsOf merges close answers per balancer', () => {
