@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { startTandemCarp } from './daemons.js';
-import { type Lab, readLines, waitFor, withLab } from './netns.js';
+import { type Lab, readLines, waitFor, withLab, PROCESS_START_DEADLINE_MS } from './netns.js';
 
 export const UCARP_PROGRAM = '/usr/sbin/ucarp';
 const VHID = 9;
@@ -21,7 +21,6 @@ const MASTER_ADDRESS = '192.0.2.1';
 const BACKUP_ADDRESS = '192.0.2.2';
 const BACKUP_ADVSKEW = 100;
 /** Deadlines, not measures: tsx start-up on a loaded machine, then a ucarp master down at advbase 255 at most. */
-const START_DEADLINE_MS = 60_000;
 const TAKEOVER_DEADLINE_MS = 60_000;
 
 export type CarpImplementation = 'tandem' | 'ucarp';
@@ -67,13 +66,13 @@ async function startNode(
   if (implementation === 'tandem') {
     const agent = await startTandemCarp(lab, ns, args, `${ns}-tandem`, {
       directory,
-      timeoutMs: START_DEADLINE_MS,
+      timeoutMs: PROCESS_START_DEADLINE_MS,
     });
     const name = `carp${VHID}`;
     return {
       child: agent.child,
       masterSince: (since) => agent.transitionTime(name, 'MASTER', since),
-      waitBackup: async () => void (await agent.waitForState(name, 'BACKUP', START_DEADLINE_MS)),
+      waitBackup: async () => void (await agent.waitForState(name, 'BACKUP', PROCESS_START_DEADLINE_MS)),
     };
   }
   const child = lab.spawn(ns, [UCARP_PROGRAM, ...args]);
@@ -85,7 +84,7 @@ async function startNode(
       lines.find((line) => line.at >= since && /Switching to state: MASTER/.test(line.text))?.at,
     waitBackup: async () =>
       void (await waitFor(() => lines.some((line) => /Switching to state: BACKUP/.test(line.text)), {
-        timeoutMs: START_DEADLINE_MS,
+        timeoutMs: PROCESS_START_DEADLINE_MS,
         message: 'ucarp to go BACKUP',
       })),
   };
@@ -113,7 +112,7 @@ async function runOnce(
       join(directory, 'a'),
     );
     await waitFor(() => master.masterSince(0), {
-      timeoutMs: START_DEADLINE_MS,
+      timeoutMs: PROCESS_START_DEADLINE_MS,
       message: 'the master to become MASTER',
     });
     const backup = await startNode(
